@@ -1,0 +1,108 @@
+//! `file`: tokens in a CSV file in exactly the format of the Python SDK's FileStore, so one file
+//! can be shared with it: the header
+//! `id,user_name,client_id,client_secret,refresh_token,access_token,grant_token,expiry_time,redirect_uri,api_domain`,
+//! minimal quoting, `\r\n` line ends, an absent value as an empty field, columns read by position,
+//! and a 9-column file of older SDK versions read as if `api_domain` were empty.
+//!
+//! Every call reads the file afresh (another process may have written it), and every change is
+//! written to a temporary file in the same directory, flushed to disk and renamed over the old
+//! one, so a crash or a refused token never loses a row. Choices follow the FileStore: a
+//! grant-token lookup falls back to the refresh token, and deleting a missing id reports NotFound.
+
+mod csv_format;
+
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use tokenstore_core::{delete_in, find_by_id_in, find_in, save_into, Choices, Result};
+use tokenstore_core::{StoreError, Token, TokenStore, TokenTable};
+use tokenstore_list::ListTable;
+
+/// The choices of the `file` store, the same as the Python FileStore's.
+pub const FILE_CHOICES: Choices = Choices {
+    grant_falls_back_to_refresh: true,
+    delete_missing_reports_not_found: true,
+};
+
+/// A token store on one CSV file.
+pub struct FileStore {
+    path: PathBuf,
+    lock: Mutex<()>,
+}
+
+impl FileStore {
+    /// A store on the file at `path`; the file is created (mode 0600, header only) on first write.
+    /// An existing file is read and checked now, so a file that is not a token file is refused
+    /// here rather than overwritten later.
+    pub fn open(path: impl Into<PathBuf>) -> Result<Self> {
+        let store = FileStore {
+            path: path.into(),
+            lock: Mutex::new(()),
+        };
+        store.read()?;
+        Ok(store)
+    }
+
+    /// The file this store reads and writes.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn read(&self) -> Result<ListTable> {
+        csv_format::read_file(&self.path).map(ListTable::from_rows)
+    }
+
+    /// Reads the table, applies `f`, and writes the table back when `f` reports a change.
+    fn with_table<T>(&self, f: impl FnOnce(&mut ListTable) -> Result<(T, bool)>) -> Result<T> {
+        let _guard = self.lock.lock().map_err(|_| StoreError::Backend {
+            message: "a previous call panicked while holding the file lock".into(),
+            source: None,
+        })?;
+        let mut table = self.read()?;
+        let (out, changed) = f(&mut table)?;
+        if changed {
+            csv_format::write_file(&self.path, table.rows())?;
+        }
+        Ok(out)
+    }
+}
+
+/// Refuses values the format cannot carry: the Python SDK's CSV reader rejects NUL characters.
+fn check_storable(token: &Token) -> Result<()> {
+    for (field, value) in token.present() {
+        if value.contains('\0') {
+            return Err(StoreError::invalid(
+                field,
+                "contains a NUL character, which the SDK's CSV file format cannot hold",
+            ));
+        }
+    }
+    Ok(())
+}
+
+#[async_trait::async_trait]
+impl TokenStore for FileStore {
+    async fn find_token(&self, probe: &Token) -> Result<Option<Token>> {
+        find_in(&self.read()?, probe, FILE_CHOICES)
+    }
+
+    async fn save_token(&self, token: &mut Token) -> Result<()> {
+        check_storable(token)?;
+        self.with_table(|t| Ok(((), save_into(t, token, FILE_CHOICES)?)))
+    }
+
+    async fn delete_token(&self, id: &str) -> Result<()> {
+        self.with_table(|t| Ok(((), delete_in(t, id, FILE_CHOICES)?)))
+    }
+
+    async fn get_tokens(&self) -> Result<Vec<Token>> {
+        self.read()?.all()
+    }
+
+    async fn delete_tokens(&self) -> Result<()> {
+        self.with_table(|t| Ok(((), t.clear().map(|()| true)?)))
+    }
+
+    async fn find_token_by_id(&self, id: &str) -> Result<Token> {
+        find_by_id_in(&self.read()?, id)
+    }
+}

@@ -1,0 +1,266 @@
+//! `sqlite`: tokens in one SQLite table per namespace (the table name), in a file with WAL or in
+//! `:memory:`. A unique index on `user_name` and indexes on the three token columns make every
+//! lookup an index probe; every call runs in one transaction through cached prepared statements.
+//! The spec's decisions come from `tokenstore_core`; this file only maps a table onto SQL.
+
+use rusqlite::{params, Connection, OptionalExtension, Transaction, TransactionBehavior};
+use std::path::Path;
+use std::sync::Mutex;
+use tokenstore_core::{delete_in, find_by_id_in, find_in, save_into, Choices, Field, Result};
+use tokenstore_core::{StoreError, Token, TokenRows, TokenStore, TokenTable};
+
+/// The choices of the `sqlite` store: missing-id deletes succeed silently; no fallback.
+pub const SQLITE_CHOICES: Choices = Choices {
+    grant_falls_back_to_refresh: false,
+    delete_missing_reports_not_found: false,
+};
+
+const COLUMNS: &str = "id, user_name, client_id, client_secret, refresh_token, access_token, \
+                       grant_token, expiry_time, redirect_url, api_domain";
+
+/// A token store on one table of an SQLite database.
+pub struct SqliteStore {
+    conn: Mutex<Connection>,
+    table: String,
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database file at `path` and the table `table` in it.
+    /// The file is created readable by its owner only.
+    pub fn open(path: impl AsRef<Path>, table: &str) -> Result<Self> {
+        let path = path.as_ref();
+        restrict_new_file(path)?;
+        let conn = Connection::open(path).map_err(|e| backend("cannot open database", e))?;
+        conn.pragma_update(None, "journal_mode", "WAL")
+            .map_err(|e| backend("cannot enable WAL", e))?;
+        Self::with_connection(conn, table)
+    }
+
+    /// A store on a private in-memory database (`:memory:`), gone when the store is dropped.
+    pub fn open_in_memory(table: &str) -> Result<Self> {
+        let conn = Connection::open_in_memory().map_err(|e| backend("cannot open :memory:", e))?;
+        Self::with_connection(conn, table)
+    }
+
+    fn with_connection(conn: Connection, table: &str) -> Result<Self> {
+        let valid = !table.is_empty()
+            && table.len() <= 48
+            && table.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+            && !table.starts_with(|c: char| c.is_ascii_digit());
+        if !valid {
+            return Err(StoreError::Backend {
+                message: format!(
+                    "table name {table:?} is not allowed: use 1 to 48 ASCII letters, digits and \
+                     underscores, not starting with a digit"
+                ),
+                source: None,
+            });
+        }
+        conn.busy_timeout(std::time::Duration::from_secs(10))
+            .map_err(|e| backend("cannot set busy timeout", e))?;
+        conn.execute_batch(&format!(
+            "CREATE TABLE IF NOT EXISTS {table} (
+                 id TEXT NOT NULL PRIMARY KEY, user_name TEXT, client_id TEXT, client_secret TEXT,
+                 refresh_token TEXT, access_token TEXT, grant_token TEXT, expiry_time TEXT,
+                 redirect_url TEXT, api_domain TEXT);
+             CREATE UNIQUE INDEX IF NOT EXISTS {table}_by_user_name ON {table}(user_name);
+             CREATE INDEX IF NOT EXISTS {table}_by_access_token ON {table}(access_token);
+             CREATE INDEX IF NOT EXISTS {table}_by_grant_token ON {table}(grant_token);
+             CREATE INDEX IF NOT EXISTS {table}_by_refresh_token ON {table}(refresh_token);
+             CREATE TABLE IF NOT EXISTS {table}_id_counter (counter INTEGER NOT NULL);"
+        ))
+        .map_err(|e| backend("cannot create the token table", e))?;
+        Ok(SqliteStore {
+            conn: Mutex::new(conn),
+            table: table.to_owned(),
+        })
+    }
+
+    /// Runs `f` on the table inside one transaction, committed only when `f` succeeds.
+    fn in_transaction<T>(&self, f: impl FnOnce(&mut SqlTable<'_>) -> Result<T>) -> Result<T> {
+        let mut conn = self.conn.lock().map_err(|_| StoreError::Backend {
+            message: "a previous call panicked while holding the connection".into(),
+            source: None,
+        })?;
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(|e| backend("cannot begin a transaction", e))?;
+        let mut table = SqlTable::new(&tx, &self.table)?;
+        let out = f(&mut table)?;
+        table.store_counter()?;
+        tx.commit().map_err(|e| backend("cannot commit", e))?;
+        Ok(out)
+    }
+}
+
+#[async_trait::async_trait]
+impl TokenStore for SqliteStore {
+    async fn find_token(&self, probe: &Token) -> Result<Option<Token>> {
+        self.in_transaction(|t| find_in(t, probe, SQLITE_CHOICES))
+    }
+
+    async fn save_token(&self, token: &mut Token) -> Result<()> {
+        self.in_transaction(|t| save_into(t, token, SQLITE_CHOICES).map(drop))
+    }
+
+    async fn delete_token(&self, id: &str) -> Result<()> {
+        self.in_transaction(|t| delete_in(t, id, SQLITE_CHOICES).map(drop))
+    }
+
+    async fn get_tokens(&self) -> Result<Vec<Token>> {
+        self.in_transaction(|t| t.all())
+    }
+
+    async fn delete_tokens(&self) -> Result<()> {
+        self.in_transaction(|t| t.clear())
+    }
+
+    async fn find_token_by_id(&self, id: &str) -> Result<Token> {
+        self.in_transaction(|t| find_by_id_in(t, id))
+    }
+}
+
+/// The token table as seen from inside one transaction.
+struct SqlTable<'a> {
+    tx: &'a Transaction<'a>,
+    table: &'a str,
+    counter: u64,
+    counter_read: u64,
+}
+
+impl<'a> SqlTable<'a> {
+    fn new(tx: &'a Transaction<'a>, table: &'a str) -> Result<Self> {
+        let counter: Option<i64> = tx
+            .prepare_cached(&format!("SELECT counter FROM {table}_id_counter"))
+            .and_then(|mut s| s.query_row([], |r| r.get(0)).optional())
+            .map_err(|e| backend("cannot read the id counter", e))?;
+        let counter = counter.unwrap_or(0) as u64;
+        Ok(SqlTable {
+            tx,
+            table,
+            counter,
+            counter_read: counter,
+        })
+    }
+
+    fn store_counter(&self) -> Result<()> {
+        if self.counter == self.counter_read {
+            return Ok(());
+        }
+        let table = self.table;
+        self.execute(&format!("DELETE FROM {table}_id_counter"), [])?;
+        self.execute(
+            &format!("INSERT INTO {table}_id_counter (counter) VALUES (?1)"),
+            [self.counter as i64],
+        )?;
+        Ok(())
+    }
+
+    fn execute(&self, sql: &str, params: impl rusqlite::Params) -> Result<usize> {
+        self.tx
+            .prepare_cached(sql)
+            .and_then(|mut s| s.execute(params))
+            .map_err(|e| backend("cannot write the token table", e))
+    }
+
+    fn select(&self, sql: &str, params: impl rusqlite::Params) -> Result<Vec<Token>> {
+        let mut stmt = self
+            .tx
+            .prepare_cached(sql)
+            .map_err(|e| backend("cannot prepare a query", e))?;
+        let rows = stmt
+            .query_map(params, |row| {
+                let mut token = Token::default();
+                for (i, field) in Field::ALL.into_iter().enumerate() {
+                    token.set(field, row.get::<_, Option<String>>(i)?);
+                }
+                Ok(token)
+            })
+            .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
+            .map_err(|e| backend("cannot read the token table", e))?;
+        Ok(rows)
+    }
+
+    fn values(token: &Token) -> [Option<&str>; 10] {
+        Field::ALL.map(|f| token.get(f))
+    }
+}
+
+impl TokenRows for SqlTable<'_> {
+    fn by_id(&self, id: &str) -> Result<Option<Token>> {
+        let sql = format!("SELECT {COLUMNS} FROM {} WHERE id = ?1", self.table);
+        Ok(self.select(&sql, [id])?.pop())
+    }
+
+    fn by_field(&self, field: Field, value: &str) -> Result<Option<Token>> {
+        let sql = format!(
+            "SELECT {COLUMNS} FROM {} WHERE {} = ?1 LIMIT 1",
+            self.table,
+            field.name()
+        );
+        Ok(self.select(&sql, [value])?.pop())
+    }
+}
+
+impl TokenTable for SqlTable<'_> {
+    fn insert(&mut self, token: Token) -> Result<()> {
+        let sql = format!(
+            "INSERT INTO {} ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+            self.table
+        );
+        self.execute(&sql, rusqlite::params_from_iter(Self::values(&token)))
+            .map(drop)
+    }
+
+    fn replace(&mut self, token: Token) -> Result<()> {
+        let sql = format!(
+            "UPDATE {} SET user_name = ?2, client_id = ?3, client_secret = ?4, refresh_token = ?5, \
+             access_token = ?6, grant_token = ?7, expiry_time = ?8, redirect_url = ?9, \
+             api_domain = ?10 WHERE id = ?1",
+            self.table
+        );
+        self.execute(&sql, rusqlite::params_from_iter(Self::values(&token)))
+            .map(drop)
+    }
+
+    fn remove(&mut self, id: &str) -> Result<bool> {
+        let sql = format!("DELETE FROM {} WHERE id = ?1", self.table);
+        Ok(self.execute(&sql, params![id])? > 0)
+    }
+
+    fn all(&self) -> Result<Vec<Token>> {
+        self.select(&format!("SELECT {COLUMNS} FROM {}", self.table), [])
+    }
+
+    fn clear(&mut self) -> Result<()> {
+        self.execute(&format!("DELETE FROM {}", self.table), [])
+            .map(drop)
+    }
+
+    fn id_counter(&mut self) -> &mut u64 {
+        &mut self.counter
+    }
+}
+
+fn backend(what: &str, e: rusqlite::Error) -> StoreError {
+    StoreError::backend(format!("sqlite: {what}: {e}"), e)
+}
+
+/// Creates the database file with mode 0600 when it does not exist yet.
+fn restrict_new_file(path: &Path) -> Result<()> {
+    if path.exists() {
+        return Ok(());
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    match options.open(path) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(StoreError::backend(
+            format!("sqlite: cannot create {}: {e}", path.display()),
+            e,
+        )),
+    }
+}

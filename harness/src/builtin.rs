@@ -1,0 +1,48 @@
+//! The backends compiled into `tokenstore-check`, by name, as fixtures.
+
+use crate::fixture::{Capabilities, DirFixture, StoreFixture};
+use std::sync::Arc;
+use tokenstore_core::TokenStore;
+
+/// The embedded backends: what `run` checks by default.
+pub const EMBEDDED: [&str; 5] = ["memory", "list", "sqlite", "sqlite-memory", "file"];
+
+/// Every backend compiled in (`--backend all`).
+pub fn all_names() -> Vec<&'static str> {
+    EMBEDDED.to_vec()
+}
+
+/// The fixture of a built-in backend, or `None` for an unknown name.
+pub fn fixture(name: &str) -> Option<Box<dyn StoreFixture>> {
+    let in_memory = Capabilities {
+        persistent: false,
+        namespaces: true,
+        concurrent: true,
+    };
+    let on_disk = Capabilities {
+        persistent: true,
+        ..in_memory
+    };
+    let fixture = match name {
+        "memory" => DirFixture::new(name, in_memory, |_, _| {
+            Ok(Arc::new(tokenstore_memory::memory_store()) as Arc<dyn TokenStore>)
+        }),
+        "list" => DirFixture::new(name, in_memory, |_, _| {
+            Ok(Arc::new(tokenstore_list::list_store()) as Arc<dyn TokenStore>)
+        }),
+        "sqlite" => DirFixture::new(name, on_disk, |dir, namespace| {
+            let store = tokenstore_sqlite::SqliteStore::open(dir.join("tokens.db"), namespace)?;
+            Ok(Arc::new(store) as Arc<dyn TokenStore>)
+        }),
+        "sqlite-memory" => DirFixture::new(name, in_memory, |_, namespace| {
+            let store = tokenstore_sqlite::SqliteStore::open_in_memory(namespace)?;
+            Ok(Arc::new(store) as Arc<dyn TokenStore>)
+        }),
+        "file" => DirFixture::new(name, on_disk, |dir, namespace| {
+            let store = tokenstore_file::FileStore::open(dir.join(format!("{namespace}.csv")))?;
+            Ok(Arc::new(store) as Arc<dyn TokenStore>)
+        }),
+        _ => return None,
+    };
+    Some(Box::new(fixture))
+}

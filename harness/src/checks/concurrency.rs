@@ -1,0 +1,140 @@
+//! Checks of one store object called from many tasks at once (the concurrency tier).
+
+use super::{checks, ensure, token, CheckResult, Ctx};
+use crate::show;
+use std::collections::HashSet;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use tokenstore_core::Token;
+
+checks![
+    ("concurrency.distinct-users", concurrent_saves_of_distinct_users_all_land),
+    ("concurrency.same-user", concurrent_saves_of_one_user_make_one_token),
+    ("concurrency.reader-consistent", readers_beside_writers_see_whole_tokens),
+];
+
+/// How many clients the concurrency checks run at once.
+pub const CLIENTS: usize = 16;
+
+async fn save_all(ctx: &Ctx, tokens: Vec<Token>) -> Result<Vec<Token>, String> {
+    let tasks: Vec<_> = tokens
+        .into_iter()
+        .map(|mut t| {
+            let store = ctx.store.clone();
+            tokio::spawn(async move {
+                let shown = show::token(&t);
+                store.save_token(&mut t).await.map(|()| t).map_err(|e| format!("concurrent save_token({shown}) = Err({e}), want Ok"))
+            })
+        })
+        .collect();
+    let mut saved = Vec::new();
+    for task in tasks {
+        saved.push(task.await.map_err(|e| format!("a concurrent save panicked: {e}"))??);
+    }
+    Ok(saved)
+}
+
+async fn concurrent_saves_of_distinct_users_all_land(ctx: Ctx) -> CheckResult {
+    let tokens = (0..CLIENTS).map(|i| token!(user_name = format!("user-{i}"), refresh_token = format!("r-{i}"))).collect();
+    let saved = save_all(&ctx, tokens).await?;
+    let ids: HashSet<_> = saved.iter().map(|t| t.id.clone()).collect();
+    ensure(ids.len() == CLIENTS, || format!("{CLIENTS} concurrent inserts returned {} distinct ids", ids.len()))?;
+    let all = ctx.all().await?;
+    ensure(all.len() == CLIENTS, || format!("after {CLIENTS} concurrent inserts get_tokens() holds {} tokens", all.len()))?;
+    for t in &saved {
+        let stored = ctx.stored(t.id.as_deref().unwrap_or_default()).await?;
+        ensure(&stored == t, || format!("find_token_by_id({:?}) = {}, want {}", t.id, show::token(&stored), show::token(t)))?;
+    }
+    Ok(())
+}
+
+async fn concurrent_saves_of_one_user_make_one_token(ctx: Ctx) -> CheckResult {
+    let tokens = (0..CLIENTS).map(|i| token!(user_name = "same-user", refresh_token = format!("r-{i}"))).collect();
+    let saved = save_all(&ctx, tokens).await?;
+    let all = ctx.all().await?;
+    ensure(all.len() == 1, || format!("after {CLIENTS} concurrent saves for one user get_tokens() holds {} tokens, want 1", all.len()))?;
+    let ids: HashSet<_> = saved.iter().map(|t| t.id.clone()).collect();
+    ensure(ids.len() == 1, || format!("{CLIENTS} concurrent saves for one user returned {} different ids, want 1", ids.len()))
+}
+
+/// A token whose every written field carries the same version, so a torn read shows.
+fn versioned(user: usize, version: usize) -> Token {
+    token!(
+        user_name = format!("reader-user-{user}"),
+        refresh_token = format!("v{version}"),
+        access_token = format!("v{version}"),
+        expiry_time = format!("v{version}"),
+    )
+}
+
+fn torn(t: &Token) -> bool {
+    if !t.user_name.as_deref().is_some_and(|u| u.starts_with("reader-user-")) {
+        return false;
+    }
+    let versions = [&t.refresh_token, &t.access_token, &t.expiry_time];
+    versions.iter().any(|v| *v != versions[0])
+}
+
+async fn readers_beside_writers_see_whole_tokens(ctx: Ctx) -> CheckResult {
+    const USERS: usize = 8;
+    let mut ids = Vec::new();
+    for user in 0..USERS {
+        ids.push(ctx.save_id(&versioned(user, 0)).await?);
+    }
+    let stop = Arc::new(AtomicBool::new(false));
+    let writers: Vec<_> = (0..4)
+        .map(|w| {
+            let store = ctx.store.clone();
+            let stop = stop.clone();
+            tokio::spawn(async move {
+                let mut version = 1;
+                while !stop.load(Ordering::Relaxed) {
+                    let mut t = versioned((w + version) % USERS, version);
+                    store.save_token(&mut t).await.map_err(|e| format!("writer save_token = Err({e})"))?;
+                    let mut extra = token!(user_name = format!("extra-{w}-{version}"), refresh_token = "r");
+                    store.save_token(&mut extra).await.map_err(|e| format!("writer save_token = Err({e})"))?;
+                    version += 1;
+                    tokio::task::yield_now().await;
+                }
+                Ok::<(), String>(())
+            })
+        })
+        .collect();
+    let mut problem = None;
+    for _ in 0..40 {
+        let all = match ctx.store.get_tokens().await {
+            Ok(all) => all,
+            Err(e) => {
+                problem = Some(format!("get_tokens() beside writers = Err({e})"));
+                break;
+            }
+        };
+        let present: HashSet<_> = all.iter().filter_map(|t| t.id.clone()).collect();
+        if let Some(missing) = ids.iter().find(|id| !present.contains(*id)) {
+            problem = Some(format!("get_tokens() beside writers missed the token with id {missing:?}, stored before the read began"));
+            break;
+        }
+        if let Some(t) = all.iter().find(|t| torn(t)) {
+            problem = Some(format!("get_tokens() beside writers returned a half-written token {}", show::token(t)));
+            break;
+        }
+        for (user, id) in ids.iter().enumerate() {
+            match ctx.store.find_token(&token!(user_name = format!("reader-user-{user}"))).await {
+                Ok(Some(t)) if !torn(&t) && t.id.as_deref() == Some(id.as_str()) => {}
+                other => {
+                    problem = Some(format!("find_token of user {user} beside writers = {other:?}, want its whole token with id {id:?}"));
+                    break;
+                }
+            }
+        }
+        if problem.is_some() {
+            break;
+        }
+        tokio::task::yield_now().await;
+    }
+    stop.store(true, Ordering::Relaxed);
+    for w in writers {
+        w.await.map_err(|e| format!("a writer panicked: {e}"))??;
+    }
+    problem.map_or(Ok(()), Err)
+}

@@ -1,0 +1,98 @@
+//! What the harness needs from a store under test: a way to make fresh, empty storage, to open
+//! stores on it (again, for a reopen), and the capabilities the store declares.
+//!
+//! Third-party stores implement [`StoreFixture`] (or build a [`DirFixture`]) and hand it to
+//! [`crate::suite!`] or [`crate::check_store`].
+
+use async_trait::async_trait;
+use std::path::Path;
+use std::sync::Arc;
+use tokenstore_core::{StoreError, TokenStore};
+
+/// What a store declares it supports; rules that need a capability it lacks are skipped.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Capabilities {
+    /// A store reopened on the same storage sees the tokens saved before.
+    pub persistent: bool,
+    /// Stores opened on different namespaces of one storage are independent.
+    pub namespaces: bool,
+    /// One store object may be called from many tasks at once.
+    pub concurrent: bool,
+}
+
+/// A kind of store under test.
+#[async_trait]
+pub trait StoreFixture: Send + Sync {
+    /// The name reports use for the store.
+    fn name(&self) -> &str;
+    fn capabilities(&self) -> Capabilities;
+    /// New storage, empty and shared with no other storage, removed when dropped. An error says
+    /// in one line what the user must do (start a server, set a variable).
+    async fn storage(&self) -> Result<Box<dyn Storage>, String>;
+}
+
+/// One isolated storage: a temporary directory, a table, a key prefix.
+#[async_trait]
+pub trait Storage: Send + Sync {
+    /// Opens a store on `namespace` of this storage. Opening the same namespace again is a
+    /// reopen: a persistent store sees what was saved there before.
+    async fn open(&self, namespace: &str) -> Result<Arc<dyn TokenStore>, StoreError>;
+}
+
+type OpenFn = dyn Fn(&Path, &str) -> Result<Arc<dyn TokenStore>, StoreError> + Send + Sync;
+
+/// A fixture for stores that keep their storage in a directory (or nowhere): each storage is a
+/// new temporary directory, and `open(dir, namespace)` opens a store in it.
+pub struct DirFixture {
+    name: String,
+    capabilities: Capabilities,
+    open: Arc<OpenFn>,
+}
+
+impl DirFixture {
+    pub fn new(
+        name: impl Into<String>,
+        capabilities: Capabilities,
+        open: impl Fn(&Path, &str) -> Result<Arc<dyn TokenStore>, StoreError> + Send + Sync + 'static,
+    ) -> Self {
+        DirFixture {
+            name: name.into(),
+            capabilities,
+            open: Arc::new(open),
+        }
+    }
+}
+
+#[async_trait]
+impl StoreFixture for DirFixture {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        self.capabilities
+    }
+
+    async fn storage(&self) -> Result<Box<dyn Storage>, String> {
+        let dir = tempfile::Builder::new()
+            .prefix("tokenstore-check-")
+            .tempdir()
+            .map_err(|e| format!("cannot create a temporary directory: {e}; set TMPDIR to a writable directory"))?;
+        Ok(Box::new(DirStorage {
+            dir,
+            open: self.open.clone(),
+        }))
+    }
+}
+
+struct DirStorage {
+    dir: tempfile::TempDir,
+    open: Arc<OpenFn>,
+}
+
+#[async_trait]
+impl Storage for DirStorage {
+    async fn open(&self, namespace: &str) -> Result<Arc<dyn TokenStore>, StoreError> {
+        (self.open)(self.dir.path(), namespace)
+    }
+}

@@ -1,0 +1,167 @@
+//! The verdicts of a run and their three renderings: a human matrix, JSON (a stable contract
+//! for CI), and JUnit XML (one testcase per rule and store).
+
+use crate::rules::Level;
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+/// The JSON document `run --format json` prints.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Report {
+    pub stores: Vec<StoreReport>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct StoreReport {
+    pub name: String,
+    /// Implementation-defined rule id → the store's detected choice.
+    pub profile: BTreeMap<String, String>,
+    pub capabilities: crate::fixture::Capabilities,
+    pub rules: Vec<RuleResult>,
+    pub summary: Summary,
+    /// The model-based run, when it ran.
+    pub model: Option<ModelStats>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct RuleResult {
+    pub id: String,
+    pub level: Level,
+    pub status: Status,
+    /// Why it failed or was skipped, or the detected choice of an IMPL rule.
+    pub message: Option<String>,
+    /// For a failure found by the model-based test: the replay file and the minimal steps.
+    pub repro: Option<Repro>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Repro {
+    pub replay_file: Option<String>,
+    pub steps: Vec<String>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Pass,
+    Fail,
+    Skip,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Summary {
+    pub passed: usize,
+    pub failed: usize,
+    pub skipped: usize,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct ModelStats {
+    pub seed: u64,
+    pub cases: u32,
+    /// Steps run against the store, shrinking included.
+    pub steps: u64,
+    pub seconds: f64,
+    pub steps_per_second: f64,
+}
+
+impl StoreReport {
+    pub fn rule(&self, id: &str) -> Option<&RuleResult> {
+        self.rules.iter().find(|r| r.id == id)
+    }
+
+    /// Whether a MUST rule failed: what makes `run` exit non-zero.
+    pub fn must_failed(&self) -> bool {
+        self.rules.iter().any(|r| r.level == Level::Must && r.status == Status::Fail)
+    }
+}
+
+impl Report {
+    pub fn must_failed(&self) -> bool {
+        self.stores.iter().any(StoreReport::must_failed)
+    }
+
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).expect("the report is plain data")
+    }
+
+    /// Rules down, stores across, then each failure with its message and minimal steps.
+    pub fn to_human(&self) -> String {
+        let mut out = String::new();
+        let width = crate::rules::rules().iter().map(|r| r.id.len()).max().unwrap_or(10) + 2;
+        let _ = write!(out, "{:width$}{:6}", "rule", "level");
+        for store in &self.stores {
+            let _ = write!(out, "{:>15}", store.name);
+        }
+        out.push('\n');
+        for rule in crate::rules::rules() {
+            let _ = write!(out, "{:width$}{:6}", rule.id, rule.level.as_str());
+            for store in &self.stores {
+                let cell = match store.rule(&rule.id).map(|r| r.status) {
+                    Some(Status::Pass) => "pass",
+                    Some(Status::Fail) => "FAIL",
+                    Some(Status::Skip) => "skip",
+                    None => "-",
+                };
+                let _ = write!(out, "{cell:>15}");
+            }
+            out.push('\n');
+        }
+        for store in &self.stores {
+            let s = store.summary;
+            let _ = write!(out, "\n{}: {} passed, {} failed, {} skipped", store.name, s.passed, s.failed, s.skipped);
+            if !store.profile.is_empty() {
+                let choices: Vec<_> = store.profile.iter().map(|(k, v)| format!("{k}={v}")).collect();
+                let _ = write!(out, "; profile: {}", choices.join(", "));
+            }
+            if let Some(m) = &store.model {
+                let _ = write!(out, "; model-based: {} cases, {} steps, {:.0} steps/s, seed {}", m.cases, m.steps, m.steps_per_second, m.seed);
+            }
+            out.push('\n');
+            for rule in store.rules.iter().filter(|r| r.status != Status::Pass) {
+                let Some(message) = &rule.message else { continue };
+                let tag = if rule.status == Status::Fail { "FAIL" } else { "skip" };
+                let _ = writeln!(out, "  {tag} {}: {message}", rule.id);
+                if let Some(repro) = &rule.repro {
+                    let _ = writeln!(out, "    minimal steps:");
+                    for step in &repro.steps {
+                        let _ = writeln!(out, "      {step}");
+                    }
+                    if let Some(file) = &repro.replay_file {
+                        let _ = writeln!(out, "    replay: tokenstore-check replay {file} --backend {}", store.name);
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    pub fn to_junit(&self) -> String {
+        use quick_junit::{NonSuccessKind, TestCase, TestCaseStatus, TestSuite};
+        let mut report = quick_junit::Report::new("tokenstore-check");
+        for store in &self.stores {
+            let mut suite = TestSuite::new(store.name.clone());
+            for rule in &store.rules {
+                let mut status = match rule.status {
+                    Status::Pass => TestCaseStatus::success(),
+                    Status::Fail => TestCaseStatus::non_success(NonSuccessKind::Failure),
+                    Status::Skip => TestCaseStatus::skipped(),
+                };
+                if rule.status != Status::Pass {
+                    if let Some(message) = &rule.message {
+                        status.set_message(message.clone());
+                    }
+                }
+                if let Some(repro) = &rule.repro {
+                    status.set_description(repro.steps.join("\n"));
+                }
+                let mut case = TestCase::new(rule.id.clone(), status);
+                case.set_classname(format!("tokenstore.{}", store.name));
+                suite.add_test_case(case);
+            }
+            report.add_test_suite(suite);
+        }
+        report.to_string().expect("the report is plain data")
+    }
+}

@@ -1,0 +1,68 @@
+//! The rule table of `specs/rules.toml`, embedded at build time: the ids every check and every
+//! report cites.
+
+use serde::Deserialize;
+use std::sync::OnceLock;
+
+/// How binding a rule is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, serde::Serialize)]
+pub enum Level {
+    /// Required of every store.
+    #[serde(rename = "MUST")]
+    Must,
+    /// Implementation-defined: one of the rule's choices, detected and then required consistently.
+    #[serde(rename = "IMPL")]
+    Impl,
+}
+
+impl Level {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Level::Must => "MUST",
+            Level::Impl => "IMPL",
+        }
+    }
+}
+
+/// A capability a store declares; rules that require one are skipped without it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Capability {
+    Persistent,
+    Namespaces,
+    Concurrent,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+pub struct Rule {
+    pub id: String,
+    pub level: Level,
+    pub title: String,
+    pub methods: Vec<String>,
+    #[serde(default)]
+    pub requires: Option<Capability>,
+    #[serde(default)]
+    pub choices: Vec<String>,
+}
+
+#[derive(Deserialize)]
+struct RuleFile {
+    rule: Vec<Rule>,
+}
+
+const RULES_TOML: &str = include_str!("../../specs/rules.toml");
+
+/// Every rule of the spec, in the spec's order.
+pub fn rules() -> &'static [Rule] {
+    static RULES: OnceLock<Vec<Rule>> = OnceLock::new();
+    RULES.get_or_init(|| {
+        toml::from_str::<RuleFile>(RULES_TOML)
+            .expect("specs/rules.toml is embedded at build time and must parse")
+            .rule
+    })
+}
+
+/// The rule with this id.
+pub fn rule(id: &str) -> Option<&'static Rule> {
+    rules().iter().find(|r| r.id == id)
+}
