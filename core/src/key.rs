@@ -99,7 +99,10 @@ mod tests {
     #[test]
     fn access_token_only_without_client_credentials() {
         let bare = token(&[(Field::AccessToken, "a")]);
-        assert_eq!(LookupKey::of(&bare), Some(LookupKey::AccessToken("a".into())));
+        assert_eq!(
+            LookupKey::of(&bare),
+            Some(LookupKey::AccessToken("a".into()))
+        );
         let half = token(&[(Field::AccessToken, "a"), (Field::ClientId, "c")]);
         assert_eq!(LookupKey::of(&half), None);
     }
@@ -107,7 +110,12 @@ mod tests {
     #[test]
     fn grant_then_refresh_with_both_client_credentials() {
         let both = [(Field::ClientId, "c"), (Field::ClientSecret, "s")];
-        let g = token(&[both[0], both[1], (Field::GrantToken, "g"), (Field::RefreshToken, "r")]);
+        let g = token(&[
+            both[0],
+            both[1],
+            (Field::GrantToken, "g"),
+            (Field::RefreshToken, "r"),
+        ]);
         let key = LookupKey::of(&g).unwrap();
         assert_eq!(key.primary(), (Field::GrantToken, "g"));
         assert_eq!(key.fallback(Choices::default()), None);
@@ -116,7 +124,12 @@ mod tests {
             ..Choices::default()
         };
         assert_eq!(key.fallback(on), Some((Field::RefreshToken, "r")));
-        let r = token(&[both[0], both[1], (Field::RefreshToken, "r"), (Field::AccessToken, "a")]);
+        let r = token(&[
+            both[0],
+            both[1],
+            (Field::RefreshToken, "r"),
+            (Field::AccessToken, "a"),
+        ]);
         assert_eq!(LookupKey::of(&r), Some(LookupKey::RefreshToken("r".into())));
         let none = token(&[both[0], both[1], (Field::AccessToken, "a")]);
         assert_eq!(LookupKey::of(&none), None);

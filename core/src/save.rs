@@ -4,7 +4,7 @@
 //! A backend calls [`plan_save`] inside whatever makes its save atomic (a lock, a transaction),
 //! then writes the [`SavePlan`]; it never decides the key order, the merge or the conflicts itself.
 
-use crate::{Field, Choices, LookupKey, Result, StoreError, Token};
+use crate::{Choices, Field, LookupKey, Result, StoreError, Token};
 
 /// Read access to the stored tokens, as a save or a find needs it.
 pub trait TokenRows {

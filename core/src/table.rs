@@ -60,7 +60,9 @@ pub fn save_into(table: &mut impl TokenTable, token: &mut Token, choices: Choice
 
 /// `find_token_by_id` on a table.
 pub fn find_by_id_in(table: &impl TokenRows, id: &str) -> Result<Token> {
-    table.by_id(id)?.ok_or_else(|| StoreError::NotFound { id: id.to_owned() })
+    table
+        .by_id(id)?
+        .ok_or_else(|| StoreError::NotFound { id: id.to_owned() })
 }
 
 /// `delete_token` on a table. Returns whether the table changed.

@@ -210,7 +210,10 @@ mod tests {
         let t = full();
         let printed = format!("{t:?} {t} {t:#?}");
         for f in Field::ALL.into_iter().filter(|f| f.is_secret()) {
-            assert!(!printed.contains(&format!("value-of-{}", f.name())), "{printed}");
+            assert!(
+                !printed.contains(&format!("value-of-{}", f.name())),
+                "{printed}"
+            );
         }
         assert!(printed.contains("value-of-user_name"));
     }

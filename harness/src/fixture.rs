@@ -77,7 +77,11 @@ impl StoreFixture for DirFixture {
         let dir = tempfile::Builder::new()
             .prefix("tokenstore-check-")
             .tempdir()
-            .map_err(|e| format!("cannot create a temporary directory: {e}; set TMPDIR to a writable directory"))?;
+            .map_err(|e| {
+                format!(
+                    "cannot create a temporary directory: {e}; set TMPDIR to a writable directory"
+                )
+            })?;
         Ok(Box::new(DirStorage {
             dir,
             open: self.open.clone(),

@@ -3,7 +3,7 @@
 //! `tokenstore-check` and the [`suite!`] macro are its two front doors.
 //!
 //! To check your own store from its tests:
-//! ```ignore
+//! ```text
 //! tokenstore_harness::suite!(my_store, MyFixture::new());
 //! ```
 //! which generates one `#[test]` per rule (nextest-friendly) and one model-based test.

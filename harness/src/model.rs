@@ -62,7 +62,9 @@ impl Model {
     }
 
     pub fn get(&self, id: &str) -> Option<&Token> {
-        self.tokens.iter().find(|t| present(t, Field::Id) == Some(id))
+        self.tokens
+            .iter()
+            .find(|t| present(t, Field::Id) == Some(id))
     }
 
     /// The key field and value of a token, and the fallback field and value, per the spec.
@@ -124,14 +126,18 @@ impl Model {
         if let Some(stored) = id.and_then(|id| self.get(id)) {
             let merged = merge(&token, stored);
             if let Some(user) = present(&merged, Field::UserName) {
-                let other = self.tokens.iter().find(|t| {
-                    present(t, Field::UserName) == Some(user) && t.id != stored.id
-                });
+                let other = self
+                    .tokens
+                    .iter()
+                    .find(|t| present(t, Field::UserName) == Some(user) && t.id != stored.id);
                 if let Some(other) = other {
                     return SaveExpectation::Refused {
                         kind: ErrorKind::Conflict,
                         rule: "save.user-name-unique",
-                        why: format!("user name {user:?} belongs to the token with id {:?}", other.id),
+                        why: format!(
+                            "user name {user:?} belongs to the token with id {:?}",
+                            other.id
+                        ),
                     };
                 }
             }
@@ -169,7 +175,11 @@ impl Model {
 
     /// Merges `token` into the stored token with id `id`.
     pub fn apply_update(&mut self, id: &str, token: &Token) {
-        if let Some(stored) = self.tokens.iter_mut().find(|t| present(t, Field::Id) == Some(id)) {
+        if let Some(stored) = self
+            .tokens
+            .iter_mut()
+            .find(|t| present(t, Field::Id) == Some(id))
+        {
             let mut merged = merge(token, stored);
             merged.id = stored.id.clone();
             *stored = merged;
@@ -200,7 +210,9 @@ mod tests {
     use super::*;
 
     fn t(fields: &[(Field, &str)]) -> Token {
-        fields.iter().fold(Token::default(), |t, (f, v)| t.with(*f, *v))
+        fields
+            .iter()
+            .fold(Token::default(), |t, (f, v)| t.with(*f, *v))
     }
 
     #[test]
@@ -226,14 +238,38 @@ mod tests {
     #[test]
     fn model_refuses_what_the_spec_refuses() {
         let mut m = Model::default();
-        m.apply_insert("1", &t(&[(Field::UserName, "a"), (Field::RefreshToken, "r")]));
-        m.apply_insert("2", &t(&[(Field::UserName, "b"), (Field::RefreshToken, "r")]));
+        m.apply_insert(
+            "1",
+            &t(&[(Field::UserName, "a"), (Field::RefreshToken, "r")]),
+        );
+        m.apply_insert(
+            "2",
+            &t(&[(Field::UserName, "b"), (Field::RefreshToken, "r")]),
+        );
         let rename = t(&[(Field::Id, "2"), (Field::UserName, "a")]);
-        assert!(matches!(m.expect_save(&rename), SaveExpectation::Refused { rule: "save.user-name-unique", .. }));
+        assert!(matches!(
+            m.expect_save(&rename),
+            SaveExpectation::Refused {
+                rule: "save.user-name-unique",
+                ..
+            }
+        ));
         let unstored = t(&[(Field::Id, "9"), (Field::UserName, "a")]);
-        assert!(matches!(m.expect_save(&unstored), SaveExpectation::Refused { rule: "save.unstored-id-conflict", .. }));
+        assert!(matches!(
+            m.expect_save(&unstored),
+            SaveExpectation::Refused {
+                rule: "save.unstored-id-conflict",
+                ..
+            }
+        ));
         let tokenless = t(&[(Field::UserName, "c")]);
-        assert!(matches!(m.expect_save(&tokenless), SaveExpectation::Refused { rule: "save.refuse-tokenless", .. }));
+        assert!(matches!(
+            m.expect_save(&tokenless),
+            SaveExpectation::Refused {
+                rule: "save.refuse-tokenless",
+                ..
+            }
+        ));
     }
 
     #[test]

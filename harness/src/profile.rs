@@ -34,7 +34,10 @@ pub async fn detect(fixture: &dyn StoreFixture) -> Result<Profile, String> {
     let fallback = "find.grant-refresh-fallback";
     match store.save_token(&mut seed).await {
         Err(e) => {
-            profile.problems.insert(fallback.into(), format!("saving the probe token failed: {e}"));
+            profile.problems.insert(
+                fallback.into(),
+                format!("saving the probe token failed: {e}"),
+            );
         }
         Ok(()) => {
             let probe = Token {
@@ -44,11 +47,18 @@ pub async fn detect(fixture: &dyn StoreFixture) -> Result<Profile, String> {
             match store.find_token(&probe).await {
                 Ok(found) => {
                     profile.choices.grant_falls_back_to_refresh = found.is_some();
-                    let name = if found.is_some() { "fallback" } else { "no-fallback" };
+                    let name = if found.is_some() {
+                        "fallback"
+                    } else {
+                        "no-fallback"
+                    };
                     profile.detected.insert(fallback.into(), name.into());
                 }
                 Err(e) => {
-                    profile.problems.insert(fallback.into(), format!("find_token with an unknown grant token = Err({e}), want Ok"));
+                    profile.problems.insert(
+                        fallback.into(),
+                        format!("find_token with an unknown grant token = Err({e}), want Ok"),
+                    );
                 }
             }
         }
@@ -64,7 +74,10 @@ pub async fn detect(fixture: &dyn StoreFixture) -> Result<Profile, String> {
             profile.detected.insert(missing.into(), "not-found".into());
         }
         Err(e) => {
-            profile.problems.insert(missing.into(), format!("delete_token of a missing id = Err({e}), want Ok or Err(NotFound)"));
+            profile.problems.insert(
+                missing.into(),
+                format!("delete_token of a missing id = Err({e}), want Ok or Err(NotFound)"),
+            );
         }
     }
     Ok(profile)

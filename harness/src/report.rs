@@ -73,7 +73,9 @@ impl StoreReport {
 
     /// Whether a MUST rule failed: what makes `run` exit non-zero.
     pub fn must_failed(&self) -> bool {
-        self.rules.iter().any(|r| r.level == Level::Must && r.status == Status::Fail)
+        self.rules
+            .iter()
+            .any(|r| r.level == Level::Must && r.status == Status::Fail)
     }
 }
 
@@ -89,7 +91,12 @@ impl Report {
     /// Rules down, stores across, then each failure with its message and minimal steps.
     pub fn to_human(&self) -> String {
         let mut out = String::new();
-        let width = crate::rules::rules().iter().map(|r| r.id.len()).max().unwrap_or(10) + 2;
+        let width = crate::rules::rules()
+            .iter()
+            .map(|r| r.id.len())
+            .max()
+            .unwrap_or(10)
+            + 2;
         let _ = write!(out, "{:width$}{:6}", "rule", "level");
         for store in &self.stores {
             let _ = write!(out, "{:>15}", store.name);
@@ -110,18 +117,36 @@ impl Report {
         }
         for store in &self.stores {
             let s = store.summary;
-            let _ = write!(out, "\n{}: {} passed, {} failed, {} skipped", store.name, s.passed, s.failed, s.skipped);
+            let _ = write!(
+                out,
+                "\n{}: {} passed, {} failed, {} skipped",
+                store.name, s.passed, s.failed, s.skipped
+            );
             if !store.profile.is_empty() {
-                let choices: Vec<_> = store.profile.iter().map(|(k, v)| format!("{k}={v}")).collect();
+                let choices: Vec<_> = store
+                    .profile
+                    .iter()
+                    .map(|(k, v)| format!("{k}={v}"))
+                    .collect();
                 let _ = write!(out, "; profile: {}", choices.join(", "));
             }
             if let Some(m) = &store.model {
-                let _ = write!(out, "; model-based: {} cases, {} steps, {:.0} steps/s, seed {}", m.cases, m.steps, m.steps_per_second, m.seed);
+                let _ = write!(
+                    out,
+                    "; model-based: {} cases, {} steps, {:.0} steps/s, seed {}",
+                    m.cases, m.steps, m.steps_per_second, m.seed
+                );
             }
             out.push('\n');
             for rule in store.rules.iter().filter(|r| r.status != Status::Pass) {
-                let Some(message) = &rule.message else { continue };
-                let tag = if rule.status == Status::Fail { "FAIL" } else { "skip" };
+                let Some(message) = &rule.message else {
+                    continue;
+                };
+                let tag = if rule.status == Status::Fail {
+                    "FAIL"
+                } else {
+                    "skip"
+                };
                 let _ = writeln!(out, "  {tag} {}: {message}", rule.id);
                 if let Some(repro) = &rule.repro {
                     let _ = writeln!(out, "    minimal steps:");
@@ -129,7 +154,11 @@ impl Report {
                         let _ = writeln!(out, "      {step}");
                     }
                     if let Some(file) = &repro.replay_file {
-                        let _ = writeln!(out, "    replay: tokenstore-check replay {file} --backend {}", store.name);
+                        let _ = writeln!(
+                            out,
+                            "    replay: tokenstore-check replay {file} --backend {}",
+                            store.name
+                        );
                     }
                 }
             }

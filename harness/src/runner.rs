@@ -60,7 +60,11 @@ pub fn runtime() -> tokio::runtime::Runtime {
 type Findings = BTreeMap<&'static str, Vec<(String, Option<Repro>)>>;
 
 /// Checks `fixture` against every rule and returns the verdicts.
-pub fn check_store(fixture: &dyn StoreFixture, options: &RunOptions, progress: Progress<'_>) -> StoreReport {
+pub fn check_store(
+    fixture: &dyn StoreFixture,
+    options: &RunOptions,
+    progress: Progress<'_>,
+) -> StoreReport {
     let rt = runtime();
     let capabilities = fixture.capabilities();
     progress("profile");
@@ -70,16 +74,26 @@ pub fn check_store(fixture: &dyn StoreFixture, options: &RunOptions, progress: P
     };
     let mut findings: Findings = BTreeMap::new();
     for (rule, problem) in &profile.problems {
-        let rule = rules::rule(rule).map(|r| r.id.as_str()).unwrap_or("get-tokens.exact");
-        findings.entry(static_id(rule)).or_default().push((problem.clone(), None));
+        let rule = rules::rule(rule)
+            .map(|r| r.id.as_str())
+            .unwrap_or("get-tokens.exact");
+        findings
+            .entry(static_id(rule))
+            .or_default()
+            .push((problem.clone(), None));
     }
     for check in checks::all() {
         if missing_capability(check.rule, capabilities).is_some() {
             continue;
         }
         progress(check.name);
-        if let Err(message) = rt.block_on(run_check(fixture, &check, &profile, options.check_timeout)) {
-            findings.entry(check.rule).or_default().push((format!("{}: {message}", check.name), None));
+        if let Err(message) =
+            rt.block_on(run_check(fixture, &check, &profile, options.check_timeout))
+        {
+            findings
+                .entry(check.rule)
+                .or_default()
+                .push((format!("{}: {message}", check.name), None));
         }
     }
     progress("model-based sequences");
@@ -96,14 +110,29 @@ pub fn check_store(fixture: &dyn StoreFixture, options: &RunOptions, progress: P
             };
             file.write(dir).ok().map(|p| p.display().to_string())
         });
-        let message = format!("model-based sequence, {} steps: {}", violation.step + 1, violation.message);
-        findings.entry(violation.rule).or_default().push((message, Some(Repro { replay_file, steps: transcript })));
+        let message = format!(
+            "model-based sequence, {} steps: {}",
+            violation.step + 1,
+            violation.message
+        );
+        findings.entry(violation.rule).or_default().push((
+            message,
+            Some(Repro {
+                replay_file,
+                steps: transcript,
+            }),
+        ));
     }
     assemble(fixture, &profile, capabilities, findings, Some(stats))
 }
 
 /// Runs one example check on fresh storage.
-pub async fn run_check(fixture: &dyn StoreFixture, check: &Check, profile: &Profile, timeout: Duration) -> Result<(), String> {
+pub async fn run_check(
+    fixture: &dyn StoreFixture,
+    check: &Check,
+    profile: &Profile,
+    timeout: Duration,
+) -> Result<(), String> {
     let storage: Arc<dyn crate::Storage> = Arc::from(fixture.storage().await?);
     let store = storage
         .open(crate::MAIN_NAMESPACE)
@@ -140,11 +169,19 @@ pub fn run_model(
     };
     let mut seed = [0u8; 32];
     seed[..8].copy_from_slice(&options.seed.to_le_bytes());
-    let mut runner = TestRunner::new_with_rng(config, TestRng::from_seed(RngAlgorithm::ChaCha, &seed));
+    let mut runner =
+        TestRunner::new_with_rng(config, TestRng::from_seed(RngAlgorithm::ChaCha, &seed));
     let choices = profile.choices;
     let test = |(_, steps, seen): ((), Vec<Step>, Option<Arc<std::sync::atomic::AtomicUsize>>)| {
-        let storage = rt.block_on(fixture.storage()).map_err(TestCaseError::fail)?;
-        let (_, outcome) = rt.block_on(machine::execute(&*storage, &steps, choices, seen.as_deref()));
+        let storage = rt
+            .block_on(fixture.storage())
+            .map_err(TestCaseError::fail)?;
+        let (_, outcome) = rt.block_on(machine::execute(
+            &*storage,
+            &steps,
+            choices,
+            seen.as_deref(),
+        ));
         let ran = outcome.as_ref().err().map_or(steps.len(), |v| v.step + 1);
         steps_run.fetch_add(ran as u64, Ordering::Relaxed);
         outcome.map_err(|v| TestCaseError::fail(format!("{}: {}", v.rule, v.message)))
@@ -177,12 +214,20 @@ pub fn run_model(
                         message: format!("failed once but not when run again (a race?): {reason}"),
                         step: steps.len().saturating_sub(1),
                     };
-                    (violation, steps.iter().map(|s| format!("{s:?}")).collect(), steps)
+                    (
+                        violation,
+                        steps.iter().map(|s| format!("{s:?}")).collect(),
+                        steps,
+                    )
                 }
             })
         }
         Err(TestError::Abort(reason)) => Some((
-            Violation { rule: "get-tokens.exact", message: format!("the model-based test stopped: {reason}"), step: 0 },
+            Violation {
+                rule: "get-tokens.exact",
+                message: format!("the model-based test stopped: {reason}"),
+                step: 0,
+            },
             Vec::new(),
             Vec::new(),
         )),
@@ -202,7 +247,9 @@ fn missing_capability(rule: &str, capabilities: Capabilities) -> Option<Capabili
 }
 
 fn static_id(id: &str) -> &'static str {
-    rules::rule(id).map(|r| r.id.as_str()).expect("rule ids come from the rule table")
+    rules::rule(id)
+        .map(|r| r.id.as_str())
+        .expect("rule ids come from the rule table")
 }
 
 fn assemble(
@@ -227,7 +274,11 @@ fn assemble(
             }
         } else if let Some(found) = findings.remove(rule.id.as_str()) {
             summary.failed += 1;
-            let message = found.iter().map(|(m, _)| m.as_str()).collect::<Vec<_>>().join("; ");
+            let message = found
+                .iter()
+                .map(|(m, _)| m.as_str())
+                .collect::<Vec<_>>()
+                .join("; ");
             RuleResult {
                 id: rule.id.clone(),
                 level: rule.level,
@@ -241,7 +292,10 @@ fn assemble(
                 id: rule.id.clone(),
                 level: rule.level,
                 status: Status::Pass,
-                message: profile.detected.get(&rule.id).map(|c| format!("choice: {c}")),
+                message: profile
+                    .detected
+                    .get(&rule.id)
+                    .map(|c| format!("choice: {c}")),
                 repro: None,
             }
         };
@@ -273,7 +327,10 @@ fn unavailable(fixture: &dyn StoreFixture, why: &str) -> StoreReport {
         name: fixture.name().into(),
         profile: BTreeMap::new(),
         capabilities: fixture.capabilities(),
-        summary: Summary { skipped: rules.len(), ..Summary::default() },
+        summary: Summary {
+            skipped: rules.len(),
+            ..Summary::default()
+        },
         rules,
         model: None,
     }

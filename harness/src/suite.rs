@@ -12,7 +12,9 @@ pub fn rule_test(fixture: &dyn StoreFixture, rule: &str) {
         panic!("{rule} is not a rule of specs/rules.toml");
     };
     let rt = runner::runtime();
-    let profile = rt.block_on(profile::detect(fixture)).unwrap_or_else(|why| panic!("{rule}: cannot run: {why}"));
+    let profile = rt
+        .block_on(profile::detect(fixture))
+        .unwrap_or_else(|why| panic!("{rule}: cannot run: {why}"));
     if let Some(capability) = known.requires {
         let caps = fixture.capabilities();
         let has = match capability {
@@ -21,7 +23,10 @@ pub fn rule_test(fixture: &dyn StoreFixture, rule: &str) {
             rules::Capability::Concurrent => caps.concurrent,
         };
         if !has {
-            eprintln!("{rule}: skipped: {} does not declare the {capability:?} capability", fixture.name());
+            eprintln!(
+                "{rule}: skipped: {} does not declare the {capability:?} capability",
+                fixture.name()
+            );
             return;
         }
     }
@@ -35,23 +40,41 @@ pub fn rule_test(fixture: &dyn StoreFixture, rule: &str) {
             failures.push(format!("{}: {message}", check.name));
         }
     }
-    assert!(failures.is_empty(), "{rule} ({}): {}", known.title, failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{rule} ({}): {}",
+        known.title,
+        failures.join("\n")
+    );
 }
 
 /// Runs the model-based test (`TOKENSTORE_CASES` cases, seed `TOKENSTORE_SEED`, default 0);
 /// panics with the broken rule and the minimal steps.
 pub fn model_test(fixture: &dyn StoreFixture) {
-    let env = |name: &str, default: u64| std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default);
+    let env = |name: &str, default: u64| {
+        std::env::var(name)
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(default)
+    };
     let options = RunOptions {
         cases: env("TOKENSTORE_CASES", 64) as u32,
         seed: env("TOKENSTORE_SEED", 0),
         ..RunOptions::default()
     };
     let rt = runner::runtime();
-    let profile = rt.block_on(profile::detect(fixture)).unwrap_or_else(|why| panic!("cannot run: {why}"));
+    let profile = rt
+        .block_on(profile::detect(fixture))
+        .unwrap_or_else(|why| panic!("cannot run: {why}"));
     let (_, failure) = runner::run_model(fixture, &profile, &options, &rt);
     if let Some((violation, transcript, _)) = failure {
-        panic!("{} breaks {}: {}\nminimal steps:\n  {}", fixture.name(), violation.rule, violation.message, transcript.join("\n  "));
+        panic!(
+            "{} breaks {}: {}\nminimal steps:\n  {}",
+            fixture.name(),
+            violation.rule,
+            violation.message,
+            transcript.join("\n  ")
+        );
     }
 }
 
@@ -59,7 +82,11 @@ pub fn model_test(fixture: &dyn StoreFixture) {
 /// must not drift from the spec.
 pub fn assert_covers(ids: &[&str]) {
     let table: Vec<&str> = rules::rules().iter().map(|r| r.id.as_str()).collect();
-    assert_eq!(ids, table.as_slice(), "suite! generates tests for other rules than specs/rules.toml lists");
+    assert_eq!(
+        ids,
+        table.as_slice(),
+        "suite! generates tests for other rules than specs/rules.toml lists"
+    );
 }
 
 /// Generates the suite for a store: `suite!(module_name, fixture_expression)`.

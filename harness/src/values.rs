@@ -3,7 +3,12 @@
 //! refuses it with InvalidToken naming the field.
 
 /// Every hostile value, each distinct.
-pub fn hostile() -> Vec<String> {
+pub fn hostile() -> &'static [String] {
+    static VALUES: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
+    VALUES.get_or_init(build)
+}
+
+fn build() -> Vec<String> {
     let mut values: Vec<String> = [
         "comma,inside",
         "say \"hi\"",

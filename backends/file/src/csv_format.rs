@@ -50,7 +50,11 @@ pub fn read_file(path: &Path) -> Result<Vec<Token>> {
         if record.len() != width {
             return Err(corrupt(
                 path,
-                format!("row {} has {} fields, the header {width}", line + 1, record.len()),
+                format!(
+                    "row {} has {} fields, the header {width}",
+                    line + 1,
+                    record.len()
+                ),
             ));
         }
         let mut token = Token::default();
@@ -94,7 +98,9 @@ fn write_new(temp: &Path, bytes: &[u8]) -> Result<()> {
     options.write(true).create(true).truncate(true);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut file = options.open(temp).map_err(|e| io_error("cannot create", temp, e))?;
+    let mut file = options
+        .open(temp)
+        .map_err(|e| io_error("cannot create", temp, e))?;
     file.write_all(bytes)
         .and_then(|()| file.sync_all())
         .map_err(|e| io_error("cannot write", temp, e))

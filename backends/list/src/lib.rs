@@ -51,7 +51,11 @@ impl TokenRows for ListTable {
     }
 
     fn by_field(&self, field: Field, value: &str) -> Result<Option<Token>> {
-        Ok(self.rows.iter().find(|t| t.get(field) == Some(value)).cloned())
+        Ok(self
+            .rows
+            .iter()
+            .find(|t| t.get(field) == Some(value))
+            .cloned())
     }
 }
 

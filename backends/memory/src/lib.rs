@@ -2,8 +2,8 @@
 //! lookup is O(1) whatever the number of tokens. Nothing outlives the store object.
 
 use std::collections::{BTreeSet, HashMap};
-use tokenstore_core::{Choices, Field, Result, TableStore, Token, TokenRows, TokenTable};
 use tokenstore_core::KEY_FIELDS;
+use tokenstore_core::{Choices, Field, Result, TableStore, Token, TokenRows, TokenTable};
 
 /// The memory backend's table: tokens by id, and for each key field, value → ids.
 #[derive(Default)]
@@ -42,8 +42,12 @@ impl HashTable {
     fn unindex_token(&mut self, token: &Token) {
         let id = token.id.as_deref().unwrap_or_default();
         for field in KEY_FIELDS {
-            let Some(value) = token.get(field) else { continue };
-            let Some(values) = self.index.get_mut(&field) else { continue };
+            let Some(value) = token.get(field) else {
+                continue;
+            };
+            let Some(values) = self.index.get_mut(&field) else {
+                continue;
+            };
             if let Some(ids) = values.get_mut(value) {
                 ids.remove(id);
                 if ids.is_empty() {
@@ -73,7 +77,8 @@ impl TokenRows for HashTable {
 impl TokenTable for HashTable {
     fn insert(&mut self, token: Token) -> Result<()> {
         self.index_token(&token);
-        self.by_id.insert(token.id.clone().unwrap_or_default(), token);
+        self.by_id
+            .insert(token.id.clone().unwrap_or_default(), token);
         Ok(())
     }
 

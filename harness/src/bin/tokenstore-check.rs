@@ -7,10 +7,16 @@ use indicatif::{ProgressBar, ProgressStyle};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use tokenstore_harness::replay::ReplayFile;
-use tokenstore_harness::{builtin, machine, profile, rules, runner, Report, RunOptions, StoreFixture};
+use tokenstore_harness::{
+    builtin, machine, profile, rules, runner, Report, RunOptions, StoreFixture,
+};
 
 #[derive(Parser)]
-#[command(name = "tokenstore-check", version, about = "Conformance checks for OAuth TokenStore implementations")]
+#[command(
+    name = "tokenstore-check",
+    version,
+    about = "Conformance checks for OAuth TokenStore implementations"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -90,11 +96,22 @@ fn main() -> ExitCode {
                 .filter(|l| !l.is_empty())
                 .collect();
             let line = line.join(" ");
-            return usage_error(format!("{} (see tokenstore-check --help)", line.trim_start_matches("error: ")));
+            return usage_error(format!(
+                "{} (see tokenstore-check --help)",
+                line.trim_start_matches("error: ")
+            ));
         }
     };
     match cli.command {
-        Command::Run { backends, cases, seed, max_steps, format, out, replay_dir } => {
+        Command::Run {
+            backends,
+            cases,
+            seed,
+            max_steps,
+            format,
+            out,
+            replay_dir,
+        } => {
             let options = RunOptions {
                 cases,
                 seed: seed.unwrap_or_else(random_seed),
@@ -137,13 +154,21 @@ fn fixtures(names: &[String]) -> Result<Vec<Box<dyn StoreFixture>>, String> {
         .iter()
         .map(|name| {
             builtin::fixture(name).ok_or_else(|| {
-                format!("unknown backend {name:?}; known: {}, or all", builtin::all_names().join(", "))
+                format!(
+                    "unknown backend {name:?}; known: {}, or all",
+                    builtin::all_names().join(", ")
+                )
             })
         })
         .collect()
 }
 
-fn run(backends: Vec<String>, options: RunOptions, format: Format, out: Option<PathBuf>) -> ExitCode {
+fn run(
+    backends: Vec<String>,
+    options: RunOptions,
+    format: Format,
+    out: Option<PathBuf>,
+) -> ExitCode {
     let fixtures = match fixtures(&backends) {
         Ok(f) => f,
         Err(e) => return usage_error(e),
@@ -161,7 +186,9 @@ fn run(backends: Vec<String>, options: RunOptions, format: Format, out: Option<P
             bar.set_message(format!("{name}: {step}"));
             bar.inc(1);
         };
-        report.stores.push(runner::check_store(fixture.as_ref(), &options, &progress));
+        report
+            .stores
+            .push(runner::check_store(fixture.as_ref(), &options, &progress));
     }
     bar.finish_and_clear();
     let text = match format {
@@ -204,7 +231,13 @@ fn replay(path: PathBuf, backend: &str) -> ExitCode {
         Ok(o) => o,
         Err(e) => return usage_error(format!("cannot run {backend}: {e}")),
     };
-    println!("replaying {} ({} steps, found on {} breaking {})", path.display(), file.steps.len(), file.backend, file.rule);
+    println!(
+        "replaying {} ({} steps, found on {} breaking {})",
+        path.display(),
+        file.steps.len(),
+        file.backend,
+        file.rule
+    );
     for line in &transcript {
         println!("  {line}");
     }
@@ -233,13 +266,28 @@ fn print_rules(format: RulesFormat) {
                     })
                 })
                 .collect();
-            println!("{}", serde_json::to_string_pretty(&rows).expect("plain data"));
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&rows).expect("plain data")
+            );
         }
         RulesFormat::Human => {
             for r in table {
-                let requires = r.requires.map(|c| format!(" [needs {c:?}]").to_lowercase()).unwrap_or_default();
-                let choices = if r.choices.is_empty() { String::new() } else { format!(" ({})", r.choices.join(" | ")) };
-                println!("{:32} {:5} {}{choices}{requires}", r.id, r.level.as_str(), r.title);
+                let requires = r
+                    .requires
+                    .map(|c| format!(" [needs {c:?}]").to_lowercase())
+                    .unwrap_or_default();
+                let choices = if r.choices.is_empty() {
+                    String::new()
+                } else {
+                    format!(" ({})", r.choices.join(" | "))
+                };
+                println!(
+                    "{:32} {:5} {}{choices}{requires}",
+                    r.id,
+                    r.level.as_str(),
+                    r.title
+                );
             }
         }
     }

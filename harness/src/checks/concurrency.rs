@@ -8,9 +8,18 @@ use std::sync::Arc;
 use tokenstore_core::Token;
 
 checks![
-    ("concurrency.distinct-users", concurrent_saves_of_distinct_users_all_land),
-    ("concurrency.same-user", concurrent_saves_of_one_user_make_one_token),
-    ("concurrency.reader-consistent", readers_beside_writers_see_whole_tokens),
+    (
+        "concurrency.distinct-users",
+        concurrent_saves_of_distinct_users_all_land
+    ),
+    (
+        "concurrency.same-user",
+        concurrent_saves_of_one_user_make_one_token
+    ),
+    (
+        "concurrency.reader-consistent",
+        readers_beside_writers_see_whole_tokens
+    ),
 ];
 
 /// How many clients the concurrency checks run at once.
@@ -23,38 +32,81 @@ async fn save_all(ctx: &Ctx, tokens: Vec<Token>) -> Result<Vec<Token>, String> {
             let store = ctx.store.clone();
             tokio::spawn(async move {
                 let shown = show::token(&t);
-                store.save_token(&mut t).await.map(|()| t).map_err(|e| format!("concurrent save_token({shown}) = Err({e}), want Ok"))
+                store
+                    .save_token(&mut t)
+                    .await
+                    .map(|()| t)
+                    .map_err(|e| format!("concurrent save_token({shown}) = Err({e}), want Ok"))
             })
         })
         .collect();
     let mut saved = Vec::new();
     for task in tasks {
-        saved.push(task.await.map_err(|e| format!("a concurrent save panicked: {e}"))??);
+        saved.push(
+            task.await
+                .map_err(|e| format!("a concurrent save panicked: {e}"))??,
+        );
     }
     Ok(saved)
 }
 
 async fn concurrent_saves_of_distinct_users_all_land(ctx: Ctx) -> CheckResult {
-    let tokens = (0..CLIENTS).map(|i| token!(user_name = format!("user-{i}"), refresh_token = format!("r-{i}"))).collect();
+    let tokens = (0..CLIENTS)
+        .map(|i| {
+            token!(
+                user_name = format!("user-{i}"),
+                refresh_token = format!("r-{i}")
+            )
+        })
+        .collect();
     let saved = save_all(&ctx, tokens).await?;
     let ids: HashSet<_> = saved.iter().map(|t| t.id.clone()).collect();
-    ensure(ids.len() == CLIENTS, || format!("{CLIENTS} concurrent inserts returned {} distinct ids", ids.len()))?;
+    ensure(ids.len() == CLIENTS, || {
+        format!(
+            "{CLIENTS} concurrent inserts returned {} distinct ids",
+            ids.len()
+        )
+    })?;
     let all = ctx.all().await?;
-    ensure(all.len() == CLIENTS, || format!("after {CLIENTS} concurrent inserts get_tokens() holds {} tokens", all.len()))?;
+    ensure(all.len() == CLIENTS, || {
+        format!(
+            "after {CLIENTS} concurrent inserts get_tokens() holds {} tokens",
+            all.len()
+        )
+    })?;
     for t in &saved {
         let stored = ctx.stored(t.id.as_deref().unwrap_or_default()).await?;
-        ensure(&stored == t, || format!("find_token_by_id({:?}) = {}, want {}", t.id, show::token(&stored), show::token(t)))?;
+        ensure(&stored == t, || {
+            format!(
+                "find_token_by_id({:?}) = {}, want {}",
+                t.id,
+                show::token(&stored),
+                show::token(t)
+            )
+        })?;
     }
     Ok(())
 }
 
 async fn concurrent_saves_of_one_user_make_one_token(ctx: Ctx) -> CheckResult {
-    let tokens = (0..CLIENTS).map(|i| token!(user_name = "same-user", refresh_token = format!("r-{i}"))).collect();
+    let tokens = (0..CLIENTS)
+        .map(|i| token!(user_name = "same-user", refresh_token = format!("r-{i}")))
+        .collect();
     let saved = save_all(&ctx, tokens).await?;
     let all = ctx.all().await?;
-    ensure(all.len() == 1, || format!("after {CLIENTS} concurrent saves for one user get_tokens() holds {} tokens, want 1", all.len()))?;
+    ensure(all.len() == 1, || {
+        format!(
+            "after {CLIENTS} concurrent saves for one user get_tokens() holds {} tokens, want 1",
+            all.len()
+        )
+    })?;
     let ids: HashSet<_> = saved.iter().map(|t| t.id.clone()).collect();
-    ensure(ids.len() == 1, || format!("{CLIENTS} concurrent saves for one user returned {} different ids, want 1", ids.len()))
+    ensure(ids.len() == 1, || {
+        format!(
+            "{CLIENTS} concurrent saves for one user returned {} different ids, want 1",
+            ids.len()
+        )
+    })
 }
 
 /// A token whose every written field carries the same version, so a torn read shows.
@@ -68,7 +120,11 @@ fn versioned(user: usize, version: usize) -> Token {
 }
 
 fn torn(t: &Token) -> bool {
-    if !t.user_name.as_deref().is_some_and(|u| u.starts_with("reader-user-")) {
+    if !t
+        .user_name
+        .as_deref()
+        .is_some_and(|u| u.starts_with("reader-user-"))
+    {
         return false;
     }
     let versions = [&t.refresh_token, &t.access_token, &t.expiry_time];
@@ -90,9 +146,18 @@ async fn readers_beside_writers_see_whole_tokens(ctx: Ctx) -> CheckResult {
                 let mut version = 1;
                 while !stop.load(Ordering::Relaxed) {
                     let mut t = versioned((w + version) % USERS, version);
-                    store.save_token(&mut t).await.map_err(|e| format!("writer save_token = Err({e})"))?;
-                    let mut extra = token!(user_name = format!("extra-{w}-{version}"), refresh_token = "r");
-                    store.save_token(&mut extra).await.map_err(|e| format!("writer save_token = Err({e})"))?;
+                    store
+                        .save_token(&mut t)
+                        .await
+                        .map_err(|e| format!("writer save_token = Err({e})"))?;
+                    let mut extra = token!(
+                        user_name = format!("extra-{w}-{version}"),
+                        refresh_token = "r"
+                    );
+                    store
+                        .save_token(&mut extra)
+                        .await
+                        .map_err(|e| format!("writer save_token = Err({e})"))?;
                     version += 1;
                     tokio::task::yield_now().await;
                 }
@@ -115,11 +180,18 @@ async fn readers_beside_writers_see_whole_tokens(ctx: Ctx) -> CheckResult {
             break;
         }
         if let Some(t) = all.iter().find(|t| torn(t)) {
-            problem = Some(format!("get_tokens() beside writers returned a half-written token {}", show::token(t)));
+            problem = Some(format!(
+                "get_tokens() beside writers returned a half-written token {}",
+                show::token(t)
+            ));
             break;
         }
         for (user, id) in ids.iter().enumerate() {
-            match ctx.store.find_token(&token!(user_name = format!("reader-user-{user}"))).await {
+            match ctx
+                .store
+                .find_token(&token!(user_name = format!("reader-user-{user}")))
+                .await
+            {
                 Ok(Some(t)) if !torn(&t) && t.id.as_deref() == Some(id.as_str()) => {}
                 other => {
                     problem = Some(format!("find_token of user {user} beside writers = {other:?}, want its whole token with id {id:?}"));

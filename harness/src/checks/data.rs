@@ -7,7 +7,10 @@ use tokenstore_core::{Field, StoreError, Token};
 checks![
     ("token.absent-empty", empty_strings_are_stored_as_absent),
     ("token.absent-empty", empty_user_name_is_not_a_key),
-    ("token.roundtrip", hostile_values_round_trip_or_are_refused_by_field),
+    (
+        "token.roundtrip",
+        hostile_values_round_trip_or_are_refused_by_field
+    ),
     ("token.roundtrip", hostile_ids_round_trip_or_are_refused),
     ("token.expiry-opaque", expiry_time_is_kept_as_given),
 ];
@@ -16,7 +19,10 @@ checks![
 fn no_empty_values(what: &str, tokens: &[Token]) -> CheckResult {
     for t in tokens {
         if let Some(field) = show::has_empty_value(t) {
-            return Err(format!("{what} returned {} with {field} = \"\", want it absent", show::token(t)));
+            return Err(format!(
+                "{what} returned {} with {field} = \"\", want it absent",
+                show::token(t)
+            ));
         }
     }
     Ok(())
@@ -24,19 +30,37 @@ fn no_empty_values(what: &str, tokens: &[Token]) -> CheckResult {
 
 async fn empty_strings_are_stored_as_absent(ctx: Ctx) -> CheckResult {
     let saved = ctx
-        .save(&token!(user_name = "u1", refresh_token = "r1", access_token = "", expiry_time = "", api_domain = ""))
+        .save(&token!(
+            user_name = "u1",
+            refresh_token = "r1",
+            access_token = "",
+            expiry_time = "",
+            api_domain = ""
+        ))
         .await?;
     let id = saved.id.clone().unwrap_or_default();
     let stored = ctx.stored(&id).await?;
     no_empty_values(&format!("find_token_by_id({id:?})"), &[stored.clone()])?;
-    ensure(stored.access_token.is_none() && stored.expiry_time.is_none(), || {
-        format!("find_token_by_id({id:?}) = {}, want access_token and expiry_time absent", show::token(&stored))
-    })?;
+    ensure(
+        stored.access_token.is_none() && stored.expiry_time.is_none(),
+        || {
+            format!(
+                "find_token_by_id({id:?}) = {}, want access_token and expiry_time absent",
+                show::token(&stored)
+            )
+        },
+    )?;
     no_empty_values("get_tokens()", &ctx.all().await?)?;
-    let found = ctx.find(&token!(user_name = "u1", access_token = "")).await?;
-    no_empty_values("find_token({user_name:\"u1\", access_token:\"\"})", &found.into_iter().collect::<Vec<_>>())?;
+    let found = ctx
+        .find(&token!(user_name = "u1", access_token = ""))
+        .await?;
+    no_empty_values(
+        "find_token({user_name:\"u1\", access_token:\"\"})",
+        &found.into_iter().collect::<Vec<_>>(),
+    )?;
     // An update with "" must not erase a stored value: "" is absent, and absent keeps.
-    ctx.save(&token!(user_name = "u1", refresh_token = "")).await?;
+    ctx.save(&token!(user_name = "u1", refresh_token = ""))
+        .await?;
     let after = ctx.stored(&id).await?;
     ensure(after.refresh_token.as_deref() == Some("r1"), || {
         format!("after save_token({{user_name:\"u1\", refresh_token:\"\"}}), find_token_by_id({id:?}) = {}, want refresh_token \"r1\" kept", show::token(&after))
@@ -44,46 +68,79 @@ async fn empty_strings_are_stored_as_absent(ctx: Ctx) -> CheckResult {
 }
 
 async fn empty_user_name_is_not_a_key(ctx: Ctx) -> CheckResult {
-    let id = ctx.save_id(&token!(user_name = "", access_token = "a1")).await?;
-    ctx.expect_find_id(&token!(access_token = "a1"), &id).await?;
-    ctx.expect_find_id(&token!(user_name = "", access_token = "a1"), &id).await?;
-    let other = ctx.save_id(&token!(user_name = "", access_token = "a2")).await?;
-    ensure(other != id, || format!("two tokens saved with user_name \"\" got the same id {id:?}: \"\" was used as a user name"))
+    let id = ctx
+        .save_id(&token!(user_name = "", access_token = "a1"))
+        .await?;
+    ctx.expect_find_id(&token!(access_token = "a1"), &id)
+        .await?;
+    ctx.expect_find_id(&token!(user_name = "", access_token = "a1"), &id)
+        .await?;
+    let other = ctx
+        .save_id(&token!(user_name = "", access_token = "a2"))
+        .await?;
+    ensure(other != id, || {
+        format!("two tokens saved with user_name \"\" got the same id {id:?}: \"\" was used as a user name")
+    })
 }
 
 /// Saves `t`; returns Ok(None) when the store refused it with InvalidToken naming `field`.
 async fn save_or_refuse(ctx: &Ctx, t: &Token, field: Field) -> Result<Option<String>, String> {
     let mut copy = t.clone();
     match ctx.store.save_token(&mut copy).await {
-        Ok(()) => copy.id.map(Some).ok_or_else(|| format!("save_token({}) left no id on the token", show::token(t))),
+        Ok(()) => copy
+            .id
+            .map(Some)
+            .ok_or_else(|| format!("save_token({}) left no id on the token", show::token(t))),
         Err(StoreError::InvalidToken { field: named, .. }) if named == field => Ok(None),
-        Err(e) => Err(format!("save_token({}) = Err({e}), want Ok or Err(InvalidToken) naming {field}", show::token(t))),
+        Err(e) => Err(format!(
+            "save_token({}) = Err({e}), want Ok or Err(InvalidToken) naming {field}",
+            show::token(t)
+        )),
     }
 }
 
 async fn hostile_values_round_trip_or_are_refused_by_field(ctx: Ctx) -> CheckResult {
     let fields = Field::ALL.into_iter().filter(|f| *f != Field::Id);
     for field in fields {
-        for value in crate::values::hostile() {
+        for value in crate::values::hostile().iter().cloned() {
             let mut t = with_client(token!(user_name = "rt-user", refresh_token = "rt-refresh"));
             t.set(field, Some(value.clone()));
             let before = ctx.all().await?;
             let Some(id) = save_or_refuse(&ctx, &t, field).await? else {
-                super::expect_same_tokens("get_tokens() after a refused save", &ctx.all().await?, &before)?;
+                super::expect_same_tokens(
+                    "get_tokens() after a refused save",
+                    &ctx.all().await?,
+                    &before,
+                )?;
                 continue;
             };
             let stored = ctx.stored(&id).await?;
             let mut want = t.clone();
             want.id = Some(id.clone());
             ensure(stored == want, || {
-                format!("find_token_by_id({id:?}) = {}, want {} ({field} = {} byte for byte)", show::token(&stored), show::token(&want), show::value(&value))
+                format!(
+                    "find_token_by_id({id:?}) = {}, want {} ({field} = {} byte for byte)",
+                    show::token(&stored),
+                    show::token(&want),
+                    show::value(&value)
+                )
             })?;
             let listed = ctx.all().await?;
-            ensure(listed.contains(&want), || format!("get_tokens() does not hold {} byte for byte", show::token(&want)))?;
+            ensure(listed.contains(&want), || {
+                format!(
+                    "get_tokens() does not hold {} byte for byte",
+                    show::token(&want)
+                )
+            })?;
             let probe = token!(user_name = want.user_name.clone().unwrap_or_default());
             let found = ctx.find(&probe).await?;
             ensure(found.as_ref() == Some(&want), || {
-                format!("find_token({}) = {}, want {}", show::token(&probe), show::opt_token(&found), show::token(&want))
+                format!(
+                    "find_token({}) = {}, want {}",
+                    show::token(&probe),
+                    show::opt_token(&found),
+                    show::token(&want)
+                )
             })?;
             ctx.store
                 .delete_token(&id)
@@ -95,21 +152,50 @@ async fn hostile_values_round_trip_or_are_refused_by_field(ctx: Ctx) -> CheckRes
 }
 
 async fn hostile_ids_round_trip_or_are_refused(ctx: Ctx) -> CheckResult {
-    for (i, value) in crate::values::hostile().into_iter().enumerate() {
+    for (i, value) in crate::values::hostile().iter().cloned().enumerate() {
         let mut t = token!(user_name = format!("id-user-{i}"), refresh_token = "r");
         t.id = Some(value.clone());
-        let Some(id) = save_or_refuse(&ctx, &t, Field::Id).await? else { continue };
-        ensure(id == value, || format!("save_token({}) stored id {}, want the caller's id {}", show::token(&t), show::value(&id), show::value(&value)))?;
+        let Some(id) = save_or_refuse(&ctx, &t, Field::Id).await? else {
+            continue;
+        };
+        ensure(id == value, || {
+            format!(
+                "save_token({}) stored id {}, want the caller's id {}",
+                show::token(&t),
+                show::value(&id),
+                show::value(&value)
+            )
+        })?;
         let stored = ctx.stored(&value).await?;
-        ensure(stored == t, || format!("find_token_by_id({}) = {}, want {}", show::value(&value), show::token(&stored), show::token(&t)))?;
+        ensure(stored == t, || {
+            format!(
+                "find_token_by_id({}) = {}, want {}",
+                show::value(&value),
+                show::token(&stored),
+                show::token(&t)
+            )
+        })?;
     }
     Ok(())
 }
 
 async fn expiry_time_is_kept_as_given(ctx: Ctx) -> CheckResult {
-    let expiries = ["1700000000000", "007", "-1", "0", "1.5e3", "not a time", "2026-11-29T00:00:00Z", "99999999999999999999999999"];
+    let expiries = [
+        "1700000000000",
+        "007",
+        "-1",
+        "0",
+        "1.5e3",
+        "not a time",
+        "2026-11-29T00:00:00Z",
+        "99999999999999999999999999",
+    ];
     for (i, expiry) in expiries.into_iter().enumerate() {
-        let t = token!(user_name = format!("exp-{i}"), refresh_token = "r", expiry_time = expiry);
+        let t = token!(
+            user_name = format!("exp-{i}"),
+            refresh_token = "r",
+            expiry_time = expiry
+        );
         let mut copy = t.clone();
         if let Err(e) = ctx.store.save_token(&mut copy).await {
             let kind = e.kind();
@@ -118,7 +204,10 @@ async fn expiry_time_is_kept_as_given(ctx: Ctx) -> CheckResult {
         let id = copy.id.unwrap_or_default();
         let stored = ctx.stored(&id).await?;
         ensure(stored.expiry_time.as_deref() == Some(expiry), || {
-            format!("find_token_by_id({id:?}) = {}, want expiry_time {expiry:?} exactly", show::token(&stored))
+            format!(
+                "find_token_by_id({id:?}) = {}, want expiry_time {expiry:?} exactly",
+                show::token(&stored)
+            )
         })?;
     }
     Ok(())

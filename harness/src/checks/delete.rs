@@ -5,18 +5,34 @@ use tokenstore_core::ErrorKind;
 
 checks![
     ("delete.removes-exactly", delete_removes_that_token_only),
-    ("delete.missing-id", missing_id_delete_is_consistent_and_harmless),
+    (
+        "delete.missing-id",
+        missing_id_delete_is_consistent_and_harmless
+    ),
 ];
 
 async fn delete_removes_that_token_only(ctx: Ctx) -> CheckResult {
-    let a = ctx.save(&token!(user_name = "alice", refresh_token = "r-a")).await?;
-    let b = ctx.save(&token!(user_name = "bob", refresh_token = "r-b")).await?;
-    let c = ctx.save(&token!(user_name = "carol", refresh_token = "r-c")).await?;
+    let a = ctx
+        .save(&token!(user_name = "alice", refresh_token = "r-a"))
+        .await?;
+    let b = ctx
+        .save(&token!(user_name = "bob", refresh_token = "r-b"))
+        .await?;
+    let c = ctx
+        .save(&token!(user_name = "carol", refresh_token = "r-c"))
+        .await?;
     let b_id = b.id.clone().unwrap_or_default();
-    ctx.store.delete_token(&b_id).await.map_err(|e| format!("delete_token({b_id:?}) = Err({e}), want Ok"))?;
+    ctx.store
+        .delete_token(&b_id)
+        .await
+        .map_err(|e| format!("delete_token({b_id:?}) = Err({e}), want Ok"))?;
     match ctx.by_id(&b_id).await? {
         Err(e) if e.kind() == ErrorKind::NotFound => {}
-        other => return Err(format!("find_token_by_id({b_id:?}) after delete_token = {other:?}, want Err(NotFound)")),
+        other => {
+            return Err(format!(
+                "find_token_by_id({b_id:?}) after delete_token = {other:?}, want Err(NotFound)"
+            ))
+        }
     }
     ctx.expect_find(&token!(user_name = "bob"), None).await?;
     let mut want = vec![a.clone(), c];
@@ -24,14 +40,23 @@ async fn delete_removes_that_token_only(ctx: Ctx) -> CheckResult {
     expect_same_tokens("get_tokens() after delete_token", &ctx.all().await?, &want)?;
     // Another spelling of a stored id deletes nothing.
     let a_id = a.id.clone().unwrap_or_default();
-    for spelling in [format!("0{a_id}"), format!("{a_id} "), a_id.to_uppercase() + "x"] {
+    for spelling in [
+        format!("0{a_id}"),
+        format!("{a_id} "),
+        a_id.to_uppercase() + "x",
+    ] {
         let _ = ctx.store.delete_token(&spelling).await;
     }
-    expect_same_tokens("get_tokens() after deleting other spellings of a stored id", &ctx.all().await?, &want)
+    expect_same_tokens(
+        "get_tokens() after deleting other spellings of a stored id",
+        &ctx.all().await?,
+        &want,
+    )
 }
 
 async fn missing_id_delete_is_consistent_and_harmless(ctx: Ctx) -> CheckResult {
-    ctx.save(&token!(user_name = "alice", refresh_token = "r-a")).await?;
+    ctx.save(&token!(user_name = "alice", refresh_token = "r-a"))
+        .await?;
     let before = ctx.all().await?;
     let want_not_found = ctx.choices.delete_missing_reports_not_found;
     for missing in ["no-such-id", "999999", "", "0", " "] {
@@ -43,9 +68,17 @@ async fn missing_id_delete_is_consistent_and_harmless(ctx: Ctx) -> CheckResult {
         ensure(consistent, || {
             format!(
                 "delete_token({missing:?}) = {result:?}, want {} (the store's detected choice)",
-                if want_not_found { "Err(NotFound)" } else { "Ok" }
+                if want_not_found {
+                    "Err(NotFound)"
+                } else {
+                    "Ok"
+                }
             )
         })?;
     }
-    expect_same_tokens("get_tokens() after deleting missing ids", &ctx.all().await?, &before)
+    expect_same_tokens(
+        "get_tokens() after deleting missing ids",
+        &ctx.all().await?,
+        &before,
+    )
 }

@@ -6,14 +6,29 @@ use tokenstore_core::Token;
 
 checks![
     ("find.by-user-name", user_name_matches_only_the_user_name),
-    ("find.by-access-token", access_token_is_the_key_without_client_credentials),
-    ("find.by-grant-token", grant_token_is_the_key_with_client_credentials),
-    ("find.by-refresh-token", refresh_token_is_the_key_without_grant_token),
-    ("find.grant-refresh-fallback", grant_fallback_follows_the_profile_for_find_and_save),
+    (
+        "find.by-access-token",
+        access_token_is_the_key_without_client_credentials
+    ),
+    (
+        "find.by-grant-token",
+        grant_token_is_the_key_with_client_credentials
+    ),
+    (
+        "find.by-refresh-token",
+        refresh_token_is_the_key_without_grant_token
+    ),
+    (
+        "find.grant-refresh-fallback",
+        grant_fallback_follows_the_profile_for_find_and_save
+    ),
     ("find.no-key-none", probe_without_usable_key_finds_none),
     ("find.exact-match", keys_compare_exactly),
     ("find.never-by-id", probe_id_is_never_a_key),
-    ("find.hit-fills-absent", hit_keeps_probe_fields_and_fills_absent_ones),
+    (
+        "find.hit-fills-absent",
+        hit_keeps_probe_fields_and_fills_absent_ones
+    ),
     ("find.miss-none", miss_returns_none),
 ];
 
@@ -25,10 +40,33 @@ struct Fixture {
 }
 
 async fn populate(ctx: &Ctx) -> Result<Fixture, String> {
-    let alice = ctx.save(&token!(user_name = "alice", refresh_token = "r-alice", access_token = "a-alice", expiry_time = "1700000000000")).await?;
-    let bob = ctx.save(&token!(user_name = "bob", refresh_token = "r-bob", access_token = "a-bob")).await?;
-    let granted = ctx.save(&with_client(token!(grant_token = "g-1", refresh_token = "r-1", access_token = "a-1"))).await?;
-    Ok(Fixture { alice, bob, granted })
+    let alice = ctx
+        .save(&token!(
+            user_name = "alice",
+            refresh_token = "r-alice",
+            access_token = "a-alice",
+            expiry_time = "1700000000000"
+        ))
+        .await?;
+    let bob = ctx
+        .save(&token!(
+            user_name = "bob",
+            refresh_token = "r-bob",
+            access_token = "a-bob"
+        ))
+        .await?;
+    let granted = ctx
+        .save(&with_client(token!(
+            grant_token = "g-1",
+            refresh_token = "r-1",
+            access_token = "a-1"
+        )))
+        .await?;
+    Ok(Fixture {
+        alice,
+        bob,
+        granted,
+    })
 }
 
 fn id(t: &Token) -> &str {
@@ -37,39 +75,83 @@ fn id(t: &Token) -> &str {
 
 async fn user_name_matches_only_the_user_name(ctx: Ctx) -> CheckResult {
     let f = populate(&ctx).await?;
-    ctx.expect_find_id(&token!(user_name = "alice"), id(&f.alice)).await?;
-    ctx.expect_find_id(&token!(user_name = "alice", access_token = "a-bob"), id(&f.alice)).await?;
-    ctx.expect_find_id(&with_client(token!(user_name = "bob", grant_token = "g-1")), id(&f.bob)).await?;
-    ctx.expect_find(&token!(user_name = "carol", access_token = "a-alice"), None).await?;
-    ctx.expect_find(&with_client(token!(user_name = "carol", refresh_token = "r-1")), None).await
+    ctx.expect_find_id(&token!(user_name = "alice"), id(&f.alice))
+        .await?;
+    ctx.expect_find_id(
+        &token!(user_name = "alice", access_token = "a-bob"),
+        id(&f.alice),
+    )
+    .await?;
+    ctx.expect_find_id(
+        &with_client(token!(user_name = "bob", grant_token = "g-1")),
+        id(&f.bob),
+    )
+    .await?;
+    ctx.expect_find(&token!(user_name = "carol", access_token = "a-alice"), None)
+        .await?;
+    ctx.expect_find(
+        &with_client(token!(user_name = "carol", refresh_token = "r-1")),
+        None,
+    )
+    .await
 }
 
 async fn access_token_is_the_key_without_client_credentials(ctx: Ctx) -> CheckResult {
     let f = populate(&ctx).await?;
-    ctx.expect_find_id(&token!(access_token = "a-alice"), id(&f.alice)).await?;
-    ctx.expect_find_id(&token!(access_token = "a-bob", refresh_token = "r-alice"), id(&f.bob)).await?;
-    ctx.expect_find(&token!(access_token = "a-unknown"), None).await?;
+    ctx.expect_find_id(&token!(access_token = "a-alice"), id(&f.alice))
+        .await?;
+    ctx.expect_find_id(
+        &token!(access_token = "a-bob", refresh_token = "r-alice"),
+        id(&f.bob),
+    )
+    .await?;
+    ctx.expect_find(&token!(access_token = "a-unknown"), None)
+        .await?;
     // One client credential without the other: no key at all.
-    ctx.expect_find(&token!(access_token = "a-alice", client_id = "client-1"), None).await?;
-    ctx.expect_find(&token!(access_token = "a-alice", client_secret = "secret-1"), None).await
+    ctx.expect_find(
+        &token!(access_token = "a-alice", client_id = "client-1"),
+        None,
+    )
+    .await?;
+    ctx.expect_find(
+        &token!(access_token = "a-alice", client_secret = "secret-1"),
+        None,
+    )
+    .await
 }
 
 async fn grant_token_is_the_key_with_client_credentials(ctx: Ctx) -> CheckResult {
     let f = populate(&ctx).await?;
-    ctx.expect_find_id(&with_client(token!(grant_token = "g-1")), id(&f.granted)).await?;
-    ctx.expect_find_id(&with_client(token!(grant_token = "g-1", refresh_token = "r-bob")), id(&f.granted)).await?;
+    ctx.expect_find_id(&with_client(token!(grant_token = "g-1")), id(&f.granted))
+        .await?;
+    ctx.expect_find_id(
+        &with_client(token!(grant_token = "g-1", refresh_token = "r-bob")),
+        id(&f.granted),
+    )
+    .await?;
     // The client id and secret are not compared, only required.
-    let other_client = token!(grant_token = "g-1", client_id = "another", client_secret = "other");
+    let other_client = token!(
+        grant_token = "g-1",
+        client_id = "another",
+        client_secret = "other"
+    );
     ctx.expect_find_id(&other_client, id(&f.granted)).await?;
     ctx.expect_find(&token!(grant_token = "g-1"), None).await
 }
 
 async fn refresh_token_is_the_key_without_grant_token(ctx: Ctx) -> CheckResult {
     let f = populate(&ctx).await?;
-    ctx.expect_find_id(&with_client(token!(refresh_token = "r-1")), id(&f.granted)).await?;
-    ctx.expect_find_id(&with_client(token!(refresh_token = "r-bob", access_token = "a-alice")), id(&f.bob)).await?;
-    ctx.expect_find(&token!(refresh_token = "r-1"), None).await?;
-    ctx.expect_find(&with_client(token!(refresh_token = "r-none")), None).await
+    ctx.expect_find_id(&with_client(token!(refresh_token = "r-1")), id(&f.granted))
+        .await?;
+    ctx.expect_find_id(
+        &with_client(token!(refresh_token = "r-bob", access_token = "a-alice")),
+        id(&f.bob),
+    )
+    .await?;
+    ctx.expect_find(&token!(refresh_token = "r-1"), None)
+        .await?;
+    ctx.expect_find(&with_client(token!(refresh_token = "r-none")), None)
+        .await
 }
 
 async fn grant_fallback_follows_the_profile_for_find_and_save(ctx: Ctx) -> CheckResult {
@@ -81,7 +163,13 @@ async fn grant_fallback_follows_the_profile_for_find_and_save(ctx: Ctx) -> Check
     } else {
         ctx.expect_find(&probe, None).await?;
     }
-    let saved = ctx.save(&with_client(token!(grant_token = "g-new", refresh_token = "r-1", access_token = "a-new"))).await?;
+    let saved = ctx
+        .save(&with_client(token!(
+            grant_token = "g-new",
+            refresh_token = "r-1",
+            access_token = "a-new"
+        )))
+        .await?;
     let updated = saved.id.as_deref() == f.granted.id.as_deref();
     ensure(updated == falls_back, || {
         format!(
@@ -104,7 +192,10 @@ async fn probe_without_usable_key_finds_none(ctx: Ctx) -> CheckResult {
         token!(grant_token = "g-1"),
         token!(client_secret = "secret-1", access_token = "a-alice"),
         with_client(token!(access_token = "a-alice")),
-        token!(expiry_time = "1700000000000", redirect_url = "https://x.example/cb"),
+        token!(
+            expiry_time = "1700000000000",
+            redirect_url = "https://x.example/cb"
+        ),
         token!(id = id(&f.alice)),
     ];
     for probe in &probes {
@@ -115,53 +206,91 @@ async fn probe_without_usable_key_finds_none(ctx: Ctx) -> CheckResult {
 
 async fn keys_compare_exactly(ctx: Ctx) -> CheckResult {
     let f = populate(&ctx).await?;
-    for user in ["Alice", "ALICE", "alice ", " alice", "alic", "alice2", "alice\n"] {
+    for user in [
+        "Alice", "ALICE", "alice ", " alice", "alic", "alice2", "alice\n",
+    ] {
         ctx.expect_find(&token!(user_name = user), None).await?;
     }
     for access in ["A-ALICE", "a-alice ", "a-alic", "%"] {
-        ctx.expect_find(&token!(access_token = access), None).await?;
+        ctx.expect_find(&token!(access_token = access), None)
+            .await?;
     }
-    ctx.expect_find(&with_client(token!(grant_token = "G-1")), None).await?;
-    ctx.expect_find(&with_client(token!(refresh_token = "R-1")), None).await?;
-    let other = ctx.save(&token!(user_name = "Alice", refresh_token = "r-Alice")).await?;
+    ctx.expect_find(&with_client(token!(grant_token = "G-1")), None)
+        .await?;
+    ctx.expect_find(&with_client(token!(refresh_token = "R-1")), None)
+        .await?;
+    let other = ctx
+        .save(&token!(user_name = "Alice", refresh_token = "r-Alice"))
+        .await?;
     ensure(other.id != f.alice.id, || {
         format!("save_token({{user_name:\"Alice\"}}) updated the token of \"alice\" (id {:?}), want a new token", f.alice.id)
     })?;
     let alice = ctx.stored(id(&f.alice)).await?;
-    ensure(alice.user_name.as_deref() == Some("alice") && alice.refresh_token.as_deref() == Some("r-alice"), || {
-        format!("find_token_by_id({:?}) = {}, want alice's token unchanged", f.alice.id, show::token(&alice))
-    })
+    ensure(
+        alice.user_name.as_deref() == Some("alice")
+            && alice.refresh_token.as_deref() == Some("r-alice"),
+        || {
+            format!(
+                "find_token_by_id({:?}) = {}, want alice's token unchanged",
+                f.alice.id,
+                show::token(&alice)
+            )
+        },
+    )
 }
 
 async fn probe_id_is_never_a_key(ctx: Ctx) -> CheckResult {
     let f = populate(&ctx).await?;
     ctx.expect_find(&token!(id = id(&f.alice)), None).await?;
-    ctx.expect_find(&token!(id = id(&f.alice), user_name = "nobody"), None).await?;
+    ctx.expect_find(&token!(id = id(&f.alice), user_name = "nobody"), None)
+        .await?;
     let probe = token!(id = id(&f.alice), user_name = "bob");
     let got = ctx.find(&probe).await?;
-    ensure(got.as_ref().and_then(|t| t.refresh_token.as_deref()) == Some("r-bob"), || {
-        format!("find_token({}) = {}, want bob's token (the id is not a key)", show::token(&probe), show::opt_token(&got))
-    })
+    ensure(
+        got.as_ref().and_then(|t| t.refresh_token.as_deref()) == Some("r-bob"),
+        || {
+            format!(
+                "find_token({}) = {}, want bob's token (the id is not a key)",
+                show::token(&probe),
+                show::opt_token(&got)
+            )
+        },
+    )
 }
 
 async fn hit_keeps_probe_fields_and_fills_absent_ones(ctx: Ctx) -> CheckResult {
     let f = populate(&ctx).await?;
-    let probe = token!(user_name = "alice", access_token = "a-probe", api_domain = "https://probe.example");
+    let probe = token!(
+        user_name = "alice",
+        access_token = "a-probe",
+        api_domain = "https://probe.example"
+    );
     let mut want = f.alice.clone();
     want.access_token = Some("a-probe".into());
     want.api_domain = Some("https://probe.example".into());
     ctx.expect_find(&probe, Some(&want)).await?;
     let whole = ctx.find(&token!(access_token = "a-bob")).await?;
-    ctx.expect_find(&token!(access_token = "a-bob"), Some(&f.bob)).await?;
-    ensure(whole.as_ref() == Some(&f.bob), || "find_token must fill every absent field".into())
+    ctx.expect_find(&token!(access_token = "a-bob"), Some(&f.bob))
+        .await?;
+    ensure(whole.as_ref() == Some(&f.bob), || {
+        "find_token must fill every absent field".into()
+    })
 }
 
 async fn miss_returns_none(ctx: Ctx) -> CheckResult {
     ctx.expect_find(&token!(user_name = "alice"), None).await?;
-    ctx.expect_find(&token!(access_token = "a-alice"), None).await?;
+    ctx.expect_find(&token!(access_token = "a-alice"), None)
+        .await?;
     populate(&ctx).await?;
-    ctx.expect_find(&token!(user_name = "nobody", refresh_token = "r-alice"), None).await?;
-    ctx.expect_find(&token!(access_token = "a-nobody"), None).await?;
-    ctx.expect_find(&with_client(token!(grant_token = "g-nobody")), None).await?;
-    ctx.expect_find(&with_client(token!(refresh_token = "r-nobody")), None).await
+    ctx.expect_find(
+        &token!(user_name = "nobody", refresh_token = "r-alice"),
+        None,
+    )
+    .await?;
+    ctx.expect_find(&token!(access_token = "a-nobody"), None)
+        .await?;
+    ctx.expect_find(&with_client(token!(grant_token = "g-nobody")), None)
+        .await?;
+    ctx.expect_find(&with_client(token!(refresh_token = "r-nobody")), None)
+        .await
 }

@@ -6,7 +6,10 @@ use tokenstore_core::{ErrorKind, Token};
 
 checks![
     ("find-by-id.hit", hit_returns_the_whole_stored_token),
-    ("find-by-id.miss-not-found", unstored_ids_of_any_spelling_are_not_found),
+    (
+        "find-by-id.miss-not-found",
+        unstored_ids_of_any_spelling_are_not_found
+    ),
 ];
 
 fn full_token(user: &str) -> Token {
@@ -32,7 +35,13 @@ async fn hit_returns_the_whole_stored_token(ctx: Ctx) -> CheckResult {
     for want in [&a, &b, &c] {
         let id = want.id.clone().unwrap_or_default();
         let got = ctx.stored(&id).await?;
-        ensure(&got == want, || format!("find_token_by_id({id:?}) = {}, want {}", show::token(&got), show::token(want)))?;
+        ensure(&got == want, || {
+            format!(
+                "find_token_by_id({id:?}) = {}, want {}",
+                show::token(&got),
+                show::token(want)
+            )
+        })?;
     }
     Ok(())
 }
@@ -62,8 +71,19 @@ async fn unstored_ids_of_any_spelling_are_not_found(ctx: Ctx) -> CheckResult {
     for spelling in spellings {
         match ctx.by_id(&spelling).await? {
             Err(e) if e.kind() == ErrorKind::NotFound => {}
-            Err(e) => return Err(format!("find_token_by_id({}) = Err({e}), want Err(NotFound)", show::value(&spelling))),
-            Ok(t) => return Err(format!("find_token_by_id({}) = {}, want Err(NotFound)", show::value(&spelling), show::token(&t))),
+            Err(e) => {
+                return Err(format!(
+                    "find_token_by_id({}) = Err({e}), want Err(NotFound)",
+                    show::value(&spelling)
+                ))
+            }
+            Ok(t) => {
+                return Err(format!(
+                    "find_token_by_id({}) = {}, want Err(NotFound)",
+                    show::value(&spelling),
+                    show::token(&t)
+                ))
+            }
         }
     }
     Ok(())

@@ -96,7 +96,10 @@ impl Ctx {
                 "save_token({}) left the token without an id, want the stored id written back",
                 show::token(token)
             )),
-            Err(e) => Err(format!("save_token({}) = Err({e}), want Ok", show::token(token))),
+            Err(e) => Err(format!(
+                "save_token({}) = Err({e}), want Ok",
+                show::token(token)
+            )),
         }
     }
 
@@ -111,11 +114,29 @@ impl Ctx {
         let mut t = token.clone();
         match self.store.save_token(&mut t).await {
             Err(e) if e.kind() == kind => {}
-            Err(e) => return Err(format!("save_token({}) = Err({e}), want Err({kind:?})", show::token(token))),
-            Ok(()) => return Err(format!("save_token({}) = Ok (id {:?}), want Err({kind:?})", show::token(token), t.id)),
+            Err(e) => {
+                return Err(format!(
+                    "save_token({}) = Err({e}), want Err({kind:?})",
+                    show::token(token)
+                ))
+            }
+            Ok(()) => {
+                return Err(format!(
+                    "save_token({}) = Ok (id {:?}), want Err({kind:?})",
+                    show::token(token),
+                    t.id
+                ))
+            }
         }
         let after = self.all().await?;
-        expect_same_tokens(&format!("get_tokens() after the refused save_token({})", show::token(token)), &after, &before)
+        expect_same_tokens(
+            &format!(
+                "get_tokens() after the refused save_token({})",
+                show::token(token)
+            ),
+            &after,
+            &before,
+        )
     }
 
     pub async fn find(&self, probe: &Token) -> Result<Option<Token>, String> {

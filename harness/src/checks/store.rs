@@ -7,7 +7,10 @@ use tokenstore_core::{ErrorKind, Token};
 
 checks![
     ("get-tokens.exact", get_tokens_lists_each_stored_token_once),
-    ("delete-tokens.empties", delete_tokens_empties_and_store_stays_usable),
+    (
+        "delete-tokens.empties",
+        delete_tokens_empties_and_store_stays_usable
+    ),
     ("store.failed-call-unchanged", failed_calls_change_nothing),
     ("store.durable", reopened_store_holds_the_same_tokens),
     ("store.namespaces-isolated", namespaces_never_see_each_other),
@@ -17,9 +20,16 @@ async fn get_tokens_lists_each_stored_token_once(ctx: Ctx) -> CheckResult {
     expect_same_tokens("get_tokens() of an empty store", &ctx.all().await?, &[])?;
     let mut want = Vec::new();
     for user in ["alice", "bob", "carol"] {
-        want.push(ctx.save(&token!(user_name = user, refresh_token = format!("r-{user}"))).await?);
+        want.push(
+            ctx.save(&token!(
+                user_name = user,
+                refresh_token = format!("r-{user}")
+            ))
+            .await?,
+        );
     }
-    ctx.save(&token!(user_name = "bob", access_token = "a-bob")).await?;
+    ctx.save(&token!(user_name = "bob", access_token = "a-bob"))
+        .await?;
     want[1].access_token = Some("a-bob".into());
     want.sort_by(|a, b| a.id.cmp(&b.id));
     expect_same_tokens("get_tokens()", &ctx.all().await?, &want)
@@ -28,60 +38,138 @@ async fn get_tokens_lists_each_stored_token_once(ctx: Ctx) -> CheckResult {
 async fn delete_tokens_empties_and_store_stays_usable(ctx: Ctx) -> CheckResult {
     let mut ids = Vec::new();
     for user in ["alice", "bob", "carol"] {
-        ids.push(ctx.save_id(&token!(user_name = user, refresh_token = "r")).await?);
+        ids.push(
+            ctx.save_id(&token!(user_name = user, refresh_token = "r"))
+                .await?,
+        );
     }
-    ctx.store.delete_tokens().await.map_err(|e| format!("delete_tokens() = Err({e}), want Ok"))?;
+    ctx.store
+        .delete_tokens()
+        .await
+        .map_err(|e| format!("delete_tokens() = Err({e}), want Ok"))?;
     expect_same_tokens("get_tokens() after delete_tokens()", &ctx.all().await?, &[])?;
     for id in &ids {
-        ensure(matches!(ctx.by_id(id).await?, Err(e) if e.kind() == ErrorKind::NotFound), || {
-            format!("find_token_by_id({id:?}) after delete_tokens() is not NotFound")
-        })?;
+        ensure(
+            matches!(ctx.by_id(id).await?, Err(e) if e.kind() == ErrorKind::NotFound),
+            || format!("find_token_by_id({id:?}) after delete_tokens() is not NotFound"),
+        )?;
     }
     ctx.expect_find(&token!(user_name = "alice"), None).await?;
-    let again = ctx.save(&token!(user_name = "alice", refresh_token = "r-new")).await?;
+    let again = ctx
+        .save(&token!(user_name = "alice", refresh_token = "r-new"))
+        .await?;
     let mut want = vec![again.clone()];
-    expect_same_tokens("get_tokens() after saving into an emptied store", &ctx.all().await?, &want)?;
-    ctx.store.delete_tokens().await.map_err(|e| format!("a second delete_tokens() = Err({e}), want Ok"))?;
+    expect_same_tokens(
+        "get_tokens() after saving into an emptied store",
+        &ctx.all().await?,
+        &want,
+    )?;
+    ctx.store
+        .delete_tokens()
+        .await
+        .map_err(|e| format!("a second delete_tokens() = Err({e}), want Ok"))?;
     want.clear();
-    expect_same_tokens("get_tokens() after a second delete_tokens()", &ctx.all().await?, &want)
+    expect_same_tokens(
+        "get_tokens() after a second delete_tokens()",
+        &ctx.all().await?,
+        &want,
+    )
 }
 
 async fn failed_calls_change_nothing(ctx: Ctx) -> CheckResult {
-    ctx.save(&token!(user_name = "alice", refresh_token = "r-a", access_token = "a-a")).await?;
-    let bob = ctx.save(&token!(user_name = "bob", refresh_token = "r-b")).await?;
+    ctx.save(&token!(
+        user_name = "alice",
+        refresh_token = "r-a",
+        access_token = "a-a"
+    ))
+    .await?;
+    let bob = ctx
+        .save(&token!(user_name = "bob", refresh_token = "r-b"))
+        .await?;
     let bob_id = bob.id.clone().unwrap_or_default();
-    ctx.save_refused(&token!(id = bob_id.clone(), user_name = "alice", access_token = "a-changed", expiry_time = "1"), ErrorKind::Conflict).await?;
-    ctx.save_refused(&token!(id = "unstored", access_token = "a-a", refresh_token = "r-changed"), ErrorKind::Conflict).await?;
-    ctx.save_refused(&token!(user_name = "carol"), ErrorKind::InvalidToken).await?;
+    ctx.save_refused(
+        &token!(
+            id = bob_id.clone(),
+            user_name = "alice",
+            access_token = "a-changed",
+            expiry_time = "1"
+        ),
+        ErrorKind::Conflict,
+    )
+    .await?;
+    ctx.save_refused(
+        &token!(
+            id = "unstored",
+            access_token = "a-a",
+            refresh_token = "r-changed"
+        ),
+        ErrorKind::Conflict,
+    )
+    .await?;
+    ctx.save_refused(&token!(user_name = "carol"), ErrorKind::InvalidToken)
+        .await?;
     let before = ctx.all().await?;
     let _ = ctx.store.find_token_by_id("unstored").await;
     let _ = ctx.store.delete_token("unstored").await;
-    expect_same_tokens("get_tokens() after a failed find_token_by_id and delete_token", &ctx.all().await?, &before)
+    expect_same_tokens(
+        "get_tokens() after a failed find_token_by_id and delete_token",
+        &ctx.all().await?,
+        &before,
+    )
 }
 
 async fn reopened_store_holds_the_same_tokens(mut ctx: Ctx) -> CheckResult {
-    let alice = ctx.save(&token!(user_name = "alice", refresh_token = "r-a")).await?;
-    let bob = ctx.save(&token!(user_name = "bob", refresh_token = "r-b")).await?;
-    ctx.save(&token!(user_name = "alice", access_token = "a-a", expiry_time = "1")).await?;
-    ctx.store.delete_token(bob.id.as_deref().unwrap_or_default()).await.map_err(|e| format!("delete_token = Err({e})"))?;
+    let alice = ctx
+        .save(&token!(user_name = "alice", refresh_token = "r-a"))
+        .await?;
+    let bob = ctx
+        .save(&token!(user_name = "bob", refresh_token = "r-b"))
+        .await?;
+    ctx.save(&token!(
+        user_name = "alice",
+        access_token = "a-a",
+        expiry_time = "1"
+    ))
+    .await?;
+    ctx.store
+        .delete_token(bob.id.as_deref().unwrap_or_default())
+        .await
+        .map_err(|e| format!("delete_token = Err({e})"))?;
     let mut chosen = token!(user_name = "carol", refresh_token = "r-c");
     chosen.id = Some("carol-id".into());
     ctx.save(&chosen).await?;
     let before = ctx.all().await?;
     ctx.reopen().await?;
     expect_same_tokens("get_tokens() after reopening", &ctx.all().await?, &before)?;
-    ctx.expect_find_id(&token!(user_name = "alice"), alice.id.as_deref().unwrap_or_default()).await?;
+    ctx.expect_find_id(
+        &token!(user_name = "alice"),
+        alice.id.as_deref().unwrap_or_default(),
+    )
+    .await?;
     let known: HashSet<String> = before.iter().filter_map(|t| t.id.clone()).collect();
-    let dave = ctx.save_id(&token!(user_name = "dave", refresh_token = "r-d")).await?;
+    let dave = ctx
+        .save_id(&token!(user_name = "dave", refresh_token = "r-d"))
+        .await?;
     ensure(!known.contains(&dave), || {
         format!("after reopening, a fresh id {dave:?} equals a stored id")
     })?;
     let after_insert = ctx.all().await?;
     ctx.reopen().await?;
-    expect_same_tokens("get_tokens() after a second reopen", &ctx.all().await?, &after_insert)?;
-    ctx.store.delete_tokens().await.map_err(|e| format!("delete_tokens() = Err({e})"))?;
+    expect_same_tokens(
+        "get_tokens() after a second reopen",
+        &ctx.all().await?,
+        &after_insert,
+    )?;
+    ctx.store
+        .delete_tokens()
+        .await
+        .map_err(|e| format!("delete_tokens() = Err({e})"))?;
     ctx.reopen().await?;
-    expect_same_tokens("get_tokens() after delete_tokens() and reopening", &ctx.all().await?, &[])
+    expect_same_tokens(
+        "get_tokens() after delete_tokens() and reopening",
+        &ctx.all().await?,
+        &[],
+    )
 }
 
 async fn namespaces_never_see_each_other(ctx: Ctx) -> CheckResult {
@@ -90,19 +178,43 @@ async fn namespaces_never_see_each_other(ctx: Ctx) -> CheckResult {
         .open("other")
         .await
         .map_err(|e| format!("opening namespace \"other\" = Err({e}), want Ok"))?;
-    let mine = ctx.save(&token!(user_name = "alice", refresh_token = "r-main")).await?;
+    let mine = ctx
+        .save(&token!(user_name = "alice", refresh_token = "r-main"))
+        .await?;
     let mut theirs = token!(user_name = "alice", refresh_token = "r-other");
     other.save_token(&mut theirs).await.map_err(|e| format!("save_token in namespace \"other\" = Err({e}), want Ok: the user name is only taken in another namespace"))?;
     let list = |ts: Vec<Token>| ts.iter().map(show::token).collect::<Vec<_>>().join(", ");
-    let theirs_all = other.get_tokens().await.map_err(|e| format!("get_tokens() in \"other\" = Err({e})"))?;
-    ensure(theirs_all == vec![theirs.clone()], || format!("get_tokens() in namespace \"other\" = [{}], want only its own token", list(theirs_all.clone())))?;
-    expect_same_tokens("get_tokens() in the main namespace", &ctx.all().await?, &[mine.clone()])?;
-    other.delete_tokens().await.map_err(|e| format!("delete_tokens() in \"other\" = Err({e})"))?;
-    expect_same_tokens("get_tokens() in the main namespace after delete_tokens() in another", &ctx.all().await?, &[mine])?;
-    ctx.expect_find(&token!(user_name = "alice", refresh_token = "probe"), Some(&{
-        let mut t = ctx.all().await?.remove(0);
-        t.refresh_token = Some("probe".into());
-        t
-    }))
+    let theirs_all = other
+        .get_tokens()
+        .await
+        .map_err(|e| format!("get_tokens() in \"other\" = Err({e})"))?;
+    ensure(theirs_all == vec![theirs.clone()], || {
+        format!(
+            "get_tokens() in namespace \"other\" = [{}], want only its own token",
+            list(theirs_all.clone())
+        )
+    })?;
+    expect_same_tokens(
+        "get_tokens() in the main namespace",
+        &ctx.all().await?,
+        &[mine.clone()],
+    )?;
+    other
+        .delete_tokens()
+        .await
+        .map_err(|e| format!("delete_tokens() in \"other\" = Err({e})"))?;
+    expect_same_tokens(
+        "get_tokens() in the main namespace after delete_tokens() in another",
+        &ctx.all().await?,
+        &[mine],
+    )?;
+    ctx.expect_find(
+        &token!(user_name = "alice", refresh_token = "probe"),
+        Some(&{
+            let mut t = ctx.all().await?.remove(0);
+            t.refresh_token = Some("probe".into());
+            t
+        }),
+    )
     .await
 }

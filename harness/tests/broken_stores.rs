@@ -1,0 +1,117 @@
+//! The suite tested against itself: each deliberately broken store must be caught by the rule it
+//! breaks, every rule must have a broken store that it catches, and a correct store must pass.
+
+mod support;
+
+use rstest::rstest;
+use support::broken::{BrokenFixture, Mutation};
+use tokenstore_harness::{check_store, rules, RunOptions, Status, StoreReport};
+
+fn check(mutation: Mutation) -> StoreReport {
+    let options = RunOptions {
+        cases: 48,
+        seed: 7,
+        ..RunOptions::default()
+    };
+    check_store(&BrokenFixture(mutation), &options, &|_| {})
+}
+
+fn failures(report: &StoreReport) -> Vec<String> {
+    report
+        .rules
+        .iter()
+        .filter(|r| r.status == Status::Fail)
+        .map(|r| format!("{}: {}", r.id, r.message.clone().unwrap_or_default()))
+        .collect()
+}
+
+const CAUGHT_BY: &[(Mutation, &str)] = &[
+    (Mutation::TrimsValues, "token.roundtrip"),
+    (Mutation::EmptyStringForAbsent, "token.absent-empty"),
+    (Mutation::ExpiryAsNumber, "token.expiry-opaque"),
+    (Mutation::UserNameNotExclusive, "find.by-user-name"),
+    (Mutation::NoAccessKey, "find.by-access-token"),
+    (Mutation::NoGrantKey, "find.by-grant-token"),
+    (Mutation::NoRefreshKey, "find.by-refresh-token"),
+    (Mutation::FallbackOnlyInFind, "find.grant-refresh-fallback"),
+    (Mutation::FirstRowWithoutKey, "find.no-key-none"),
+    (Mutation::CaseInsensitiveUserName, "find.exact-match"),
+    (Mutation::FindsById, "find.never-by-id"),
+    (Mutation::FindOverwritesProbe, "find.hit-fills-absent"),
+    (Mutation::MissReturnsProbe, "find.miss-none"),
+    (Mutation::ByIdDropsField, "find-by-id.hit"),
+    (Mutation::ByIdMissWrongError, "find-by-id.miss-not-found"),
+    (Mutation::IgnoresIdOnSave, "save.id-selects"),
+    (Mutation::KeySaveInserts, "save.key-selects"),
+    (Mutation::ReplacesInsteadOfMerge, "save.merge"),
+    (Mutation::CallerIdIgnored, "save.insert"),
+    (Mutation::NoIdWriteBack, "save.id-written-back"),
+    (Mutation::CountingIds, "save.fresh-id-unique"),
+    (Mutation::AcceptsTokenless, "save.refuse-tokenless"),
+    (Mutation::SkipsUserConflict, "save.user-name-unique"),
+    (Mutation::UnstoredIdIgnored, "save.unstored-id-conflict"),
+    (Mutation::InsertsWhenUnchanged, "save.idempotent"),
+    (Mutation::DeleteIsNoop, "delete.removes-exactly"),
+    (Mutation::DeleteMissingFlips, "delete.missing-id"),
+    (Mutation::DuplicatesInGetTokens, "get-tokens.exact"),
+    (Mutation::DeleteTokensKeepsFirst, "delete-tokens.empties"),
+    (
+        Mutation::PartialWriteOnConflict,
+        "store.failed-call-unchanged",
+    ),
+    (Mutation::ForgetsOnReopen, "store.durable"),
+    (Mutation::SharedNamespaces, "store.namespaces-isolated"),
+    (Mutation::RacyUpsert, "concurrency.same-user"),
+    (Mutation::RacyIds, "concurrency.distinct-users"),
+    (Mutation::NonAtomicUpdate, "concurrency.reader-consistent"),
+];
+
+#[rstest]
+fn broken_store_is_caught_by_the_rule_it_breaks(
+    #[values(
+        0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24,
+        25, 26, 27, 28, 29, 30, 31, 32, 33, 34
+    )]
+    case: usize,
+) {
+    let (mutation, rule) = CAUGHT_BY[case];
+    let report = check(mutation);
+    let verdict = report.rule(rule).expect("every rule is reported");
+    assert_eq!(
+        verdict.status,
+        Status::Fail,
+        "{mutation:?} should fail {rule}; failures: {:#?}",
+        failures(&report)
+    );
+    assert!(
+        verdict.message.as_deref().is_some_and(|m| !m.is_empty()),
+        "a failure of {rule} must say why"
+    );
+    let must = rules::rule(rule).unwrap().level == tokenstore_harness::rules::Level::Must;
+    if must {
+        assert!(
+            report.must_failed(),
+            "a failed MUST rule makes run exit non-zero"
+        );
+    }
+}
+
+#[test]
+fn every_rule_has_a_broken_store_it_catches() {
+    assert_eq!(CAUGHT_BY.len(), 35);
+    for rule in rules::rules() {
+        assert!(
+            CAUGHT_BY.iter().any(|(_, r)| *r == rule.id),
+            "no broken store breaks {}",
+            rule.id
+        );
+    }
+}
+
+#[test]
+fn correct_list_store_raises_no_alarm() {
+    let report = check(Mutation::None);
+    assert_eq!(failures(&report), Vec::<String>::new());
+    assert_eq!(report.summary.skipped, 0);
+    assert!(!report.must_failed());
+}

@@ -1,0 +1,173 @@
+//! tokenstore-check as a user meets it: its JSON and JUnit contracts, its exit statuses, its
+//! one-line errors, and replay files.
+
+use serde_json::Value;
+use std::process::{Command, Output};
+
+fn check(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_tokenstore-check"))
+        .args(args)
+        .output()
+        .expect("tokenstore-check runs")
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+fn assert_one_line_error(out: &Output, needle: &str) {
+    assert_eq!(out.status.code(), Some(2), "stderr: {}", stderr(out));
+    let err = stderr(out);
+    assert_eq!(err.trim_end().lines().count(), 1, "not one line: {err:?}");
+    assert!(err.contains(needle), "{err:?} does not mention {needle:?}");
+}
+
+#[test]
+fn json_report_has_the_ci_contract() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = check(&[
+        "run",
+        "--backend",
+        "memory",
+        "--backend",
+        "list",
+        "--cases",
+        "8",
+        "--seed",
+        "3",
+        "--format",
+        "json",
+        "--replay-dir",
+        dir.path().to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "stderr: {}", stderr(&out));
+    let report: Value = serde_json::from_slice(&out.stdout).expect("stdout is JSON");
+    let stores = report["stores"].as_array().unwrap();
+    assert_eq!(stores.len(), 2);
+    let rule_count = tokenstore_harness::rules::rules().len();
+    for store in stores {
+        assert!(store["name"].is_string());
+        assert!(store["profile"].is_object());
+        let rules = store["rules"].as_array().unwrap();
+        assert_eq!(rules.len(), rule_count);
+        for rule in rules {
+            assert!(rule["id"].is_string() && rule["level"].is_string());
+            assert!(["pass", "fail", "skip"].contains(&rule["status"].as_str().unwrap()));
+            assert!(rule.get("message").is_some() && rule.get("repro").is_some());
+        }
+        let summary = &store["summary"];
+        assert_eq!(summary["failed"], 0);
+        let total = summary["passed"].as_u64().unwrap() + summary["skipped"].as_u64().unwrap();
+        assert_eq!(total as usize, rule_count);
+    }
+}
+
+#[test]
+fn junit_report_has_one_testcase_per_rule_and_store() {
+    let out = check(&[
+        "run",
+        "--backend",
+        "memory",
+        "--cases",
+        "4",
+        "--seed",
+        "1",
+        "--format",
+        "junit",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "stderr: {}", stderr(&out));
+    let xml = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(
+        xml.matches("<testcase ").count(),
+        tokenstore_harness::rules::rules().len()
+    );
+    assert!(xml.contains("name=\"save.fresh-id-unique\""));
+    assert!(xml.contains("<skipped"), "memory skips store.durable");
+}
+
+#[test]
+fn bad_arguments_get_one_line_and_exit_2() {
+    assert_one_line_error(
+        &check(&["run", "--backend", "nosuch"]),
+        "unknown backend \"nosuch\"",
+    );
+    assert_one_line_error(&check(&["run", "--cases", "many"]), "--cases");
+    assert_one_line_error(&check(&["run", "--format", "xml"]), "xml");
+    assert_one_line_error(&check(&["frobnicate"]), "frobnicate");
+}
+
+#[test]
+fn broken_replay_files_get_one_line_and_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let garbage = dir.path().join("garbage.json");
+    std::fs::write(&garbage, "{not json").unwrap();
+    assert_one_line_error(
+        &check(&["replay", garbage.to_str().unwrap(), "--backend", "memory"]),
+        "not a replay file",
+    );
+    let missing = dir.path().join("missing.json");
+    assert_one_line_error(
+        &check(&["replay", missing.to_str().unwrap(), "--backend", "memory"]),
+        "cannot read",
+    );
+    let wrong_format = dir.path().join("v9.json");
+    std::fs::write(&wrong_format, r#"{"format":"tokenstore-replay/9","backend":"x","rule":"r","message":"m","seed":1,"steps":[]}"#).unwrap();
+    assert_one_line_error(
+        &check(&[
+            "replay",
+            wrong_format.to_str().unwrap(),
+            "--backend",
+            "memory",
+        ]),
+        "tokenstore-replay/9",
+    );
+}
+
+#[test]
+fn replay_runs_saved_steps_and_reports_the_outcome() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("seq.json");
+    let steps = r#"[
+        {"save": {"id": null, "fields": [["user_name", "alice"], ["refresh_token", "t1"]]}},
+        {"save": {"id": null, "fields": [["user_name", "alice"], ["access_token", "t2"]]}},
+        {"find_by_id": {"fresh": 0}},
+        "get_tokens",
+        {"delete": {"fresh": 0}},
+        "reopen"
+    ]"#;
+    std::fs::write(&file, format!(r#"{{"format":"tokenstore-replay/1","backend":"broken","rule":"save.merge","message":"m","seed":1,"steps":{steps}}}"#)).unwrap();
+    for backend in ["memory", "file"] {
+        let out = check(&["replay", file.to_str().unwrap(), "--backend", backend]);
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{backend}: {text} {}",
+            stderr(&out)
+        );
+        assert!(text.contains("the sequence passes"), "{text}");
+        assert!(
+            text.contains("save_token({user_name:\"alice\", access_token:\"t2\"}) = Ok, id \"1\""),
+            "{text}"
+        );
+    }
+    assert_one_line_error(
+        &check(&["replay", file.to_str().unwrap(), "--backend", "nosuch"]),
+        "unknown backend",
+    );
+}
+
+#[test]
+fn rules_command_prints_the_table() {
+    let out = check(&["rules", "--format", "json"]);
+    assert_eq!(out.status.code(), Some(0));
+    let rules: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        rules.as_array().unwrap().len(),
+        tokenstore_harness::rules::rules().len()
+    );
+    let human = String::from_utf8(check(&["rules"]).stdout).unwrap();
+    assert!(
+        human.contains("find.grant-refresh-fallback") && human.contains("fallback | no-fallback")
+    );
+}

@@ -1,0 +1,3 @@
+//! Test support shared by the harness's own tests.
+
+pub mod broken;
