@@ -136,8 +136,10 @@ impl Run<'_> {
     }
 
     fn token(&self, id: &Option<IdRef>, fields: &[(Field, String)]) -> Token {
-        let mut t = Token::default();
-        t.id = id.as_ref().map(|i| self.resolve(i));
+        let mut t = Token {
+            id: id.as_ref().map(|i| self.resolve(i)),
+            ..Token::default()
+        };
         for (field, value) in fields {
             match field {
                 Field::Id => t.id = Some(value.clone()),

@@ -20,6 +20,9 @@ pub enum SaveExpectation {
     Insert(Token),
 }
 
+/// A key as the model sees it: the field and value matched first, then the fallback, if any.
+pub type ModelKey = ((Field, String), Option<(Field, String)>);
+
 #[derive(Clone, Debug, Default)]
 pub struct Model {
     tokens: Vec<Token>,
@@ -68,7 +71,7 @@ impl Model {
     }
 
     /// The key field and value of a token, and the fallback field and value, per the spec.
-    pub fn key(&self, t: &Token) -> Option<((Field, String), Option<(Field, String)>)> {
+    pub fn key(&self, t: &Token) -> Option<ModelKey> {
         let get = |f| present(t, f).map(str::to_owned);
         if let Some(user) = get(Field::UserName) {
             return Some(((Field::UserName, user), None));

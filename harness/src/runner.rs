@@ -56,6 +56,9 @@ pub fn runtime() -> tokio::runtime::Runtime {
         .expect("a tokio runtime starts")
 }
 
+/// A minimal failing sequence: the violation, the transcript of the run, and the steps.
+pub type ModelFailure = (Violation, Vec<String>, Vec<Step>);
+
 /// The failures found for one rule.
 type Findings = BTreeMap<&'static str, Vec<(String, Option<Repro>)>>;
 
@@ -157,7 +160,7 @@ pub fn run_model(
     profile: &Profile,
     options: &RunOptions,
     rt: &tokio::runtime::Runtime,
-) -> (ModelStats, Option<(Violation, Vec<String>, Vec<Step>)>) {
+) -> (ModelStats, Option<ModelFailure>) {
     let steps_run = AtomicU64::new(0);
     let started = Instant::now();
     let config = Config {

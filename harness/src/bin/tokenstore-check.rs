@@ -31,7 +31,7 @@ enum Command {
         #[arg(long = "backend", value_name = "NAME")]
         backends: Vec<String>,
         /// Sequences the model-based test tries per store.
-        #[arg(long, default_value_t = 64)]
+        #[arg(long, default_value_t = 256)]
         cases: u32,
         /// Seed of the model-based test (default: random, printed in the report).
         #[arg(long)]

@@ -40,7 +40,10 @@ async fn empty_strings_are_stored_as_absent(ctx: Ctx) -> CheckResult {
         .await?;
     let id = saved.id.clone().unwrap_or_default();
     let stored = ctx.stored(&id).await?;
-    no_empty_values(&format!("find_token_by_id({id:?})"), &[stored.clone()])?;
+    no_empty_values(
+        &format!("find_token_by_id({id:?})"),
+        std::slice::from_ref(&stored),
+    )?;
     ensure(
         stored.access_token.is_none() && stored.expiry_time.is_none(),
         || {
@@ -102,7 +105,7 @@ async fn save_or_refuse(ctx: &Ctx, t: &Token, field: Field) -> Result<Option<Str
 async fn hostile_values_round_trip_or_are_refused_by_field(ctx: Ctx) -> CheckResult {
     let fields = Field::ALL.into_iter().filter(|f| *f != Field::Id);
     for field in fields {
-        for value in crate::values::hostile().iter().cloned() {
+        for value in crate::values::hostile() {
             let mut t = with_client(token!(user_name = "rt-user", refresh_token = "rt-refresh"));
             t.set(field, Some(value.clone()));
             let before = ctx.all().await?;
@@ -122,7 +125,7 @@ async fn hostile_values_round_trip_or_are_refused_by_field(ctx: Ctx) -> CheckRes
                     "find_token_by_id({id:?}) = {}, want {} ({field} = {} byte for byte)",
                     show::token(&stored),
                     show::token(&want),
-                    show::value(&value)
+                    show::value(value)
                 )
             })?;
             let listed = ctx.all().await?;

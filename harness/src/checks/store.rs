@@ -197,7 +197,7 @@ async fn namespaces_never_see_each_other(ctx: Ctx) -> CheckResult {
     expect_same_tokens(
         "get_tokens() in the main namespace",
         &ctx.all().await?,
-        &[mine.clone()],
+        std::slice::from_ref(&mine),
     )?;
     other
         .delete_tokens()
