@@ -115,3 +115,60 @@ fn correct_list_store_raises_no_alarm() {
     assert_eq!(report.summary.skipped, 0);
     assert!(!report.must_failed());
 }
+
+#[test]
+fn model_based_failure_is_shrunk_saved_and_replayable() {
+    use tokenstore_harness::machine::execute;
+    use tokenstore_harness::replay::ReplayFile;
+    use tokenstore_harness::{profile, runner, StoreFixture};
+
+    let dir = tempfile::tempdir().unwrap();
+    let options = RunOptions {
+        cases: 200,
+        seed: 5,
+        replay_dir: Some(dir.path().to_owned()),
+        ..RunOptions::default()
+    };
+    let broken = BrokenFixture(Mutation::TrimsValues);
+    let rt = runner::runtime();
+    let profile = rt.block_on(profile::detect(&broken)).unwrap();
+    let (stats, failure) = runner::run_model(&broken, &profile, &options, &rt);
+    assert!(stats.steps > 0);
+    let (violation, transcript, steps) =
+        failure.expect("trimming values is found by random sequences");
+    assert_eq!(violation.rule, "token.roundtrip");
+    assert!(steps.len() <= 3, "not shrunk: {transcript:#?}");
+    assert!(
+        transcript
+            .last()
+            .unwrap()
+            .contains("breaks token.roundtrip"),
+        "{transcript:#?}"
+    );
+
+    let report = check_store(&broken, &options, &|_| {});
+    let repro = report
+        .rule("token.roundtrip")
+        .unwrap()
+        .repro
+        .clone()
+        .expect("a model-based failure has a repro");
+    let file =
+        ReplayFile::read(std::path::Path::new(repro.replay_file.as_deref().unwrap())).unwrap();
+    assert_eq!(file.rule, "token.roundtrip");
+    let replayed = rt.block_on(async {
+        let storage = broken.storage().await.unwrap();
+        execute(&*storage, &file.steps, profile.choices, None)
+            .await
+            .1
+    });
+    assert_eq!(replayed.unwrap_err().rule, "token.roundtrip");
+    let correct = BrokenFixture(Mutation::None);
+    let on_correct = rt.block_on(async {
+        let storage = correct.storage().await.unwrap();
+        execute(&*storage, &file.steps, profile.choices, None)
+            .await
+            .1
+    });
+    assert_eq!(on_correct, Ok(()));
+}

@@ -3,7 +3,7 @@
 use super::{checks, ensure, token, CheckResult, Ctx};
 use crate::show;
 use std::collections::HashSet;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use tokenstore_core::Token;
 
@@ -24,6 +24,9 @@ checks![
 
 /// How many clients the concurrency checks run at once.
 pub const CLIENTS: usize = 16;
+
+/// How many updates the writers make, at least, while the reader reads.
+const WRITES: usize = 200;
 
 async fn save_all(ctx: &Ctx, tokens: Vec<Token>) -> Result<Vec<Token>, String> {
     let tasks: Vec<_> = tokens
@@ -138,10 +141,12 @@ async fn readers_beside_writers_see_whole_tokens(ctx: Ctx) -> CheckResult {
         ids.push(ctx.save_id(&versioned(user, 0)).await?);
     }
     let stop = Arc::new(AtomicBool::new(false));
+    let writes = Arc::new(AtomicUsize::new(0));
     let writers: Vec<_> = (0..4)
         .map(|w| {
             let store = ctx.store.clone();
             let stop = stop.clone();
+            let writes = writes.clone();
             tokio::spawn(async move {
                 let mut version = 1;
                 while !stop.load(Ordering::Relaxed) {
@@ -159,6 +164,7 @@ async fn readers_beside_writers_see_whole_tokens(ctx: Ctx) -> CheckResult {
                         .await
                         .map_err(|e| format!("writer save_token = Err({e})"))?;
                     version += 1;
+                    writes.fetch_add(1, Ordering::Relaxed);
                     tokio::task::yield_now().await;
                 }
                 Ok::<(), String>(())
@@ -166,7 +172,13 @@ async fn readers_beside_writers_see_whole_tokens(ctx: Ctx) -> CheckResult {
         })
         .collect();
     let mut problem = None;
-    for _ in 0..40 {
+    // Read until the writers have done enough to overlap many reads, however slowly they start.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let mut reads = 0;
+    while reads < 40
+        || (writes.load(Ordering::Relaxed) < WRITES && std::time::Instant::now() < deadline)
+    {
+        reads += 1;
         let all = match ctx.store.get_tokens().await {
             Ok(all) => all,
             Err(e) => {
