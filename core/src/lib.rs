@@ -6,15 +6,20 @@
 //! lookup key order ([`LookupKey`]), the merge of a saved token over a stored one
 //! ([`Token::merged_over`]), and the save decision ([`plan_save`]). It holds no storage of its own.
 
+mod candidates;
 mod error;
 mod key;
+mod limits;
 mod save;
+pub mod sql;
 mod store;
 mod table;
 mod token;
 
+pub use candidates::{find_lookups, save_lookups, Candidates};
 pub use error::{ErrorKind, Result, StoreError};
 pub use key::{Choices, LookupKey};
+pub use limits::Limits;
 pub use save::{find_in, next_fresh_id, plan_save, SavePlan, TokenRows};
 pub use store::TokenStore;
 pub use table::{delete_in, find_by_id_in, save_into, TableStore, TokenTable, KEY_FIELDS};

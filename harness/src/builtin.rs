@@ -1,19 +1,26 @@
 //! The backends compiled into `tokenstore-check`, by name, as fixtures.
 
 use crate::fixture::{Capabilities, DirFixture, StoreFixture};
+use crate::servers::{Server, ServerFixture};
 use std::sync::Arc;
 use tokenstore_core::TokenStore;
 
 /// The embedded backends: what `run` checks by default.
 pub const EMBEDDED: [&str; 5] = ["memory", "list", "sqlite", "sqlite-memory", "file"];
 
-/// Every backend compiled in (`--backend all`).
+/// Every backend compiled in (`--backend all`): the embedded ones and the server ones.
 pub fn all_names() -> Vec<&'static str> {
-    EMBEDDED.to_vec()
+    EMBEDDED
+        .into_iter()
+        .chain(Server::ALL.map(Server::name))
+        .collect()
 }
 
 /// The fixture of a built-in backend, or `None` for an unknown name.
 pub fn fixture(name: &str) -> Option<Box<dyn StoreFixture>> {
+    if let Some(server) = Server::from_name(name) {
+        return Some(Box::new(ServerFixture::new(server)));
+    }
     let in_memory = Capabilities {
         persistent: false,
         namespaces: true,

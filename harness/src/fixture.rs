@@ -37,6 +37,11 @@ pub trait Storage: Send + Sync {
     /// Opens a store on `namespace` of this storage. Opening the same namespace again is a
     /// reopen: a persistent store sees what was saved there before.
     async fn open(&self, namespace: &str) -> Result<Arc<dyn TokenStore>, StoreError>;
+
+    /// Removes what the storage holds on a server (tables, keys). Local storage goes on drop.
+    async fn remove(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
 }
 
 type OpenFn = dyn Fn(&Path, &str) -> Result<Arc<dyn TokenStore>, StoreError> + Send + Sync;

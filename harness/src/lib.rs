@@ -18,6 +18,7 @@ pub mod replay;
 pub mod report;
 pub mod rules;
 pub mod runner;
+pub mod servers;
 pub mod show;
 pub mod suite;
 pub mod values;

@@ -18,10 +18,17 @@ pub struct Profile {
 /// Probes a fresh store of `fixture` for each implementation-defined choice.
 pub async fn detect(fixture: &dyn StoreFixture) -> Result<Profile, String> {
     let storage = fixture.storage().await?;
-    let store = storage
-        .open(crate::MAIN_NAMESPACE)
-        .await
-        .map_err(|e| format!("cannot open a store to detect its profile: {e}"))?;
+    let profile = match storage.open(crate::MAIN_NAMESPACE).await {
+        Ok(store) => Ok(probe(&*store).await),
+        Err(e) => Err(format!("cannot open a store to detect its profile: {e}")),
+    };
+    let removed = storage.remove().await;
+    let profile = profile?;
+    removed.map_err(|e| format!("cannot remove the profile's storage: {e}"))?;
+    Ok(profile)
+}
+
+async fn probe(store: &dyn tokenstore_core::TokenStore) -> Profile {
     let mut profile = Profile::default();
 
     let mut seed = Token {
@@ -80,5 +87,5 @@ pub async fn detect(fixture: &dyn StoreFixture) -> Result<Profile, String> {
             );
         }
     }
-    Ok(profile)
+    profile
 }

@@ -138,6 +138,7 @@ impl Report {
                 );
             }
             out.push('\n');
+            let mut said: Vec<(&str, &str)> = Vec::new();
             for rule in store.rules.iter().filter(|r| r.status != Status::Pass) {
                 let Some(message) = &rule.message else {
                     continue;
@@ -147,6 +148,24 @@ impl Report {
                 } else {
                     "skip"
                 };
+                // Rules that share one reason (no server, say) are listed once, under the first.
+                if rule.repro.is_none() && said.contains(&(tag, message.as_str())) {
+                    continue;
+                }
+                let same = store
+                    .rules
+                    .iter()
+                    .filter(|r| r.status == rule.status && r.message.as_ref() == Some(message))
+                    .count();
+                said.push((tag, message));
+                if same > 1 && rule.repro.is_none() {
+                    let _ = writeln!(
+                        out,
+                        "  {tag} {same} rules, {} and others: {message}",
+                        rule.id
+                    );
+                    continue;
+                }
                 let _ = writeln!(out, "  {tag} {}: {message}", rule.id);
                 if let Some(repro) = &rule.repro {
                     let _ = writeln!(out, "    minimal steps:");

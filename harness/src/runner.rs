@@ -73,7 +73,7 @@ pub fn check_store(
     progress("profile");
     let profile = match rt.block_on(profile::detect(fixture)) {
         Ok(profile) => profile,
-        Err(why) => return unavailable(fixture, &why),
+        Err(why) => return unavailable(fixture, &why, crate::servers::required(fixture.name())),
     };
     let mut findings: Findings = BTreeMap::new();
     for (rule, problem) in &profile.problems {
@@ -143,14 +143,19 @@ pub async fn run_check(
         .map_err(|e| format!("opening a fresh store = Err({e})"))?;
     let ctx = Ctx {
         store,
-        storage,
+        storage: storage.clone(),
         choices: profile.choices,
         capabilities: fixture.capabilities(),
     };
-    match tokio::time::timeout(timeout, (check.run)(ctx)).await {
+    let result = match tokio::time::timeout(timeout, (check.run)(ctx)).await {
         Ok(result) => result,
         Err(_) => Err(format!("did not finish within {} s", timeout.as_secs())),
-    }
+    };
+    let removed = storage
+        .remove()
+        .await
+        .map_err(|e| format!("removing the check's storage = Err({e})"));
+    result.and(removed)
 }
 
 /// The model-based test: statistics, and the minimal failing sequence if there is one (its
@@ -185,6 +190,8 @@ pub fn run_model(
             choices,
             seen.as_deref(),
         ));
+        rt.block_on(storage.remove())
+            .map_err(|e| TestCaseError::fail(format!("removing the storage: {e}")))?;
         let ran = outcome.as_ref().err().map_or(steps.len(), |v| v.step + 1);
         steps_run.fetch_add(ran as u64, Ordering::Relaxed);
         outcome.map_err(|v| TestCaseError::fail(format!("{}: {}", v.rule, v.message)))
@@ -207,8 +214,12 @@ pub fn run_model(
     let failure = match result {
         Ok(()) => None,
         Err(TestError::Fail(reason, ((), steps, _))) => {
-            let storage = rt.block_on(fixture.storage());
-            let rerun = storage.map(|s| rt.block_on(machine::execute(&*s, &steps, choices, None)));
+            let rerun = rt.block_on(async {
+                let storage = fixture.storage().await?;
+                let outcome = machine::execute(&*storage, &steps, choices, None).await;
+                let _ = storage.remove().await;
+                Ok::<_, String>(outcome)
+            });
             Some(match rerun {
                 Ok((transcript, Err(violation))) => (violation, transcript, steps),
                 _ => {
@@ -314,26 +325,45 @@ fn assemble(
     }
 }
 
-/// Every rule skipped, for a store whose storage cannot be had (no server, no directory).
-fn unavailable(fixture: &dyn StoreFixture, why: &str) -> StoreReport {
+/// Every rule skipped, for a store whose storage cannot be had (no server, no directory); or
+/// every rule failed, when the run requires that store (`TOKENSTORE_REQUIRE`).
+fn unavailable(fixture: &dyn StoreFixture, why: &str, required: bool) -> StoreReport {
+    let (status, message) = if required {
+        let name = fixture.name();
+        (
+            Status::Fail,
+            format!("{why} (TOKENSTORE_REQUIRE names {name}, so this fails the run)"),
+        )
+    } else {
+        (Status::Skip, why.to_owned())
+    };
     let rules: Vec<_> = rules::rules()
         .iter()
         .map(|rule| RuleResult {
             id: rule.id.clone(),
             level: rule.level,
-            status: Status::Skip,
-            message: Some(why.to_owned()),
+            status,
+            message: Some(message.clone()),
             repro: None,
         })
         .collect();
+    let count = rules.len();
+    let summary = if required {
+        Summary {
+            failed: count,
+            ..Summary::default()
+        }
+    } else {
+        Summary {
+            skipped: count,
+            ..Summary::default()
+        }
+    };
     StoreReport {
         name: fixture.name().into(),
         profile: BTreeMap::new(),
         capabilities: fixture.capabilities(),
-        summary: Summary {
-            skipped: rules.len(),
-            ..Summary::default()
-        },
+        summary,
         rules,
         model: None,
     }

@@ -171,3 +171,45 @@ fn rules_command_prints_the_table() {
         human.contains("find.grant-refresh-fallback") && human.contains("fallback | no-fallback")
     );
 }
+
+#[test]
+fn missing_server_is_skipped_with_a_hint_unless_required() {
+    let run = |require: &str| {
+        Command::new(env!("CARGO_BIN_EXE_tokenstore-check"))
+            .args([
+                "run",
+                "--backend",
+                "mysql",
+                "--format",
+                "json",
+                "--cases",
+                "1",
+            ])
+            .env_remove("TOKENSTORE_MYSQL_URL")
+            .env("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+            .env("TOKENSTORE_REQUIRE", require)
+            .output()
+            .unwrap()
+    };
+    let skipped = run("");
+    assert_eq!(skipped.status.code(), Some(0), "{}", stderr(&skipped));
+    let report: Value = serde_json::from_slice(&skipped.stdout).unwrap();
+    let store = &report["stores"][0];
+    assert_eq!(
+        store["summary"]["skipped"].as_u64().unwrap() as usize,
+        tokenstore_harness::rules::rules().len()
+    );
+    let message = store["rules"][0]["message"].as_str().unwrap();
+    assert!(
+        message.contains("set TOKENSTORE_MYSQL_URL=") && message.contains("Docker"),
+        "{message}"
+    );
+
+    let required = run("redis,mysql");
+    assert_eq!(required.status.code(), Some(1));
+    let report: Value = serde_json::from_slice(&required.stdout).unwrap();
+    assert_eq!(
+        report["stores"][0]["summary"]["failed"].as_u64().unwrap() as usize,
+        tokenstore_harness::rules::rules().len()
+    );
+}

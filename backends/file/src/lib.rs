@@ -13,7 +13,7 @@ mod csv_format;
 
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
-use tokenstore_core::{delete_in, find_by_id_in, find_in, save_into, Choices, Result};
+use tokenstore_core::{delete_in, find_by_id_in, find_in, save_into, Choices, Limits, Result};
 use tokenstore_core::{StoreError, Token, TokenStore, TokenTable};
 use tokenstore_list::ListTable;
 
@@ -66,18 +66,11 @@ impl FileStore {
     }
 }
 
-/// Refuses values the format cannot carry: the Python SDK's CSV reader rejects NUL characters.
-fn check_storable(token: &Token) -> Result<()> {
-    for (field, value) in token.present() {
-        if value.contains('\0') {
-            return Err(StoreError::invalid(
-                field,
-                "contains a NUL character, which the SDK's CSV file format cannot hold",
-            ));
-        }
-    }
-    Ok(())
-}
+/// What the format cannot carry: the Python SDK's CSV reader rejects NUL characters.
+pub const FILE_LIMITS: Limits = Limits {
+    max_chars: &[],
+    forbidden_chars: &[('\0', "a NUL character (the SDK's CSV reader rejects it)")],
+};
 
 #[async_trait::async_trait]
 impl TokenStore for FileStore {
@@ -86,7 +79,7 @@ impl TokenStore for FileStore {
     }
 
     async fn save_token(&self, token: &mut Token) -> Result<()> {
-        check_storable(token)?;
+        FILE_LIMITS.check(token)?;
         self.with_table(|t| Ok(((), save_into(t, token, FILE_CHOICES)?)))
     }
 

@@ -15,8 +15,7 @@ pub const SQLITE_CHOICES: Choices = Choices {
     delete_missing_reports_not_found: false,
 };
 
-const COLUMNS: &str = "id, user_name, client_id, client_secret, refresh_token, access_token, \
-                       grant_token, expiry_time, redirect_url, api_domain";
+use tokenstore_core::sql::COLUMNS;
 
 /// A token store on one table of an SQLite database.
 pub struct SqliteStore {
@@ -43,19 +42,7 @@ impl SqliteStore {
     }
 
     fn with_connection(conn: Connection, table: &str) -> Result<Self> {
-        let valid = !table.is_empty()
-            && table.len() <= 48
-            && table.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
-            && !table.starts_with(|c: char| c.is_ascii_digit());
-        if !valid {
-            return Err(StoreError::Backend {
-                message: format!(
-                    "table name {table:?} is not allowed: use 1 to 48 ASCII letters, digits and \
-                     underscores, not starting with a digit"
-                ),
-                source: None,
-            });
-        }
+        tokenstore_core::sql::check_identifier(table)?;
         conn.busy_timeout(std::time::Duration::from_secs(10))
             .map_err(|e| backend("cannot set busy timeout", e))?;
         conn.execute_batch(&format!(

@@ -225,7 +225,9 @@ fn replay(path: PathBuf, backend: &str) -> ExitCode {
     let outcome = rt.block_on(async {
         let profile = profile::detect(fixture.as_ref()).await?;
         let storage = fixture.storage().await?;
-        Ok::<_, String>(machine::execute(&*storage, &file.steps, profile.choices, None).await)
+        let outcome = machine::execute(&*storage, &file.steps, profile.choices, None).await;
+        let _ = storage.remove().await;
+        Ok::<_, String>(outcome)
     });
     let (transcript, result) = match outcome {
         Ok(o) => o,

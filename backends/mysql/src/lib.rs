@@ -1,0 +1,320 @@
+//! `mysql`: tokens in a MySQL 8 or MariaDB 10.11+ table with the column names and order of the
+//! SDK's `oauthtoken` table, so that the official DBStore and this store can share a table, and
+//! with what that schema lacks for the spec: byte-exact, no-pad collations (case and trailing
+//! spaces matter), a unique key on `user_name`, indexes on the three token columns, lengths that
+//! hold real tokens (longer values are refused, never truncated), and fresh ids from a locked
+//! counter row, unique under concurrent inserts.
+//!
+//! A find is one query. A save is one transaction: one query fetches (and locks) every token the
+//! decision depends on, `tokenstore_core::plan_save` decides, one statement writes. A transaction
+//! that loses a race (deadlock, duplicate key) is retried from the start.
+
+use mysql_async::prelude::Queryable;
+use mysql_async::{IsolationLevel, Opts, Pool, Row, TxOpts, Value};
+use tokenstore_core::sql::{check_identifier, where_any, COLUMNS};
+use tokenstore_core::{find_in, find_lookups, plan_save, save_lookups};
+use tokenstore_core::{
+    Candidates, Choices, Field, Limits, Result, SavePlan, StoreError, Token, TokenStore,
+};
+
+/// The choices of the `mysql` store: no fallback; missing-id deletes are silent (as the DBStore).
+pub const MYSQL_CHOICES: Choices = Choices {
+    grant_falls_back_to_refresh: false,
+    delete_missing_reports_not_found: false,
+};
+
+/// Column lengths: ids and user names 255 characters, token columns 768 (the longest an index
+/// holds in utf8mb4), the other columns TEXT.
+pub const MYSQL_LIMITS: Limits = Limits {
+    max_chars: &[
+        (Field::Id, 255),
+        (Field::UserName, 255),
+        (Field::RefreshToken, 768),
+        (Field::AccessToken, 768),
+        (Field::GrantToken, 768),
+        (Field::ClientId, 16_383),
+        (Field::ClientSecret, 16_383),
+        (Field::ExpiryTime, 16_383),
+        (Field::RedirectUrl, 16_383),
+        (Field::ApiDomain, 16_383),
+    ],
+    forbidden_chars: &[],
+};
+
+/// A token store on one table of a MySQL or MariaDB database.
+pub struct MysqlStore {
+    pool: Pool,
+    table: String,
+}
+
+impl MysqlStore {
+    /// Connects to `url` (`mysql://user:password@host:port/database`) and creates the table
+    /// `table` and its id counter `table_ids` when they do not exist.
+    pub async fn open(url: &str, table: &str) -> Result<Self> {
+        check_identifier(table)?;
+        let opts = Opts::from_url(url)
+            .map_err(|e| StoreError::backend(format!("mysql: bad URL {url:?}: {e}"), e))?;
+        let pool = Pool::new(opts);
+        let store = MysqlStore {
+            pool,
+            table: table.to_owned(),
+        };
+        store.create_tables().await?;
+        Ok(store)
+    }
+
+    async fn create_tables(&self) -> Result<()> {
+        let mut conn = self
+            .pool
+            .get_conn()
+            .await
+            .map_err(backend("cannot connect"))?;
+        let version: Option<String> = conn
+            .query_first("SELECT VERSION()")
+            .await
+            .map_err(backend("cannot read the version"))?;
+        // Byte-exact and NO PAD: `alice` and `alice ` are two user names.
+        let collation = if version.unwrap_or_default().contains("MariaDB") {
+            "utf8mb4_nopad_bin"
+        } else {
+            "utf8mb4_0900_bin"
+        };
+        let t = &self.table;
+        conn.query_drop(format!(
+            "CREATE TABLE IF NOT EXISTS `{t}` (
+                id VARCHAR(255) NOT NULL, user_name VARCHAR(255) NULL, client_id TEXT NULL,
+                client_secret TEXT NULL, refresh_token VARCHAR(768) NULL, access_token VARCHAR(768) NULL,
+                grant_token VARCHAR(768) NULL, expiry_time TEXT NULL, redirect_url TEXT NULL,
+                api_domain TEXT NULL, PRIMARY KEY (id), UNIQUE KEY {t}_user_name (user_name),
+                KEY {t}_refresh_token (refresh_token), KEY {t}_access_token (access_token),
+                KEY {t}_grant_token (grant_token)
+             ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE={collation}"
+        ))
+        .await
+        .map_err(backend("cannot create the token table"))?;
+        conn.query_drop(format!(
+            "CREATE TABLE IF NOT EXISTS `{t}_ids` (n BIGINT UNSIGNED NOT NULL) ENGINE=InnoDB"
+        ))
+        .await
+        .map_err(backend("cannot create the id counter"))?;
+        conn.query_drop(format!("INSERT INTO `{t}_ids` (n) SELECT 0 FROM DUAL WHERE NOT EXISTS (SELECT 1 FROM `{t}_ids`)"))
+            .await
+            .map_err(backend("cannot create the id counter"))?;
+        Ok(())
+    }
+
+    /// Drops the table and its counter: the end of a namespace.
+    pub async fn drop_tables(&self) -> Result<()> {
+        let t = &self.table;
+        let mut conn = self
+            .pool
+            .get_conn()
+            .await
+            .map_err(backend("cannot connect"))?;
+        conn.query_drop(format!("DROP TABLE IF EXISTS `{t}`, `{t}_ids`"))
+            .await
+            .map_err(backend("cannot drop the tables"))
+    }
+
+    /// Closes every connection of the store.
+    pub async fn disconnect(self) -> Result<()> {
+        self.pool
+            .disconnect()
+            .await
+            .map_err(backend("cannot disconnect"))
+    }
+
+    async fn select(
+        &self,
+        conn: &mut impl Queryable,
+        lookups: &[(Field, String)],
+        lock: bool,
+    ) -> Result<Candidates> {
+        let (clause, params) = where_any(lookups, |_| "?".into());
+        let sql = format!(
+            "SELECT {COLUMNS} FROM `{}` WHERE {clause}{}",
+            self.table,
+            if lock { " FOR UPDATE" } else { "" }
+        );
+        let rows: Vec<Row> = conn
+            .exec(sql, params)
+            .await
+            .map_err(backend("cannot read the token table"))?;
+        Ok(Candidates(rows.into_iter().map(row_token).collect()))
+    }
+
+    /// One attempt at a save, in one transaction.
+    async fn try_save(&self, token: &Token) -> Result<String, Attempt> {
+        // READ COMMITTED: no gap locks, so two inserts of one new user do not deadlock; the
+        // unique key makes the second wait for the first, fail, and retry as an update.
+        let mut options = TxOpts::default();
+        options.with_isolation_level(IsolationLevel::ReadCommitted);
+        let mut tx = self
+            .pool
+            .start_transaction(options)
+            .await
+            .map_err(attempt_error)?;
+        let candidates = self
+            .select(&mut tx, &save_lookups(token, MYSQL_CHOICES), true)
+            .await?;
+        let t = &self.table;
+        let id = match plan_save(&candidates, token, MYSQL_CHOICES)? {
+            SavePlan::Update { merged, changed } => {
+                if changed {
+                    let set = Field::ALL[1..]
+                        .iter()
+                        .map(|f| format!("{} = ?", f.name()))
+                        .collect::<Vec<_>>()
+                        .join(", ");
+                    let mut params = values(&merged)[1..].to_vec();
+                    params.push(Value::from(merged.id.clone()));
+                    tx.exec_drop(format!("UPDATE `{t}` SET {set} WHERE id = ?"), params)
+                        .await
+                        .map_err(attempt_error)?;
+                }
+                merged.id.unwrap_or_default()
+            }
+            SavePlan::Insert(mut new) => {
+                if new.id.is_none() {
+                    new.id = Some(self.fresh_id(&mut tx).await?);
+                }
+                let placeholders = vec!["?"; 10].join(", ");
+                tx.exec_drop(
+                    format!("INSERT INTO `{t}` ({COLUMNS}) VALUES ({placeholders})"),
+                    values(&new).to_vec(),
+                )
+                .await
+                .map_err(attempt_error)?;
+                new.id.unwrap_or_default()
+            }
+        };
+        tx.commit().await.map_err(attempt_error)?;
+        Ok(id)
+    }
+
+    /// A fresh id from the counter row, which stays locked until the transaction ends; ids that
+    /// callers chose are skipped.
+    async fn fresh_id(&self, tx: &mut mysql_async::Transaction<'_>) -> Result<String, Attempt> {
+        let t = &self.table;
+        let mut counter: u64 = tx
+            .query_first(format!("SELECT n FROM `{t}_ids` FOR UPDATE"))
+            .await
+            .map_err(attempt_error)?
+            .unwrap_or(0);
+        loop {
+            counter += 1;
+            let taken: Option<u8> = tx
+                .exec_first(
+                    format!("SELECT 1 FROM `{t}` WHERE id = ?"),
+                    (counter.to_string(),),
+                )
+                .await
+                .map_err(attempt_error)?;
+            if taken.is_none() {
+                break;
+            }
+        }
+        tx.exec_drop(format!("UPDATE `{t}_ids` SET n = ?"), (counter,))
+            .await
+            .map_err(attempt_error)?;
+        Ok(counter.to_string())
+    }
+}
+
+type Attempt = tokenstore_retry::Attempt<mysql_async::Error>;
+
+/// A lost race (deadlock, lock wait timeout, duplicate key) is retried; anything else is final.
+fn attempt_error(e: mysql_async::Error) -> Attempt {
+    match &e {
+        mysql_async::Error::Server(s) if matches!(s.code, 1213 | 1205 | 1062) => Attempt::Retry(e),
+        _ => Attempt::Final(StoreError::backend(format!("mysql: {e}"), e)),
+    }
+}
+
+fn values(t: &Token) -> [Value; 10] {
+    Field::ALL.map(|f| Value::from(t.get(f)))
+}
+
+fn row_token(row: Row) -> Token {
+    let mut token = Token::default();
+    for (i, field) in Field::ALL.into_iter().enumerate() {
+        token.set(field, row.get::<Option<String>, _>(i).flatten());
+    }
+    token
+}
+
+fn backend(what: &'static str) -> impl Fn(mysql_async::Error) -> StoreError {
+    move |e| StoreError::backend(format!("mysql: {what}: {e}"), e)
+}
+
+#[async_trait::async_trait]
+impl TokenStore for MysqlStore {
+    async fn find_token(&self, probe: &Token) -> Result<Option<Token>> {
+        let mut lookups = find_lookups(probe, MYSQL_CHOICES);
+        lookups.retain(|(field, value)| MYSQL_LIMITS.holds(*field, value));
+        if lookups.is_empty() {
+            return Ok(None);
+        }
+        let mut conn = self
+            .pool
+            .get_conn()
+            .await
+            .map_err(backend("cannot connect"))?;
+        let candidates = self.select(&mut conn, &lookups, false).await?;
+        find_in(&candidates, probe, MYSQL_CHOICES)
+    }
+
+    async fn save_token(&self, token: &mut Token) -> Result<()> {
+        MYSQL_LIMITS.check(token)?;
+        let id = tokenstore_retry::with_retries("mysql", || self.try_save(token)).await?;
+        token.id = Some(id);
+        Ok(())
+    }
+
+    async fn delete_token(&self, id: &str) -> Result<()> {
+        let mut conn = self
+            .pool
+            .get_conn()
+            .await
+            .map_err(backend("cannot connect"))?;
+        conn.exec_drop(format!("DELETE FROM `{}` WHERE id = ?", self.table), (id,))
+            .await
+            .map_err(backend("cannot delete"))
+    }
+
+    async fn get_tokens(&self) -> Result<Vec<Token>> {
+        let mut conn = self
+            .pool
+            .get_conn()
+            .await
+            .map_err(backend("cannot connect"))?;
+        let rows: Vec<Row> = conn
+            .query(format!("SELECT {COLUMNS} FROM `{}`", self.table))
+            .await
+            .map_err(backend("cannot read"))?;
+        Ok(rows.into_iter().map(row_token).collect())
+    }
+
+    async fn delete_tokens(&self) -> Result<()> {
+        let mut conn = self
+            .pool
+            .get_conn()
+            .await
+            .map_err(backend("cannot connect"))?;
+        conn.query_drop(format!("DELETE FROM `{}`", self.table))
+            .await
+            .map_err(backend("cannot delete"))
+    }
+
+    async fn find_token_by_id(&self, id: &str) -> Result<Token> {
+        let mut conn = self
+            .pool
+            .get_conn()
+            .await
+            .map_err(backend("cannot connect"))?;
+        let candidates = self
+            .select(&mut conn, &[(Field::Id, id.to_owned())], false)
+            .await?;
+        tokenstore_core::find_by_id_in(&candidates, id)
+    }
+}

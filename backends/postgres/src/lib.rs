@@ -1,0 +1,288 @@
+//! `postgres`: tokens in a PostgreSQL table with the SDK's column names, `COLLATE "C"` key
+//! columns (byte-exact comparison), a unique index on `user_name`, hash indexes on the three token
+//! columns (equality only, any length), and fresh ids from a sequence.
+//!
+//! A find is one query. A save is one transaction: one query fetches (and locks) every token the
+//! decision depends on, `tokenstore_core::plan_save` decides, and one `INSERT ... ON CONFLICT`
+//! writes. A transaction that loses a race (unique violation, deadlock) is retried.
+
+use deadpool_postgres::GenericClient;
+use deadpool_postgres::{Config, Pool, Runtime};
+use tokenstore_core::sql::{check_identifier, where_any, COLUMNS};
+use tokenstore_core::{find_by_id_in, find_in, find_lookups, plan_save, save_lookups};
+use tokenstore_core::{
+    Candidates, Choices, Field, Limits, Result, SavePlan, StoreError, Token, TokenStore,
+};
+use tokio_postgres::types::ToSql;
+use tokio_postgres::{NoTls, Row};
+
+/// The choices of the `postgres` store: no fallback; missing-id deletes report NotFound.
+pub const POSTGRES_CHOICES: Choices = Choices {
+    grant_falls_back_to_refresh: false,
+    delete_missing_reports_not_found: true,
+};
+
+/// PostgreSQL text cannot hold NUL; a btree index entry holds about 2,700 bytes, so the two
+/// btree-indexed columns hold 600 characters (4 bytes each at most).
+pub const POSTGRES_LIMITS: Limits = Limits {
+    max_chars: &[(Field::Id, 600), (Field::UserName, 600)],
+    forbidden_chars: &[('\0', "a NUL character (PostgreSQL text cannot hold it)")],
+};
+
+/// A token store on one table of a PostgreSQL database.
+pub struct PostgresStore {
+    pool: Pool,
+    table: String,
+}
+
+impl PostgresStore {
+    /// Connects to `url` (`postgres://user@host:port/database`) and creates the table `table` and
+    /// its id sequence `table_ids` when they do not exist.
+    pub async fn open(url: &str, table: &str) -> Result<Self> {
+        check_identifier(table)?;
+        let config = Config {
+            url: Some(url.to_owned()),
+            ..Config::default()
+        };
+        let pool = config
+            .create_pool(Some(Runtime::Tokio1), NoTls)
+            .map_err(|e| StoreError::backend(format!("postgres: bad URL {url:?}: {e}"), e))?;
+        let store = PostgresStore {
+            pool,
+            table: table.to_owned(),
+        };
+        let client = store.client().await?;
+        let t = table;
+        client
+            .batch_execute(&format!(
+                "CREATE TABLE IF NOT EXISTS {t} (
+                    id TEXT COLLATE \"C\" PRIMARY KEY, user_name TEXT COLLATE \"C\", client_id TEXT,
+                    client_secret TEXT, refresh_token TEXT COLLATE \"C\", access_token TEXT COLLATE \"C\",
+                    grant_token TEXT COLLATE \"C\", expiry_time TEXT, redirect_url TEXT, api_domain TEXT);
+                 CREATE UNIQUE INDEX IF NOT EXISTS {t}_user_name ON {t} (user_name);
+                 CREATE INDEX IF NOT EXISTS {t}_refresh_token ON {t} USING hash (refresh_token);
+                 CREATE INDEX IF NOT EXISTS {t}_access_token ON {t} USING hash (access_token);
+                 CREATE INDEX IF NOT EXISTS {t}_grant_token ON {t} USING hash (grant_token);
+                 CREATE SEQUENCE IF NOT EXISTS {t}_ids;"
+            ))
+            .await
+            .map_err(backend("cannot create the token table"))?;
+        Ok(store)
+    }
+
+    /// Drops the table and its sequence: the end of a namespace.
+    pub async fn drop_tables(&self) -> Result<()> {
+        let t = &self.table;
+        self.client()
+            .await?
+            .batch_execute(&format!(
+                "DROP TABLE IF EXISTS {t}; DROP SEQUENCE IF EXISTS {t}_ids;"
+            ))
+            .await
+            .map_err(backend("cannot drop the table"))
+    }
+
+    async fn client(&self) -> Result<deadpool_postgres::Object> {
+        self.pool
+            .get()
+            .await
+            .map_err(|e| StoreError::backend(format!("postgres: cannot connect: {e}"), e))
+    }
+
+    async fn select(
+        &self,
+        client: &impl GenericClient,
+        lookups: &[(Field, String)],
+        lock: bool,
+    ) -> Result<Candidates, tokio_postgres::Error> {
+        let (clause, params) = where_any(lookups, |i| format!("${}", i + 1));
+        let sql = format!(
+            "SELECT {COLUMNS} FROM {} WHERE {clause}{}",
+            self.table,
+            if lock { " FOR UPDATE" } else { "" }
+        );
+        let params: Vec<&(dyn ToSql + Sync)> =
+            params.iter().map(|p| p as &(dyn ToSql + Sync)).collect();
+        let rows = client.query(&sql, &params).await?;
+        Ok(Candidates(rows.iter().map(row_token).collect()))
+    }
+
+    async fn try_save(&self, token: &Token) -> Result<String, Attempt> {
+        let mut client = self.client().await?;
+        match self.save_in_transaction(&mut client, token).await {
+            Ok(decided) => decided.map_err(Attempt::Final),
+            Err(e) => Err(attempt_error(e)),
+        }
+    }
+
+    /// One save in one transaction: the outer error is the database's, the inner the spec's.
+    async fn save_in_transaction(
+        &self,
+        client: &mut deadpool_postgres::Object,
+        token: &Token,
+    ) -> Result<Result<String>, tokio_postgres::Error> {
+        let tx = client.transaction().await?;
+        let candidates = self
+            .select(&tx, &save_lookups(token, POSTGRES_CHOICES), true)
+            .await?;
+        let plan = match plan_save(&candidates, token, POSTGRES_CHOICES) {
+            Ok(plan) => plan,
+            Err(refused) => return Ok(Err(refused)),
+        };
+        let t = &self.table;
+        let (row, changed) = match plan {
+            SavePlan::Update { merged, changed } => (merged, changed),
+            SavePlan::Insert(mut new) => {
+                if new.id.is_none() {
+                    loop {
+                        let n: i64 = tx
+                            .query_one(&format!("SELECT nextval('{t}_ids')"), &[])
+                            .await?
+                            .get(0);
+                        let id = n.to_string();
+                        if tx
+                            .query_opt(&format!("SELECT 1 FROM {t} WHERE id = $1"), &[&id])
+                            .await?
+                            .is_none()
+                        {
+                            new.id = Some(id);
+                            break;
+                        }
+                    }
+                }
+                let placeholders = (1..=10)
+                    .map(|i| format!("${i}"))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                let values = Field::ALL.map(|f| new.get(f));
+                let params: Vec<&(dyn ToSql + Sync)> =
+                    values.iter().map(|v| v as &(dyn ToSql + Sync)).collect();
+                tx.execute(
+                    &format!("INSERT INTO {t} ({COLUMNS}) VALUES ({placeholders})"),
+                    &params,
+                )
+                .await?;
+                (new, false)
+            }
+        };
+        if changed {
+            let placeholders = (1..=10)
+                .map(|i| format!("${i}"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let set = Field::ALL[1..]
+                .iter()
+                .map(|f| format!("{0} = EXCLUDED.{0}", f.name()))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let values = Field::ALL.map(|f| row.get(f));
+            let params: Vec<&(dyn ToSql + Sync)> =
+                values.iter().map(|v| v as &(dyn ToSql + Sync)).collect();
+            tx.execute(&format!("INSERT INTO {t} ({COLUMNS}) VALUES ({placeholders}) ON CONFLICT (id) DO UPDATE SET {set}"), &params)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(Ok(row.id.unwrap_or_default()))
+    }
+}
+
+type Attempt = tokenstore_retry::Attempt<tokio_postgres::Error>;
+
+/// A lost race (unique violation from a concurrent insert, deadlock, serialization failure) is
+/// retried; anything else is final.
+fn attempt_error(e: tokio_postgres::Error) -> Attempt {
+    use tokio_postgres::error::SqlState;
+    let raced = e.code().is_some_and(|c| {
+        *c == SqlState::UNIQUE_VIOLATION
+            || *c == SqlState::T_R_DEADLOCK_DETECTED
+            || *c == SqlState::T_R_SERIALIZATION_FAILURE
+    });
+    if raced {
+        Attempt::Retry(e)
+    } else {
+        Attempt::Final(StoreError::backend(format!("postgres: {e}"), e))
+    }
+}
+
+fn row_token(row: &Row) -> Token {
+    let mut token = Token::default();
+    for (i, field) in Field::ALL.into_iter().enumerate() {
+        token.set(field, row.get::<_, Option<String>>(i));
+    }
+    token
+}
+
+fn backend(what: &'static str) -> impl Fn(tokio_postgres::Error) -> StoreError {
+    move |e| StoreError::backend(format!("postgres: {what}: {e}"), e)
+}
+
+#[async_trait::async_trait]
+impl TokenStore for PostgresStore {
+    async fn find_token(&self, probe: &Token) -> Result<Option<Token>> {
+        let mut lookups = find_lookups(probe, POSTGRES_CHOICES);
+        lookups.retain(|(field, value)| POSTGRES_LIMITS.holds(*field, value));
+        if lookups.is_empty() {
+            return Ok(None);
+        }
+        let client = self.client().await?;
+        let candidates = self
+            .select(&client, &lookups, false)
+            .await
+            .map_err(backend("cannot read"))?;
+        find_in(&candidates, probe, POSTGRES_CHOICES)
+    }
+
+    async fn save_token(&self, token: &mut Token) -> Result<()> {
+        POSTGRES_LIMITS.check(token)?;
+        let id = tokenstore_retry::with_retries("postgres", || self.try_save(token)).await?;
+        token.id = Some(id);
+        Ok(())
+    }
+
+    async fn delete_token(&self, id: &str) -> Result<()> {
+        if !POSTGRES_LIMITS.holds(Field::Id, id) {
+            return Err(StoreError::NotFound { id: id.to_owned() });
+        }
+        let deleted = self
+            .client()
+            .await?
+            .execute(&format!("DELETE FROM {} WHERE id = $1", self.table), &[&id])
+            .await
+            .map_err(backend("cannot delete"))?;
+        if deleted == 0 && POSTGRES_CHOICES.delete_missing_reports_not_found {
+            return Err(StoreError::NotFound { id: id.to_owned() });
+        }
+        Ok(())
+    }
+
+    async fn get_tokens(&self) -> Result<Vec<Token>> {
+        let rows = self
+            .client()
+            .await?
+            .query(&format!("SELECT {COLUMNS} FROM {}", self.table), &[])
+            .await
+            .map_err(backend("cannot read"))?;
+        Ok(rows.iter().map(row_token).collect())
+    }
+
+    async fn delete_tokens(&self) -> Result<()> {
+        self.client()
+            .await?
+            .execute(&format!("DELETE FROM {}", self.table), &[])
+            .await
+            .map(drop)
+            .map_err(backend("cannot delete"))
+    }
+
+    async fn find_token_by_id(&self, id: &str) -> Result<Token> {
+        if !POSTGRES_LIMITS.holds(Field::Id, id) {
+            return Err(StoreError::NotFound { id: id.to_owned() });
+        }
+        let client = self.client().await?;
+        let candidates = self
+            .select(&client, &[(Field::Id, id.to_owned())], false)
+            .await
+            .map_err(backend("cannot read"))?;
+        find_by_id_in(&candidates, id)
+    }
+}

@@ -1,0 +1,12 @@
+-- delete_tokens: KEYS[1] the namespace prefix; ARGV[1] "drop" also removes the id counter (the
+-- namespace is gone). Touches only keys this namespace recorded: never KEYS, never FLUSHDB.
+local p = KEYS[1]
+for _, id in ipairs(redis.call('SMEMBERS', p .. ':ids')) do
+  redis.call('DEL', p .. ':t:' .. id)
+end
+for _, index in ipairs(redis.call('SMEMBERS', p .. ':indexes')) do
+  redis.call('DEL', index)
+end
+redis.call('DEL', p .. ':ids', p .. ':indexes')
+if ARGV[1] == 'drop' then redis.call('DEL', p .. ':seq') end
+return 1

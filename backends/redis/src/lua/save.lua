@@ -1,0 +1,91 @@
+-- save_token, atomically. KEYS[1]: the namespace prefix. ARGV: n, then n (field, value) lookup
+-- pairs (the key and its fallback, in order), then the ten token fields in the SDK's column order,
+-- "" for absent. Returns {"ok", id}, {"conflict", message} or {"invalid", field, message}.
+local p = KEYS[1]
+local n = tonumber(ARGV[1])
+local lookups = {}
+for i = 1, n do
+  lookups[i] = { ARGV[2 * i], ARGV[2 * i + 1] }
+end
+local names = { 'id', 'user_name', 'client_id', 'client_secret', 'refresh_token', 'access_token',
+  'grant_token', 'expiry_time', 'redirect_url', 'api_domain' }
+local indexed = { 'user_name', 'refresh_token', 'access_token', 'grant_token' }
+local t = {}
+for i, f in ipairs(names) do
+  t[f] = ARGV[2 * n + 1 + i]
+end
+
+local function first(field, value)
+  local ids = redis.call('SMEMBERS', p .. ':i:' .. field .. ':' .. value)
+  if #ids == 0 then return nil end
+  table.sort(ids)
+  return ids[1]
+end
+
+local function write(id, row, old)
+  for _, f in ipairs(indexed) do
+    local before = old[f] or ''
+    if before ~= row[f] then
+      if before ~= '' then redis.call('SREM', p .. ':i:' .. f .. ':' .. before, id) end
+      if row[f] ~= '' then
+        local index = p .. ':i:' .. f .. ':' .. row[f]
+        redis.call('SADD', index, id)
+        redis.call('SADD', p .. ':indexes', index)
+      end
+    end
+  end
+  local key = p .. ':t:' .. id
+  redis.call('DEL', key)
+  local args = {}
+  for _, f in ipairs(names) do
+    if row[f] ~= '' then
+      args[#args + 1] = f
+      args[#args + 1] = row[f]
+    end
+  end
+  redis.call('HSET', key, unpack(args))
+  redis.call('SADD', p .. ':ids', id)
+end
+
+local target = nil
+if t.id ~= '' and redis.call('EXISTS', p .. ':t:' .. t.id) == 1 then
+  target = t.id
+else
+  for _, l in ipairs(lookups) do
+    target = first(l[1], l[2])
+    if target then break end
+  end
+  if target and t.id ~= '' then
+    return { 'conflict', 'id "' .. t.id .. '" is not stored, but the token\'s lookup key matches the stored token with id "' .. target .. '"' }
+  end
+end
+
+if target then
+  local flat = redis.call('HGETALL', p .. ':t:' .. target)
+  local old = {}
+  for i = 1, #flat, 2 do old[flat[i]] = flat[i + 1] end
+  local merged = {}
+  for _, f in ipairs(names) do
+    if t[f] ~= '' then merged[f] = t[f] else merged[f] = old[f] or '' end
+  end
+  merged.id = target
+  if merged.user_name ~= '' then
+    local owner = first('user_name', merged.user_name)
+    if owner and owner ~= target then
+      return { 'conflict', 'user name "' .. merged.user_name .. '" already belongs to the stored token with id "' .. owner .. '"' }
+    end
+  end
+  write(target, merged, old)
+  return { 'ok', target }
+end
+
+if t.refresh_token == '' and t.grant_token == '' and t.access_token == '' then
+  return { 'invalid', 'refresh_token', 'the token matches no stored token and has no refresh, grant or access token to insert' }
+end
+if t.id == '' then
+  repeat
+    t.id = tostring(redis.call('INCR', p .. ':seq'))
+  until redis.call('EXISTS', p .. ':t:' .. t.id) == 0
+end
+write(t.id, t, {})
+return { 'ok', t.id }

@@ -1,0 +1,273 @@
+//! The server backends (mysql, redis, postgres) as fixtures, and how a run gets a server: the URL
+//! in `TOKENSTORE_<SERVER>_URL`; else, when a Docker engine answers a ping, a pinned container
+//! started with testcontainers; else the backend is unavailable, and its rules are skipped with a
+//! line saying how to provide the server (or failed, when `TOKENSTORE_REQUIRE` names it).
+//!
+//! Every storage is its own namespace (table or key prefix) named after the run, removed when the
+//! storage is, so parallel runs never collide and nothing outside the namespace is touched.
+
+use crate::fixture::{Capabilities, Storage, StoreFixture};
+use async_trait::async_trait;
+use std::collections::BTreeSet;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use tokenstore_core::{StoreError, TokenStore};
+
+/// A server kind.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Server {
+    Mysql,
+    Redis,
+    Postgres,
+}
+
+impl Server {
+    pub const ALL: [Server; 3] = [Server::Mysql, Server::Redis, Server::Postgres];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Server::Mysql => "mysql",
+            Server::Redis => "redis",
+            Server::Postgres => "postgres",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Server> {
+        Server::ALL.into_iter().find(|s| s.name() == name)
+    }
+
+    /// The variable that gives the server's URL.
+    pub fn url_variable(self) -> &'static str {
+        match self {
+            Server::Mysql => "TOKENSTORE_MYSQL_URL",
+            Server::Redis => "TOKENSTORE_REDIS_URL",
+            Server::Postgres => "TOKENSTORE_POSTGRES_URL",
+        }
+    }
+
+    fn example_url(self) -> &'static str {
+        match self {
+            Server::Mysql => "mysql://root@127.0.0.1:3306/test",
+            Server::Redis => "redis://127.0.0.1:6379",
+            Server::Postgres => "postgres://postgres@127.0.0.1:5432/test",
+        }
+    }
+}
+
+/// Whether `TOKENSTORE_REQUIRE` (comma-separated backend names) names this backend: then an
+/// unavailable server fails the run instead of being skipped.
+pub fn required(name: &str) -> bool {
+    std::env::var("TOKENSTORE_REQUIRE")
+        .map(|v| v.split(',').any(|n| n.trim() == name))
+        .unwrap_or(false)
+}
+
+/// A server a run can use, and the container that runs it, if the run started one.
+struct Provisioned {
+    url: String,
+    _container: Option<Box<dyn std::any::Any + Send + Sync>>,
+}
+
+async fn provision(server: Server) -> Result<Provisioned, String> {
+    if let Ok(url) = std::env::var(server.url_variable()) {
+        return Ok(Provisioned {
+            url,
+            _container: None,
+        });
+    }
+    if docker_answers_ping().await {
+        return start_container(server).await;
+    }
+    Err(format!(
+        "{}: no server: set {}={} or start a Docker engine",
+        server.name(),
+        server.url_variable(),
+        server.example_url()
+    ))
+}
+
+/// Whether a Docker engine answers `GET /_ping` on its socket within two seconds.
+async fn docker_answers_ping() -> bool {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let socket = std::env::var("DOCKER_HOST")
+        .ok()
+        .and_then(|h| h.strip_prefix("unix://").map(str::to_owned))
+        .unwrap_or_else(|| "/var/run/docker.sock".into());
+    let ping = async {
+        let mut stream = tokio::net::UnixStream::connect(&socket).await.ok()?;
+        stream
+            .write_all(b"GET /_ping HTTP/1.0\r\nHost: docker\r\n\r\n")
+            .await
+            .ok()?;
+        let mut reply = Vec::new();
+        stream.read_to_end(&mut reply).await.ok()?;
+        Some(String::from_utf8_lossy(&reply).ends_with("OK"))
+    };
+    matches!(
+        tokio::time::timeout(std::time::Duration::from_secs(2), ping).await,
+        Ok(Some(true))
+    )
+}
+
+async fn start_container(server: Server) -> Result<Provisioned, String> {
+    use testcontainers::runners::AsyncRunner;
+    use testcontainers::ImageExt;
+    let failed = |e: testcontainers::TestcontainersError| {
+        format!(
+            "{}: Docker answers, but the container did not start: {e}",
+            server.name()
+        )
+    };
+    let (url, container): (String, Box<dyn std::any::Any + Send + Sync>) = match server {
+        Server::Mysql => {
+            let c = testcontainers_modules::mysql::Mysql::default()
+                .with_tag("8.4")
+                .start()
+                .await
+                .map_err(failed)?;
+            let port = c.get_host_port_ipv4(3306).await.map_err(failed)?;
+            (format!("mysql://root@127.0.0.1:{port}/test"), Box::new(c))
+        }
+        Server::Redis => {
+            let c = testcontainers_modules::redis::Redis::default()
+                .with_tag("7.4")
+                .start()
+                .await
+                .map_err(failed)?;
+            let port = c.get_host_port_ipv4(6379).await.map_err(failed)?;
+            (format!("redis://127.0.0.1:{port}"), Box::new(c))
+        }
+        Server::Postgres => {
+            let c = testcontainers_modules::postgres::Postgres::default()
+                .with_tag("16-alpine")
+                .start()
+                .await
+                .map_err(failed)?;
+            let port = c.get_host_port_ipv4(5432).await.map_err(failed)?;
+            (
+                format!("postgres://postgres:postgres@127.0.0.1:{port}/postgres"),
+                Box::new(c),
+            )
+        }
+    };
+    Ok(Provisioned {
+        url,
+        _container: Some(container),
+    })
+}
+
+/// A server backend as a fixture; the server is provisioned on first use and kept for the run.
+pub struct ServerFixture {
+    server: Server,
+    provisioned: tokio::sync::OnceCell<Result<Provisioned, String>>,
+    run: String,
+    storages: AtomicUsize,
+}
+
+impl ServerFixture {
+    pub fn new(server: Server) -> Self {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.subsec_nanos())
+            .unwrap_or(0);
+        ServerFixture {
+            server,
+            provisioned: tokio::sync::OnceCell::new(),
+            run: format!("ts{}x{nanos:x}", std::process::id()),
+            storages: AtomicUsize::new(0),
+        }
+    }
+}
+
+#[async_trait]
+impl StoreFixture for ServerFixture {
+    fn name(&self) -> &str {
+        self.server.name()
+    }
+
+    /// A reconnect is a reopen: the tokens are on the server.
+    fn capabilities(&self) -> Capabilities {
+        Capabilities {
+            persistent: true,
+            namespaces: true,
+            concurrent: true,
+        }
+    }
+
+    async fn storage(&self) -> Result<Box<dyn Storage>, String> {
+        let provisioned = self
+            .provisioned
+            .get_or_init(|| provision(self.server))
+            .await;
+        let url = provisioned.as_ref().map_err(Clone::clone)?.url.clone();
+        let n = self.storages.fetch_add(1, Ordering::Relaxed);
+        Ok(Box::new(ServerStorage {
+            server: self.server,
+            url,
+            base: format!("{}_{n}", self.run),
+            opened: Mutex::new(BTreeSet::new()),
+        }))
+    }
+}
+
+struct ServerStorage {
+    server: Server,
+    url: String,
+    base: String,
+    opened: Mutex<BTreeSet<String>>,
+}
+
+impl ServerStorage {
+    async fn connect(&self, name: &str) -> Result<Connected, StoreError> {
+        Ok(match self.server {
+            Server::Mysql => {
+                Connected::Mysql(tokenstore_mysql::MysqlStore::open(&self.url, name).await?)
+            }
+            Server::Redis => {
+                Connected::Redis(tokenstore_redis::RedisStore::open(&self.url, name).await?)
+            }
+            Server::Postgres => Connected::Postgres(
+                tokenstore_postgres::PostgresStore::open(&self.url, name).await?,
+            ),
+        })
+    }
+}
+
+enum Connected {
+    Mysql(tokenstore_mysql::MysqlStore),
+    Redis(tokenstore_redis::RedisStore),
+    Postgres(tokenstore_postgres::PostgresStore),
+}
+
+#[async_trait]
+impl Storage for ServerStorage {
+    async fn open(&self, namespace: &str) -> Result<Arc<dyn TokenStore>, StoreError> {
+        let name = format!("{}_{namespace}", self.base);
+        self.opened
+            .lock()
+            .expect("not poisoned")
+            .insert(name.clone());
+        Ok(match self.connect(&name).await? {
+            Connected::Mysql(s) => Arc::new(s),
+            Connected::Redis(s) => Arc::new(s),
+            Connected::Postgres(s) => Arc::new(s),
+        })
+    }
+
+    async fn remove(&self) -> Result<(), StoreError> {
+        let names: Vec<String> = std::mem::take(&mut *self.opened.lock().expect("not poisoned"))
+            .into_iter()
+            .collect();
+        for name in names {
+            match self.connect(&name).await? {
+                Connected::Mysql(s) => {
+                    s.drop_tables().await?;
+                    s.disconnect().await?;
+                }
+                Connected::Redis(s) => s.drop_namespace().await?,
+                Connected::Postgres(s) => s.drop_tables().await?,
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,29 @@
+//! The server backends against real servers: the URL in TOKENSTORE_<SERVER>_URL (ci/test.sh
+//! sets them for the local MariaDB, Redis and PostgreSQL). Without one the test says so and
+//! passes, unless TOKENSTORE_REQUIRE names the backend, as CI does: then it fails.
+
+use rstest::rstest;
+use tokenstore_harness::servers::{required, Server, ServerFixture};
+use tokenstore_harness::{check_store, RunOptions, Status};
+
+#[rstest]
+fn server_backend_passes_every_rule(#[values("mysql", "redis", "postgres")] backend: &str) {
+    let server = Server::from_name(backend).unwrap();
+    if std::env::var(server.url_variable()).is_err() && !required(backend) {
+        eprintln!("{backend}: skipped: {} is not set", server.url_variable());
+        return;
+    }
+    let options = RunOptions {
+        cases: 48,
+        seed: 17,
+        ..RunOptions::default()
+    };
+    let report = check_store(&ServerFixture::new(server), &options, &|_| {});
+    let not_passed: Vec<_> = report
+        .rules
+        .iter()
+        .filter(|r| r.status != Status::Pass)
+        .map(|r| format!("{} {:?}: {:?} {:?}", r.id, r.status, r.message, r.repro))
+        .collect();
+    assert!(not_passed.is_empty(), "{backend}: {not_passed:#?}");
+}
