@@ -95,6 +95,16 @@ impl Token {
         *self.slot_mut(field) = value.filter(|v| !v.is_empty());
     }
 
+    /// The field exactly as held, an empty string included (what a store handed back).
+    pub fn raw(&self, field: Field) -> Option<&str> {
+        self.slot(field).as_deref()
+    }
+
+    /// Sets a field exactly as given, an empty string included (what a caller may hand a store).
+    pub fn set_raw(&mut self, field: Field, value: Option<String>) {
+        *self.slot_mut(field) = value;
+    }
+
     /// Builder form of [`Token::set`] for a present value.
     pub fn with(mut self, field: Field, value: impl Into<String>) -> Self {
         self.set(field, Some(value.into()));

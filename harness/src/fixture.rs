@@ -26,6 +26,11 @@ pub trait StoreFixture: Send + Sync {
     /// The name reports use for the store.
     fn name(&self) -> &str;
     fn capabilities(&self) -> Capabilities;
+    /// Whether a store that cannot give storage fails the run (else its rules are skipped).
+    fn required(&self) -> bool {
+        crate::servers::required(self.name())
+    }
+
     /// New storage, empty and shared with no other storage, removed when dropped. An error says
     /// in one line what the user must do (start a server, set a variable).
     async fn storage(&self) -> Result<Box<dyn Storage>, String>;

@@ -8,8 +8,12 @@
 //! ```
 //! which generates one `#[test]` per rule (nextest-friendly) and one model-based test.
 
+pub mod adapter;
+pub mod baseline;
 pub mod builtin;
 pub mod checks;
+mod counting;
+pub mod diff;
 pub mod fixture;
 pub mod machine;
 pub mod model;

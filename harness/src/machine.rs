@@ -80,7 +80,7 @@ pub async fn execute(
         },
         storage,
         model: Model::new(choices),
-        fresh: Vec::new(),
+        fresh: FreshIds::default(),
         transcript: Vec::new(),
     };
     for (i, step) in steps.iter().enumerate() {
@@ -122,47 +122,48 @@ struct Run<'a> {
     store: Arc<dyn TokenStore>,
     storage: &'a dyn Storage,
     model: Model,
-    fresh: Vec<String>,
+    fresh: FreshIds,
     transcript: Transcript,
 }
 
-impl Run<'_> {
-    fn resolve(&self, id: &IdRef) -> String {
+/// The fresh ids a store returned, in order: what [`IdRef::Fresh`] refers to.
+#[derive(Default)]
+pub struct FreshIds(Vec<String>);
+
+impl FreshIds {
+    pub fn push(&mut self, id: String) {
+        self.0.push(id);
+    }
+
+    /// The id a step refers to; before any fresh id, `Fresh(n)` is the literal `n + 1`.
+    pub fn resolve(&self, id: &IdRef) -> String {
         match id {
             IdRef::Literal(s) => s.clone(),
-            IdRef::Fresh(n) if self.fresh.is_empty() => format!("{}", n + 1),
-            IdRef::Fresh(n) => self.fresh[n % self.fresh.len()].clone(),
+            IdRef::Fresh(n) if self.0.is_empty() => format!("{}", n + 1),
+            IdRef::Fresh(n) => self.0[n % self.0.len()].clone(),
         }
     }
 
-    fn token(&self, id: &Option<IdRef>, fields: &[(Field, String)]) -> Token {
+    /// The token a step passes, with its fields exactly as generated (`""` included).
+    pub fn token(&self, id: &Option<IdRef>, fields: &[(Field, String)]) -> Token {
         let mut t = Token {
             id: id.as_ref().map(|i| self.resolve(i)),
             ..Token::default()
         };
         for (field, value) in fields {
-            match field {
-                Field::Id => t.id = Some(value.clone()),
-                Field::UserName => t.user_name = Some(value.clone()),
-                Field::ClientId => t.client_id = Some(value.clone()),
-                Field::ClientSecret => t.client_secret = Some(value.clone()),
-                Field::RefreshToken => t.refresh_token = Some(value.clone()),
-                Field::AccessToken => t.access_token = Some(value.clone()),
-                Field::GrantToken => t.grant_token = Some(value.clone()),
-                Field::ExpiryTime => t.expiry_time = Some(value.clone()),
-                Field::RedirectUrl => t.redirect_url = Some(value.clone()),
-                Field::ApiDomain => t.api_domain = Some(value.clone()),
-            }
+            t.set_raw(*field, Some(value.clone()));
         }
         t
     }
+}
 
+impl Run<'_> {
     async fn step(&mut self, step: &Step) -> StepResult {
         match step {
-            Step::Save { id, fields } => self.save(self.token(id, fields)).await,
-            Step::Find { id, fields } => self.find(self.token(id, fields)).await,
-            Step::FindById(id) => self.find_by_id(self.resolve(id)).await,
-            Step::Delete(id) => self.delete(self.resolve(id)).await,
+            Step::Save { id, fields } => self.save(self.fresh.token(id, fields)).await,
+            Step::Find { id, fields } => self.find(self.fresh.token(id, fields)).await,
+            Step::FindById(id) => self.find_by_id(self.fresh.resolve(id)).await,
+            Step::Delete(id) => self.delete(self.fresh.resolve(id)).await,
             Step::GetTokens => {
                 self.transcript.push("get_tokens()".into());
                 self.check_all("get_tokens()", "get-tokens.exact").await

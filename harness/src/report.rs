@@ -64,6 +64,9 @@ pub struct ModelStats {
     pub steps: u64,
     pub seconds: f64,
     pub steps_per_second: f64,
+    /// Store calls: the steps, and the reads that check the store after them.
+    pub calls: u64,
+    pub calls_per_second: f64,
 }
 
 impl StoreReport {
@@ -133,8 +136,8 @@ impl Report {
             if let Some(m) = &store.model {
                 let _ = write!(
                     out,
-                    "; model-based: {} cases, {} steps, {:.0} steps/s, seed {}",
-                    m.cases, m.steps, m.steps_per_second, m.seed
+                    "; model-based: {} cases, {} steps ({:.0}/s), {} store calls ({:.0}/s), seed {}",
+                    m.cases, m.steps, m.steps_per_second, m.calls, m.calls_per_second, m.seed
                 );
             }
             out.push('\n');
@@ -173,11 +176,12 @@ impl Report {
                         let _ = writeln!(out, "      {step}");
                     }
                     if let Some(file) = &repro.replay_file {
-                        let _ = writeln!(
-                            out,
-                            "    replay: tokenstore-check replay {file} --backend {}",
-                            store.name
-                        );
+                        let store = if crate::builtin::all_names().contains(&store.name.as_str()) {
+                            format!("--backend {}", store.name)
+                        } else {
+                            "--adapter -- ADAPTER COMMAND".to_owned()
+                        };
+                        let _ = writeln!(out, "    replay: tokenstore-check replay {file} {store}");
                     }
                 }
             }

@@ -3,6 +3,7 @@
 //! rule ([`StoreReport`]).
 
 use crate::checks::{self, Check, Ctx};
+use crate::counting::CountingStorage;
 use crate::fixture::{Capabilities, StoreFixture};
 use crate::machine::{self, Sequences, Step, Violation};
 use crate::profile::{self, Profile};
@@ -73,7 +74,7 @@ pub fn check_store(
     progress("profile");
     let profile = match rt.block_on(profile::detect(fixture)) {
         Ok(profile) => profile,
-        Err(why) => return unavailable(fixture, &why, crate::servers::required(fixture.name())),
+        Err(why) => return unavailable(fixture, &why, fixture.required()),
     };
     let mut findings: Findings = BTreeMap::new();
     for (rule, problem) in &profile.problems {
@@ -167,6 +168,7 @@ pub fn run_model(
     rt: &tokio::runtime::Runtime,
 ) -> (ModelStats, Option<ModelFailure>) {
     let steps_run = AtomicU64::new(0);
+    let calls = Arc::new(AtomicU64::new(0));
     let started = Instant::now();
     let config = Config {
         cases: options.cases,
@@ -184,8 +186,9 @@ pub fn run_model(
         let storage = rt
             .block_on(fixture.storage())
             .map_err(TestCaseError::fail)?;
+        let counted = CountingStorage { inner: &*storage, calls: calls.clone() };
         let (_, outcome) = rt.block_on(machine::execute(
-            &*storage,
+            &counted,
             &steps,
             choices,
             seen.as_deref(),
@@ -204,12 +207,15 @@ pub fn run_model(
     };
     let seconds = started.elapsed().as_secs_f64();
     let steps = steps_run.load(Ordering::Relaxed);
+    let calls = calls.load(Ordering::Relaxed);
     let stats = ModelStats {
         seed: options.seed,
         cases: options.cases,
         steps,
         seconds,
         steps_per_second: steps as f64 / seconds.max(1e-9),
+        calls,
+        calls_per_second: calls as f64 / seconds.max(1e-9),
     };
     let failure = match result {
         Ok(()) => None,

@@ -8,7 +8,7 @@ use tokenstore_core::{Field, Token};
 pub fn token(t: &Token) -> String {
     let fields: Vec<String> = Field::ALL
         .into_iter()
-        .filter_map(|f| raw(t, f).map(|v| format!("{}:{}", f.name(), value(v))))
+        .filter_map(|f| t.raw(f).map(|v| format!("{}:{}", f.name(), value(v))))
         .collect();
     format!("{{{}}}", fields.join(", "))
 }
@@ -33,24 +33,7 @@ pub fn value(v: &str) -> String {
     }
 }
 
-/// The field as stored in the token, empty strings included (`Token::get` hides them).
-fn raw(t: &Token, f: Field) -> Option<&str> {
-    let slot = match f {
-        Field::Id => &t.id,
-        Field::UserName => &t.user_name,
-        Field::ClientId => &t.client_id,
-        Field::ClientSecret => &t.client_secret,
-        Field::RefreshToken => &t.refresh_token,
-        Field::AccessToken => &t.access_token,
-        Field::GrantToken => &t.grant_token,
-        Field::ExpiryTime => &t.expiry_time,
-        Field::RedirectUrl => &t.redirect_url,
-        Field::ApiDomain => &t.api_domain,
-    };
-    slot.as_deref()
-}
-
 /// Whether any field holds an empty string rather than being absent.
 pub fn has_empty_value(t: &Token) -> Option<Field> {
-    Field::ALL.into_iter().find(|&f| raw(t, f) == Some(""))
+    Field::ALL.into_iter().find(|&f| t.raw(f) == Some(""))
 }

@@ -1,15 +1,19 @@
-//! `tokenstore-check`: runs the conformance suite against the built-in backends, prints the rule
-//! table, and replays saved failures. Exit status: 0 when no MUST rule failed, 1 when one did,
-//! 2 for bad arguments, an unknown backend or an unreadable replay file.
+//! `tokenstore-check`: runs the conformance suite against built-in backends and adapter stores,
+//! gates CI with baselines, replays saved failures, compares two stores, and prints the rule
+//! table. Exit status: 0 when no MUST rule failed (or, with a baseline, nothing new failed and
+//! nothing listed passed), 1 otherwise, 2 for bad arguments, an unknown backend, an adapter that
+//! does not start, or an unreadable replay or baseline file.
 
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
+use tokenstore_harness::adapter::AdapterFixture;
+use tokenstore_harness::baseline::Baseline;
 use tokenstore_harness::replay::ReplayFile;
-use tokenstore_harness::{
-    builtin, machine, profile, rules, runner, Report, RunOptions, StoreFixture,
-};
+use tokenstore_harness::{builtin, diff, machine, profile, rules, runner};
+use tokenstore_harness::{Report, RunOptions, StoreFixture};
 
 #[derive(Parser)]
 #[command(
@@ -22,23 +26,46 @@ struct Cli {
     command: Command,
 }
 
+/// Which stores a command works on.
+#[derive(Args)]
+struct Stores {
+    /// A built-in backend (repeatable); `all` for every backend compiled in.
+    #[arg(long = "backend", value_name = "NAME")]
+    backends: Vec<String>,
+    /// Also check the store behind an adapter: the command follows `--`.
+    #[arg(long)]
+    adapter: bool,
+    /// Seconds an adapter may take to answer one request.
+    #[arg(long, value_name = "SECONDS", default_value_t = 10.0)]
+    adapter_timeout: f64,
+    /// The adapter command and its arguments, after `--`.
+    #[arg(last = true, value_name = "CMD")]
+    command: Vec<String>,
+}
+
+/// How the model-based sequences are generated.
+#[derive(Args)]
+struct Sequences {
+    /// Sequences tried per store.
+    #[arg(long, default_value_t = 256)]
+    cases: u32,
+    /// Seed (default: random, printed in the report).
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Longest generated sequence.
+    #[arg(long, default_value_t = 40)]
+    max_steps: usize,
+}
+
 #[derive(Subcommand)]
 enum Command {
-    /// Check stores against every rule and print a verdict per rule and store.
+    /// Check stores against every rule and print a verdict per rule and store. Default: the
+    /// embedded backends.
     Run {
-        /// A backend to check (repeatable); `all` for every backend compiled in. Default: the
-        /// embedded backends.
-        #[arg(long = "backend", value_name = "NAME")]
-        backends: Vec<String>,
-        /// Sequences the model-based test tries per store.
-        #[arg(long, default_value_t = 256)]
-        cases: u32,
-        /// Seed of the model-based test (default: random, printed in the report).
-        #[arg(long)]
-        seed: Option<u64>,
-        /// Longest generated sequence.
-        #[arg(long, default_value_t = 40)]
-        max_steps: usize,
+        #[command(flatten)]
+        stores: Stores,
+        #[command(flatten)]
+        sequences: Sequences,
         #[arg(long, value_enum, default_value_t = Format::Human)]
         format: Format,
         /// Write the report here instead of standard output.
@@ -47,12 +74,25 @@ enum Command {
         /// Where failing sequences are saved as replay files.
         #[arg(long, value_name = "DIR", default_value = "tokenstore-replays")]
         replay_dir: PathBuf,
+        /// Known failures: fail only on a failure not listed, or a listed one that now passes.
+        #[arg(long, value_name = "FILE")]
+        baseline: Option<PathBuf>,
+        /// Record this run's failures as the baseline.
+        #[arg(long, value_name = "FILE")]
+        write_baseline: Option<PathBuf>,
     },
-    /// Run a saved failing sequence again against a backend.
+    /// Run a saved failing sequence again against one store.
     Replay {
         file: PathBuf,
-        #[arg(long, value_name = "NAME")]
-        backend: String,
+        #[command(flatten)]
+        stores: Stores,
+    },
+    /// Run the same random sequences against two stores and report the first divergence.
+    Diff {
+        #[command(flatten)]
+        stores: Stores,
+        #[command(flatten)]
+        sequences: Sequences,
     },
     /// Print the rule table.
     Rules {
@@ -96,35 +136,32 @@ fn main() -> ExitCode {
                 .filter(|l| !l.is_empty())
                 .collect();
             let line = line.join(" ");
-            return usage_error(format!(
-                "{} (see tokenstore-check --help)",
-                line.trim_start_matches("error: ")
-            ));
+            let line = line.trim_start_matches("error: ");
+            return usage_error(format!("{line} (see tokenstore-check --help)"));
         }
     };
-    match cli.command {
-        Command::Run {
-            backends,
-            cases,
-            seed,
-            max_steps,
-            format,
-            out,
-            replay_dir,
-        } => {
-            let options = RunOptions {
-                cases,
-                seed: seed.unwrap_or_else(random_seed),
-                max_steps,
-                replay_dir: Some(replay_dir),
-                ..RunOptions::default()
-            };
-            run(backends, options, format, out)
+    let result = match cli.command {
+        Command::Run { stores, sequences, format, out, replay_dir, baseline, write_baseline } => {
+            let options = RunOptions { replay_dir: Some(replay_dir), ..sequences.options() };
+            run(&stores, &options, format, out, baseline, write_baseline)
         }
-        Command::Replay { file, backend } => replay(file, &backend),
+        Command::Replay { file, stores } => replay(file, &stores),
+        Command::Diff { stores, sequences } => compare(&stores, &sequences.options()),
         Command::Rules { format } => {
             print_rules(format);
-            ExitCode::SUCCESS
+            Ok(ExitCode::SUCCESS)
+        }
+    };
+    result.unwrap_or_else(usage_error)
+}
+
+impl Sequences {
+    fn options(&self) -> RunOptions {
+        RunOptions {
+            cases: self.cases,
+            seed: self.seed.unwrap_or_else(random_seed),
+            max_steps: self.max_steps,
+            ..RunOptions::default()
         }
     }
 }
@@ -137,42 +174,53 @@ fn random_seed() -> u64 {
     nanos ^ u64::from(std::process::id()).rotate_left(32)
 }
 
-fn fixtures(names: &[String]) -> Result<Vec<Box<dyn StoreFixture>>, String> {
-    let mut wanted: Vec<String> = Vec::new();
-    if names.is_empty() {
-        wanted.extend(builtin::EMBEDDED.iter().map(|s| s.to_string()));
-    }
-    for name in names {
-        if name == "all" {
-            wanted.extend(builtin::all_names().iter().map(|s| s.to_string()));
-        } else {
-            wanted.push(name.clone());
+impl Stores {
+    /// The fixtures named: the backends, then the adapter; `default` when none is named.
+    fn fixtures(&self, default: &[&str]) -> Result<Vec<Box<dyn StoreFixture>>, String> {
+        if self.adapter != !self.command.is_empty() {
+            return Err("--adapter needs the adapter command after `--`, and a command after `--` needs --adapter".into());
         }
-    }
-    wanted.dedup();
-    wanted
-        .iter()
-        .map(|name| {
-            builtin::fixture(name).ok_or_else(|| {
-                format!(
-                    "unknown backend {name:?}; known: {}, or all",
-                    builtin::all_names().join(", ")
-                )
+        let mut names: Vec<String> = Vec::new();
+        for name in &self.backends {
+            if name == "all" {
+                names.extend(builtin::all_names().iter().map(|s| s.to_string()));
+            } else {
+                names.push(name.clone());
+            }
+        }
+        if names.is_empty() && !self.adapter {
+            names.extend(default.iter().map(|s| s.to_string()));
+        }
+        names.dedup();
+        let mut fixtures = names
+            .iter()
+            .map(|name| {
+                builtin::fixture(name).ok_or_else(|| {
+                    format!("unknown backend {name:?}; known: {}, or all", builtin::all_names().join(", "))
+                })
             })
-        })
-        .collect()
+            .collect::<Result<Vec<_>, _>>()?;
+        if self.adapter {
+            if !(self.adapter_timeout > 0.0 && self.adapter_timeout.is_finite()) {
+                return Err(format!("--adapter-timeout must be a positive number of seconds, got {}", self.adapter_timeout));
+            }
+            let timeout = Duration::from_secs_f64(self.adapter_timeout);
+            fixtures.push(Box::new(AdapterFixture::start(&self.command, timeout)?));
+        }
+        Ok(fixtures)
+    }
 }
 
 fn run(
-    backends: Vec<String>,
-    options: RunOptions,
+    stores: &Stores,
+    options: &RunOptions,
     format: Format,
     out: Option<PathBuf>,
-) -> ExitCode {
-    let fixtures = match fixtures(&backends) {
-        Ok(f) => f,
-        Err(e) => return usage_error(e),
-    };
+    baseline: Option<PathBuf>,
+    write_baseline: Option<PathBuf>,
+) -> Result<ExitCode, String> {
+    let baseline = baseline.map(|path| Baseline::read(&path)).transpose()?;
+    let fixtures = stores.fixtures(&builtin::EMBEDDED)?;
     let checks_per_store = tokenstore_harness::checks::all().len() as u64 + 2;
     let bar = ProgressBar::new(checks_per_store * fixtures.len() as u64);
     bar.set_style(
@@ -186,9 +234,7 @@ fn run(
             bar.set_message(format!("{name}: {step}"));
             bar.inc(1);
         };
-        report
-            .stores
-            .push(runner::check_store(fixture.as_ref(), &options, &progress));
+        report.stores.push(runner::check_store(fixture.as_ref(), options, &progress));
     }
     bar.finish_and_clear();
     let text = match format {
@@ -198,41 +244,54 @@ fn run(
     };
     match out {
         Some(path) => {
-            if let Err(e) = std::fs::write(&path, &text) {
-                return usage_error(format!("cannot write {}: {e}", path.display()));
-            }
+            std::fs::write(&path, &text).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
             eprintln!("wrote {}", path.display());
         }
         None => println!("{text}"),
     }
-    if report.must_failed() {
-        ExitCode::from(1)
-    } else {
-        ExitCode::SUCCESS
+    if let Some(path) = write_baseline {
+        Baseline::of(&report).write(&path)?;
+        eprintln!("wrote baseline {}", path.display());
+    }
+    let passed = match baseline {
+        None => !report.must_failed(),
+        Some(baseline) => {
+            let verdict = baseline.compare(&report);
+            eprintln!("baseline: {} known failures still fail", verdict.known);
+            for new in &verdict.new {
+                eprintln!("baseline: NEW failure: {} {}", new.store, new.rule);
+            }
+            for stale in &verdict.stale {
+                eprintln!("baseline: STALE entry, now passes: {} {} (remove it from the baseline)", stale.store, stale.rule);
+            }
+            verdict.passes()
+        }
+    };
+    Ok(if passed { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}
+
+/// The one store a command needs.
+fn one_store(stores: &Stores) -> Result<Box<dyn StoreFixture>, String> {
+    let mut fixtures = stores.fixtures(&[])?;
+    match fixtures.len() {
+        1 => Ok(fixtures.remove(0)),
+        n => Err(format!("name exactly one store (--backend NAME or --adapter -- CMD), not {n}")),
     }
 }
 
-fn replay(path: PathBuf, backend: &str) -> ExitCode {
-    let file = match ReplayFile::read(&path) {
-        Ok(f) => f,
-        Err(e) => return usage_error(e),
-    };
-    let fixture = match fixtures(&[backend.to_owned()]) {
-        Ok(mut f) => f.remove(0),
-        Err(e) => return usage_error(e),
-    };
+fn replay(path: PathBuf, stores: &Stores) -> Result<ExitCode, String> {
+    let file = ReplayFile::read(&path)?;
+    let fixture = one_store(stores)?;
     let rt = runner::runtime();
-    let outcome = rt.block_on(async {
-        let profile = profile::detect(fixture.as_ref()).await?;
-        let storage = fixture.storage().await?;
-        let outcome = machine::execute(&*storage, &file.steps, profile.choices, None).await;
-        let _ = storage.remove().await;
-        Ok::<_, String>(outcome)
-    });
-    let (transcript, result) = match outcome {
-        Ok(o) => o,
-        Err(e) => return usage_error(format!("cannot run {backend}: {e}")),
-    };
+    let (transcript, result) = rt
+        .block_on(async {
+            let profile = profile::detect(fixture.as_ref()).await?;
+            let storage = fixture.storage().await?;
+            let outcome = machine::execute(&*storage, &file.steps, profile.choices, None).await;
+            let _ = storage.remove().await;
+            Ok::<_, String>(outcome)
+        })
+        .map_err(|e| format!("cannot run {}: {e}", fixture.name()))?;
     println!(
         "replaying {} ({} steps, found on {} breaking {})",
         path.display(),
@@ -243,14 +302,43 @@ fn replay(path: PathBuf, backend: &str) -> ExitCode {
     for line in &transcript {
         println!("  {line}");
     }
-    match result {
+    Ok(match result {
         Ok(()) => {
-            println!("{backend}: the sequence passes");
+            println!("{}: the sequence passes", fixture.name());
             ExitCode::SUCCESS
         }
         Err(v) => {
-            println!("{backend}: still breaks {}: {}", v.rule, v.message);
+            println!("{}: still breaks {}: {}", fixture.name(), v.rule, v.message);
             ExitCode::from(1)
+        }
+    })
+}
+
+fn compare(stores: &Stores, options: &RunOptions) -> Result<ExitCode, String> {
+    let fixtures = stores.fixtures(&[])?;
+    let [left, right] = fixtures.as_slice() else {
+        return Err(format!("diff compares exactly two stores, got {}", fixtures.len()));
+    };
+    let (l, r) = (left.name(), right.name());
+    match diff::diff(left.as_ref(), right.as_ref(), options)? {
+        None => {
+            println!("{l} and {r} agreed on {} sequences (seed {})", options.cases, options.seed);
+            Ok(ExitCode::SUCCESS)
+        }
+        Some(d) => {
+            println!("{l} and {r} diverge at step {} of {} (seed {}):", d.at + 1, d.steps.len(), options.seed);
+            for (i, (a, b)) in d.left.iter().zip(&d.right).enumerate() {
+                if a == b {
+                    println!("  {a}");
+                } else {
+                    println!("  {l}: {a}");
+                    println!("  {r}: {b}");
+                }
+                if i == d.at {
+                    break;
+                }
+            }
+            Ok(ExitCode::from(1))
         }
     }
 }
@@ -268,10 +356,7 @@ fn print_rules(format: RulesFormat) {
                     })
                 })
                 .collect();
-            println!(
-                "{}",
-                serde_json::to_string_pretty(&rows).expect("plain data")
-            );
+            println!("{}", serde_json::to_string_pretty(&rows).expect("plain data"));
         }
         RulesFormat::Human => {
             for r in table {
@@ -284,12 +369,7 @@ fn print_rules(format: RulesFormat) {
                 } else {
                     format!(" ({})", r.choices.join(" | "))
                 };
-                println!(
-                    "{:32} {:5} {}{choices}{requires}",
-                    r.id,
-                    r.level.as_str(),
-                    r.title
-                );
+                println!("{:32} {:5} {}{choices}{requires}", r.id, r.level.as_str(), r.title);
             }
         }
     }

@@ -1,0 +1,301 @@
+//! The harness's side of the adapter protocol (`specs/adapter-protocol.md`): a child process that
+//! fronts a store written in another language, driven as a [`StoreFixture`] like any backend.
+//!
+//! The child is talked to from a blocking task: each request is written as one JSON line and the
+//! answer awaited for at most the timeout. A child that hangs, exits or writes anything that is
+//! not the answer is killed and reported with the tail of its stderr, and every later call fails
+//! with that report, so a broken adapter fails the run instead of hanging it.
+
+use crate::fixture::{Capabilities, Storage, StoreFixture};
+use async_trait::async_trait;
+use serde_json::{json, Value};
+use std::collections::VecDeque;
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokenstore_core::{Field, StoreError, Token, TokenStore};
+
+/// How long an adapter may take to answer one request, unless told otherwise.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
+
+const STDERR_LINES: usize = 20;
+
+/// A running adapter process.
+struct Process {
+    command: String,
+    child: Child,
+    stdin: ChildStdin,
+    lines: Receiver<std::io::Result<String>>,
+    stderr: Arc<Mutex<VecDeque<String>>>,
+    seq: u64,
+    timeout: Duration,
+    /// Why the adapter can no longer be used, once it broke.
+    broken: Option<String>,
+}
+
+/// An error answer of the adapter, or the adapter's failure.
+enum CallError {
+    Answer { kind: String, message: String, field: Option<String> },
+    Broken(String),
+}
+
+impl Process {
+    fn spawn(command: &[String], timeout: Duration) -> Result<Process, String> {
+        let (program, args) = command.split_first().ok_or("the adapter command is empty")?;
+        let mut child = Command::new(program)
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|e| format!("cannot start the adapter {program:?}: {e}"))?;
+        let stdin = child.stdin.take().expect("piped");
+        let stdout = child.stdout.take().expect("piped");
+        let stderr = child.stderr.take().expect("piped");
+        let (send, lines) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                if send.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let tail = Arc::new(Mutex::new(VecDeque::new()));
+        let keep = tail.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                let mut tail = keep.lock().expect("not poisoned");
+                if tail.len() == STDERR_LINES {
+                    tail.pop_front();
+                }
+                tail.push_back(line);
+            }
+        });
+        Ok(Process { command: command.join(" "), child, stdin, lines, stderr: tail, seq: 0, timeout, broken: None })
+    }
+
+    /// Sends one request and waits for its answer.
+    fn call(&mut self, op: &str, mut request: Value) -> Result<Value, CallError> {
+        if let Some(why) = &self.broken {
+            return Err(CallError::Broken(why.clone()));
+        }
+        self.seq += 1;
+        request["seq"] = json!(self.seq);
+        request["op"] = json!(op);
+        let written = writeln!(self.stdin, "{request}").and_then(|()| self.stdin.flush());
+        let line = match written {
+            Err(e) => Err(format!("cannot send {op}: {e}")),
+            Ok(()) => match self.lines.recv_timeout(self.timeout) {
+                Ok(Ok(line)) => Ok(line),
+                Ok(Err(e)) => Err(format!("cannot read the answer to {op}: {e}")),
+                Err(RecvTimeoutError::Timeout) => Err(format!("did not answer {op} within {} s", self.timeout.as_secs_f32())),
+                Err(RecvTimeoutError::Disconnected) => Err(format!("exited before answering {op}{}", self.exit_status())),
+            },
+        };
+        let answer = line.and_then(|line| {
+            let value: Value = serde_json::from_str(&line)
+                .map_err(|_| format!("answered {op} with a line that is not JSON: {}", crate::show::value(&line)))?;
+            if value.get("seq") != Some(&json!(self.seq)) {
+                return Err(format!("answered {op} with seq {} instead of {}", value.get("seq").unwrap_or(&Value::Null), self.seq));
+            }
+            Ok(value)
+        });
+        let answer = match answer {
+            Ok(answer) => answer,
+            Err(why) => return Err(CallError::Broken(self.break_with(why))),
+        };
+        if let Some(error) = answer.get("error") {
+            let text = |k: &str| error.get(k).and_then(Value::as_str).map(str::to_owned);
+            return Err(CallError::Answer {
+                kind: text("kind").unwrap_or_else(|| "other".into()),
+                message: text("message").unwrap_or_default(),
+                field: text("field"),
+            });
+        }
+        match answer.get("ok") {
+            Some(ok) => Ok(ok.clone()),
+            None => Err(CallError::Broken(self.break_with(format!("answered {op} with neither ok nor error: {answer}")))),
+        }
+    }
+
+    /// Kills the child and records why, with the tail of its stderr.
+    fn break_with(&mut self, why: String) -> String {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let tail: Vec<String> = self.stderr.lock().expect("not poisoned").iter().cloned().collect();
+        let tail = if tail.is_empty() { "(empty)".to_owned() } else { tail.join(" | ") };
+        let report = format!("adapter `{}` {why}; its stderr ends: {tail}", self.command);
+        self.broken = Some(report.clone());
+        report
+    }
+
+    fn exit_status(&mut self) -> String {
+        std::thread::sleep(Duration::from_millis(50));
+        match self.child.try_wait() {
+            Ok(Some(status)) => format!(" ({status})"),
+            _ => String::new(),
+        }
+    }
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        if self.broken.is_none() {
+            let _ = writeln!(self.stdin, "{}", json!({"seq": self.seq + 1, "op": "shutdown"}));
+            let _ = self.stdin.flush();
+            for _ in 0..20 {
+                if let Ok(Some(_)) = self.child.try_wait() {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(10));
+            }
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+type Shared = Arc<Mutex<Process>>;
+
+/// Runs one call, telling a multi-threaded runtime that this thread blocks (for at most the
+/// timeout), so other tasks move to other workers meanwhile.
+async fn call(process: &Shared, op: &'static str, request: Value) -> Result<Value, CallError> {
+    let run = || process.lock().expect("not poisoned").call(op, request);
+    match tokio::runtime::Handle::try_current().map(|h| h.runtime_flavor()) {
+        Ok(tokio::runtime::RuntimeFlavor::MultiThread) => tokio::task::block_in_place(run),
+        _ => run(),
+    }
+}
+
+fn store_error(e: CallError, id: Option<&str>) -> StoreError {
+    match e {
+        CallError::Broken(why) => StoreError::Backend { message: why, source: None },
+        CallError::Answer { kind, message, field } => match kind.as_str() {
+            "NotFound" => StoreError::NotFound { id: id.unwrap_or_default().to_owned() },
+            "Conflict" => StoreError::Conflict(message),
+            "InvalidToken" => {
+                let field = field.and_then(|f| Field::ALL.into_iter().find(|x| x.name() == f)).unwrap_or(Field::Id);
+                StoreError::invalid(field, message)
+            }
+            _ => StoreError::Backend { message: format!("the store raised: {message}"), source: None },
+        },
+    }
+}
+
+/// A store behind an adapter, as a fixture: one child process for the whole run.
+pub struct AdapterFixture {
+    name: String,
+    capabilities: Capabilities,
+    process: Shared,
+}
+
+impl AdapterFixture {
+    /// Starts the adapter and shakes hands with it.
+    pub fn start(command: &[String], timeout: Duration) -> Result<AdapterFixture, String> {
+        let mut process = Process::spawn(command, timeout)?;
+        let hello = process.call("hello", json!({"protocol": 1})).map_err(|e| match e {
+            CallError::Broken(why) => why,
+            CallError::Answer { message, .. } => format!("the adapter refused hello: {message}"),
+        })?;
+        let protocol = hello.get("protocol").and_then(Value::as_u64);
+        if protocol != Some(1) {
+            return Err(format!("the adapter speaks protocol {protocol:?}; this tokenstore-check speaks 1"));
+        }
+        let flag = |name: &str| hello["capabilities"][name].as_bool().unwrap_or(false);
+        Ok(AdapterFixture {
+            name: hello["name"].as_str().unwrap_or("adapter").to_owned(),
+            capabilities: Capabilities { persistent: flag("persistent"), namespaces: flag("namespaces"), concurrent: flag("concurrent") },
+            process: Arc::new(Mutex::new(process)),
+        })
+    }
+}
+
+#[async_trait]
+impl StoreFixture for AdapterFixture {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        self.capabilities
+    }
+
+    /// An adapter that cannot give storage is broken, never merely unavailable.
+    fn required(&self) -> bool {
+        true
+    }
+
+    async fn storage(&self) -> Result<Box<dyn Storage>, String> {
+        call(&self.process, "reset", json!({})).await.map_err(|e| store_error(e, None).to_string())?;
+        Ok(Box::new(AdapterStorage { process: self.process.clone() }))
+    }
+}
+
+struct AdapterStorage {
+    process: Shared,
+}
+
+#[async_trait]
+impl Storage for AdapterStorage {
+    async fn open(&self, namespace: &str) -> Result<Arc<dyn TokenStore>, StoreError> {
+        let opened = call(&self.process, "reopen", json!({"namespace": namespace})).await.map_err(|e| store_error(e, None))?;
+        Ok(Arc::new(AdapterStore { process: self.process.clone(), handle: opened["store"].clone() }))
+    }
+}
+
+/// One store instance inside the adapter.
+struct AdapterStore {
+    process: Shared,
+    handle: Value,
+}
+
+impl AdapterStore {
+    async fn call(&self, op: &'static str, mut request: Value, id: Option<&str>) -> Result<Value, StoreError> {
+        request["store"] = self.handle.clone();
+        call(&self.process, op, request).await.map_err(|e| store_error(e, id))
+    }
+}
+
+fn token_of(value: &Value) -> Result<Token, StoreError> {
+    serde_json::from_value(value.clone())
+        .map_err(|e| StoreError::Backend { message: format!("the adapter sent a token that is not ten strings or nulls ({e}): {value}"), source: None })
+}
+
+#[async_trait]
+impl TokenStore for AdapterStore {
+    async fn find_token(&self, probe: &Token) -> Result<Option<Token>, StoreError> {
+        let answer = self.call("find_token", json!({"token": probe}), None).await?;
+        match &answer["found"] {
+            Value::Null => Ok(None),
+            found => token_of(found).map(Some),
+        }
+    }
+
+    async fn save_token(&self, token: &mut Token) -> Result<(), StoreError> {
+        let answer = self.call("save_token", json!({"token": token}), None).await?;
+        token.id = token_of(&answer["caller"])?.id;
+        Ok(())
+    }
+
+    async fn delete_token(&self, id: &str) -> Result<(), StoreError> {
+        self.call("delete_token", json!({"id": id}), Some(id)).await.map(drop)
+    }
+
+    async fn get_tokens(&self) -> Result<Vec<Token>, StoreError> {
+        let answer = self.call("get_tokens", json!({}), None).await?;
+        answer.as_array().ok_or_else(|| StoreError::Backend { message: format!("get_tokens answered {answer}, not a list"), source: None })?.iter().map(token_of).collect()
+    }
+
+    async fn delete_tokens(&self) -> Result<(), StoreError> {
+        self.call("delete_tokens", json!({}), None).await.map(drop)
+    }
+
+    async fn find_token_by_id(&self, id: &str) -> Result<Token, StoreError> {
+        match self.call("find_token_by_id", json!({"id": id}), Some(id)).await? {
+            Value::Null => Err(StoreError::Backend { message: format!("find_token_by_id({id:?}) returned nothing instead of raising NotFound"), source: None }),
+            found => token_of(&found),
+        }
+    }
+}

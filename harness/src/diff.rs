@@ -1,0 +1,171 @@
+//! Differential runs: the same random sequences against two stores, answer by answer, and the
+//! first divergence shrunk to minimal steps: "does my new store behave like the one it replaces?".
+//!
+//! Answers are compared with the ids each store generated replaced by their order of appearance
+//! (`#1`, `#2`, ...), so two stores that number differently still agree.
+
+use crate::fixture::StoreFixture;
+use crate::machine::{FreshIds, Sequences, Step};
+use crate::runner::RunOptions;
+use crate::show;
+use proptest::test_runner::{Config, RngAlgorithm, TestCaseError, TestError, TestRng, TestRunner};
+use proptest_state_machine::ReferenceStateMachine;
+use std::collections::HashMap;
+use std::sync::Arc;
+use tokenstore_core::{StoreError, Token};
+
+/// The first step where two stores answered differently.
+#[derive(Clone, Debug)]
+pub struct Divergence {
+    /// The minimal sequence, as steps.
+    pub steps: Vec<Step>,
+    /// Each store's answers to it, one line per step.
+    pub left: Vec<String>,
+    pub right: Vec<String>,
+    /// Index of the first step answered differently.
+    pub at: usize,
+}
+
+/// Runs `options.cases` sequences against both stores; `None` when they always agreed.
+pub fn diff(left: &dyn StoreFixture, right: &dyn StoreFixture, options: &RunOptions) -> Result<Option<Divergence>, String> {
+    let rt = crate::runner::runtime();
+    let config = Config { cases: options.cases, failure_persistence: None, max_shrink_iters: 4096, ..Config::default() };
+    let mut seed = [0u8; 32];
+    seed[..8].copy_from_slice(&options.seed.to_le_bytes());
+    let mut runner = TestRunner::new_with_rng(config, TestRng::from_seed(RngAlgorithm::ChaCha, &seed));
+    let both = |steps: &[Step]| -> Result<(Vec<String>, Vec<String>), String> {
+        rt.block_on(async { Ok((observe(left, steps).await?, observe(right, steps).await?)) })
+    };
+    let test = |(_, steps, _): ((), Vec<Step>, Option<Arc<std::sync::atomic::AtomicUsize>>)| {
+        let (l, r) = both(&steps).map_err(TestCaseError::fail)?;
+        match first_difference(&l, &r) {
+            None => Ok(()),
+            Some(at) => Err(TestCaseError::fail(format!("step {at}: {} vs {}", l[at], r[at]))),
+        }
+    };
+    let persistent = left.capabilities().persistent && right.capabilities().persistent;
+    let range = 1..=options.max_steps.max(1);
+    let result = if persistent {
+        runner.run(&Sequences::<true>::sequential_strategy(range), test)
+    } else {
+        runner.run(&Sequences::<false>::sequential_strategy(range), test)
+    };
+    match result {
+        Ok(()) => Ok(None),
+        Err(TestError::Abort(why)) => Err(format!("the differential run stopped: {why}")),
+        Err(TestError::Fail(why, ((), steps, _))) => {
+            let (l, r) = both(&steps)?;
+            let at = first_difference(&l, &r).ok_or_else(|| format!("the stores diverged once but not when run again: {why}"))?;
+            Ok(Some(Divergence { steps, left: l, right: r, at }))
+        }
+    }
+}
+
+fn first_difference(left: &[String], right: &[String]) -> Option<usize> {
+    (0..left.len().max(right.len())).find(|&i| left.get(i) != right.get(i))
+}
+
+/// The store's answer to each step, with generated ids made symbolic.
+async fn observe(fixture: &dyn StoreFixture, steps: &[Step]) -> Result<Vec<String>, String> {
+    let storage = fixture.storage().await?;
+    let mut store = storage.open(crate::MAIN_NAMESPACE).await.map_err(|e| format!("{}: cannot open: {e}", fixture.name()))?;
+    let mut fresh = FreshIds::default();
+    let mut names = Symbols::default();
+    let mut answers = Vec::new();
+    for step in steps {
+        let answer = match step {
+            Step::Save { id, fields } => {
+                let token = fresh.token(id, fields);
+                let mut sent = token.clone();
+                let result = store.save_token(&mut sent).await;
+                if let (Ok(()), None, Some(new)) = (&result, token.id.as_ref(), sent.id.clone()) {
+                    if names.is_new(&new) {
+                        fresh.push(new);
+                    }
+                }
+                format!("save_token({}) = {}", names.token(&token), names.unit(&result.map(|()| sent.id.unwrap_or_default())))
+            }
+            Step::Find { id, fields } => {
+                let probe = fresh.token(id, fields);
+                let result = store.find_token(&probe).await;
+                let shown = match &result {
+                    Ok(Some(t)) => format!("Some({})", names.token(t)),
+                    Ok(None) => "None".into(),
+                    Err(e) => kind(e),
+                };
+                format!("find_token({}) = {shown}", names.token(&probe))
+            }
+            Step::FindById(id) => {
+                let id = fresh.resolve(id);
+                let result = store.find_token_by_id(&id).await;
+                let shown = result.as_ref().map(|t| names.token(t)).unwrap_or_else(kind);
+                format!("find_token_by_id({}) = {shown}", names.id(&id))
+            }
+            Step::Delete(id) => {
+                let id = fresh.resolve(id);
+                let result = store.delete_token(&id).await;
+                format!("delete_token({}) = {}", names.id(&id), result.map_or_else(|e| kind(&e), |()| "Ok".into()))
+            }
+            Step::GetTokens => match store.get_tokens().await {
+                Ok(tokens) => {
+                    let mut shown: Vec<String> = tokens.iter().map(|t| names.token(t)).collect();
+                    shown.sort();
+                    format!("get_tokens() = [{}]", shown.join(", "))
+                }
+                Err(e) => format!("get_tokens() = {}", kind(&e)),
+            },
+            Step::DeleteTokens => format!("delete_tokens() = {}", store.delete_tokens().await.map_or_else(|e| kind(&e), |()| "Ok".into())),
+            Step::Reopen => match storage.open(crate::MAIN_NAMESPACE).await {
+                Ok(reopened) => {
+                    store = reopened;
+                    "reopen".into()
+                }
+                Err(e) => format!("reopen = {}", kind(&e)),
+            },
+        };
+        answers.push(answer);
+    }
+    let _ = storage.remove().await;
+    Ok(answers)
+}
+
+/// An error as the spec sees it: its kind.
+fn kind(e: &StoreError) -> String {
+    format!("Err({:?})", e.kind())
+}
+
+/// Generated ids, named by order of appearance.
+#[derive(Default)]
+struct Symbols(HashMap<String, String>);
+
+impl Symbols {
+    fn is_new(&mut self, id: &str) -> bool {
+        if self.0.contains_key(id) {
+            return false;
+        }
+        let name = format!("#{}", self.0.len() + 1);
+        self.0.insert(id.to_owned(), name);
+        true
+    }
+
+    fn id(&self, id: &str) -> String {
+        self.0.get(id).cloned().unwrap_or_else(|| show::value(id))
+    }
+
+    fn token(&self, t: &Token) -> String {
+        let mut shown = t.clone();
+        shown.id = None;
+        let body = show::token(&shown);
+        match t.id.as_deref() {
+            Some(id) => format!("{} {body}", self.id(id)),
+            None => body,
+        }
+    }
+
+    fn unit(&self, result: &Result<String, StoreError>) -> String {
+        match result {
+            Ok(id) => format!("Ok, id {}", self.id(id)),
+            Err(e) => kind(e),
+        }
+    }
+}
