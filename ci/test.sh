@@ -31,6 +31,9 @@ cargo build --release --workspace --all-targets --locked
 say "tests"
 cargo nextest run --release --workspace --locked --no-fail-fast
 
+say "the official Python SDK stores, gated by ci/baselines/"
+ci/official-stores.sh
+
 say "tokenstore-check run --backend all"
 mkdir -p target/tokenstore-check
 ./target/release/tokenstore-check run --backend all --format json \

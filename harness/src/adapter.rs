@@ -37,13 +37,19 @@ struct Process {
 
 /// An error answer of the adapter, or the adapter's failure.
 enum CallError {
-    Answer { kind: String, message: String, field: Option<String> },
+    Answer {
+        kind: String,
+        message: String,
+        field: Option<String>,
+    },
     Broken(String),
 }
 
 impl Process {
     fn spawn(command: &[String], timeout: Duration) -> Result<Process, String> {
-        let (program, args) = command.split_first().ok_or("the adapter command is empty")?;
+        let (program, args) = command
+            .split_first()
+            .ok_or("the adapter command is empty")?;
         let mut child = Command::new(program)
             .args(args)
             .stdin(Stdio::piped())
@@ -73,7 +79,16 @@ impl Process {
                 tail.push_back(line);
             }
         });
-        Ok(Process { command: command.join(" "), child, stdin, lines, stderr: tail, seq: 0, timeout, broken: None })
+        Ok(Process {
+            command: command.join(" "),
+            child,
+            stdin,
+            lines,
+            stderr: tail,
+            seq: 0,
+            timeout,
+            broken: None,
+        })
     }
 
     /// Sends one request and waits for its answer.
@@ -90,15 +105,29 @@ impl Process {
             Ok(()) => match self.lines.recv_timeout(self.timeout) {
                 Ok(Ok(line)) => Ok(line),
                 Ok(Err(e)) => Err(format!("cannot read the answer to {op}: {e}")),
-                Err(RecvTimeoutError::Timeout) => Err(format!("did not answer {op} within {} s", self.timeout.as_secs_f32())),
-                Err(RecvTimeoutError::Disconnected) => Err(format!("exited before answering {op}{}", self.exit_status())),
+                Err(RecvTimeoutError::Timeout) => Err(format!(
+                    "did not answer {op} within {} s",
+                    self.timeout.as_secs_f32()
+                )),
+                Err(RecvTimeoutError::Disconnected) => Err(format!(
+                    "exited before answering {op}{}",
+                    self.exit_status()
+                )),
             },
         };
         let answer = line.and_then(|line| {
-            let value: Value = serde_json::from_str(&line)
-                .map_err(|_| format!("answered {op} with a line that is not JSON: {}", crate::show::value(&line)))?;
+            let value: Value = serde_json::from_str(&line).map_err(|_| {
+                format!(
+                    "answered {op} with a line that is not JSON: {}",
+                    crate::show::value(&line)
+                )
+            })?;
             if value.get("seq") != Some(&json!(self.seq)) {
-                return Err(format!("answered {op} with seq {} instead of {}", value.get("seq").unwrap_or(&Value::Null), self.seq));
+                return Err(format!(
+                    "answered {op} with seq {} instead of {}",
+                    value.get("seq").unwrap_or(&Value::Null),
+                    self.seq
+                ));
             }
             Ok(value)
         });
@@ -116,7 +145,9 @@ impl Process {
         }
         match answer.get("ok") {
             Some(ok) => Ok(ok.clone()),
-            None => Err(CallError::Broken(self.break_with(format!("answered {op} with neither ok nor error: {answer}")))),
+            None => Err(CallError::Broken(self.break_with(format!(
+                "answered {op} with neither ok nor error: {answer}"
+            )))),
         }
     }
 
@@ -124,8 +155,18 @@ impl Process {
     fn break_with(&mut self, why: String) -> String {
         let _ = self.child.kill();
         let _ = self.child.wait();
-        let tail: Vec<String> = self.stderr.lock().expect("not poisoned").iter().cloned().collect();
-        let tail = if tail.is_empty() { "(empty)".to_owned() } else { tail.join(" | ") };
+        let tail: Vec<String> = self
+            .stderr
+            .lock()
+            .expect("not poisoned")
+            .iter()
+            .cloned()
+            .collect();
+        let tail = if tail.is_empty() {
+            "(empty)".to_owned()
+        } else {
+            tail.join(" | ")
+        };
         let report = format!("adapter `{}` {why}; its stderr ends: {tail}", self.command);
         self.broken = Some(report.clone());
         report
@@ -143,7 +184,11 @@ impl Process {
 impl Drop for Process {
     fn drop(&mut self) {
         if self.broken.is_none() {
-            let _ = writeln!(self.stdin, "{}", json!({"seq": self.seq + 1, "op": "shutdown"}));
+            let _ = writeln!(
+                self.stdin,
+                "{}",
+                json!({"seq": self.seq + 1, "op": "shutdown"})
+            );
             let _ = self.stdin.flush();
             for _ in 0..20 {
                 if let Ok(Some(_)) = self.child.try_wait() {
@@ -171,15 +216,33 @@ async fn call(process: &Shared, op: &'static str, request: Value) -> Result<Valu
 
 fn store_error(e: CallError, id: Option<&str>) -> StoreError {
     match e {
-        CallError::Broken(why) => StoreError::Backend { message: why, source: None },
-        CallError::Answer { kind, message, field } => match kind.as_str() {
-            "NotFound" => StoreError::NotFound { id: id.unwrap_or_default().to_owned() },
+        CallError::Broken(why) => StoreError::Backend {
+            message: why,
+            source: None,
+        },
+        CallError::Answer {
+            kind,
+            message,
+            field,
+        } => match kind.as_str() {
+            "NotFound" => StoreError::NotFound {
+                id: id.unwrap_or_default().to_owned(),
+            },
             "Conflict" => StoreError::Conflict(message),
             "InvalidToken" => {
-                let field = field.and_then(|f| Field::ALL.into_iter().find(|x| x.name() == f)).unwrap_or(Field::Id);
-                StoreError::invalid(field, message)
+                match field.and_then(|f| Field::ALL.into_iter().find(|x| x.name() == f)) {
+                    Some(field) => StoreError::invalid(field, message),
+                    // The spec's refusal names the field; one that does not is just an error.
+                    None => StoreError::Backend {
+                        message: format!("InvalidToken naming no field: {message}"),
+                        source: None,
+                    },
+                }
             }
-            _ => StoreError::Backend { message: format!("the store raised: {message}"), source: None },
+            _ => StoreError::Backend {
+                message: format!("the store raised: {message}"),
+                source: None,
+            },
         },
     }
 }
@@ -195,18 +258,28 @@ impl AdapterFixture {
     /// Starts the adapter and shakes hands with it.
     pub fn start(command: &[String], timeout: Duration) -> Result<AdapterFixture, String> {
         let mut process = Process::spawn(command, timeout)?;
-        let hello = process.call("hello", json!({"protocol": 1})).map_err(|e| match e {
-            CallError::Broken(why) => why,
-            CallError::Answer { message, .. } => format!("the adapter refused hello: {message}"),
-        })?;
+        let hello = process
+            .call("hello", json!({"protocol": 1}))
+            .map_err(|e| match e {
+                CallError::Broken(why) => why,
+                CallError::Answer { message, .. } => {
+                    format!("the adapter refused hello: {message}")
+                }
+            })?;
         let protocol = hello.get("protocol").and_then(Value::as_u64);
         if protocol != Some(1) {
-            return Err(format!("the adapter speaks protocol {protocol:?}; this tokenstore-check speaks 1"));
+            return Err(format!(
+                "the adapter speaks protocol {protocol:?}; this tokenstore-check speaks 1"
+            ));
         }
         let flag = |name: &str| hello["capabilities"][name].as_bool().unwrap_or(false);
         Ok(AdapterFixture {
             name: hello["name"].as_str().unwrap_or("adapter").to_owned(),
-            capabilities: Capabilities { persistent: flag("persistent"), namespaces: flag("namespaces"), concurrent: flag("concurrent") },
+            capabilities: Capabilities {
+                persistent: flag("persistent"),
+                namespaces: flag("namespaces"),
+                concurrent: flag("concurrent"),
+            },
             process: Arc::new(Mutex::new(process)),
         })
     }
@@ -228,8 +301,12 @@ impl StoreFixture for AdapterFixture {
     }
 
     async fn storage(&self) -> Result<Box<dyn Storage>, String> {
-        call(&self.process, "reset", json!({})).await.map_err(|e| store_error(e, None).to_string())?;
-        Ok(Box::new(AdapterStorage { process: self.process.clone() }))
+        call(&self.process, "reset", json!({}))
+            .await
+            .map_err(|e| store_error(e, None).to_string())?;
+        Ok(Box::new(AdapterStorage {
+            process: self.process.clone(),
+        }))
     }
 }
 
@@ -240,8 +317,13 @@ struct AdapterStorage {
 #[async_trait]
 impl Storage for AdapterStorage {
     async fn open(&self, namespace: &str) -> Result<Arc<dyn TokenStore>, StoreError> {
-        let opened = call(&self.process, "reopen", json!({"namespace": namespace})).await.map_err(|e| store_error(e, None))?;
-        Ok(Arc::new(AdapterStore { process: self.process.clone(), handle: opened["store"].clone() }))
+        let opened = call(&self.process, "reopen", json!({"namespace": namespace}))
+            .await
+            .map_err(|e| store_error(e, None))?;
+        Ok(Arc::new(AdapterStore {
+            process: self.process.clone(),
+            handle: opened["store"].clone(),
+        }))
     }
 }
 
@@ -252,21 +334,34 @@ struct AdapterStore {
 }
 
 impl AdapterStore {
-    async fn call(&self, op: &'static str, mut request: Value, id: Option<&str>) -> Result<Value, StoreError> {
+    async fn call(
+        &self,
+        op: &'static str,
+        mut request: Value,
+        id: Option<&str>,
+    ) -> Result<Value, StoreError> {
         request["store"] = self.handle.clone();
-        call(&self.process, op, request).await.map_err(|e| store_error(e, id))
+        call(&self.process, op, request)
+            .await
+            .map_err(|e| store_error(e, id))
     }
 }
 
 fn token_of(value: &Value) -> Result<Token, StoreError> {
-    serde_json::from_value(value.clone())
-        .map_err(|e| StoreError::Backend { message: format!("the adapter sent a token that is not ten strings or nulls ({e}): {value}"), source: None })
+    serde_json::from_value(value.clone()).map_err(|e| StoreError::Backend {
+        message: format!(
+            "the adapter sent a token that is not ten strings or nulls ({e}): {value}"
+        ),
+        source: None,
+    })
 }
 
 #[async_trait]
 impl TokenStore for AdapterStore {
     async fn find_token(&self, probe: &Token) -> Result<Option<Token>, StoreError> {
-        let answer = self.call("find_token", json!({"token": probe}), None).await?;
+        let answer = self
+            .call("find_token", json!({"token": probe}), None)
+            .await?;
         match &answer["found"] {
             Value::Null => Ok(None),
             found => token_of(found).map(Some),
@@ -274,18 +369,30 @@ impl TokenStore for AdapterStore {
     }
 
     async fn save_token(&self, token: &mut Token) -> Result<(), StoreError> {
-        let answer = self.call("save_token", json!({"token": token}), None).await?;
+        let answer = self
+            .call("save_token", json!({"token": token}), None)
+            .await?;
         token.id = token_of(&answer["caller"])?.id;
         Ok(())
     }
 
     async fn delete_token(&self, id: &str) -> Result<(), StoreError> {
-        self.call("delete_token", json!({"id": id}), Some(id)).await.map(drop)
+        self.call("delete_token", json!({"id": id}), Some(id))
+            .await
+            .map(drop)
     }
 
     async fn get_tokens(&self) -> Result<Vec<Token>, StoreError> {
         let answer = self.call("get_tokens", json!({}), None).await?;
-        answer.as_array().ok_or_else(|| StoreError::Backend { message: format!("get_tokens answered {answer}, not a list"), source: None })?.iter().map(token_of).collect()
+        answer
+            .as_array()
+            .ok_or_else(|| StoreError::Backend {
+                message: format!("get_tokens answered {answer}, not a list"),
+                source: None,
+            })?
+            .iter()
+            .map(token_of)
+            .collect()
     }
 
     async fn delete_tokens(&self) -> Result<(), StoreError> {
@@ -293,8 +400,16 @@ impl TokenStore for AdapterStore {
     }
 
     async fn find_token_by_id(&self, id: &str) -> Result<Token, StoreError> {
-        match self.call("find_token_by_id", json!({"id": id}), Some(id)).await? {
-            Value::Null => Err(StoreError::Backend { message: format!("find_token_by_id({id:?}) returned nothing instead of raising NotFound"), source: None }),
+        match self
+            .call("find_token_by_id", json!({"id": id}), Some(id))
+            .await?
+        {
+            Value::Null => Err(StoreError::Backend {
+                message: format!(
+                    "find_token_by_id({id:?}) returned nothing instead of raising NotFound"
+                ),
+                source: None,
+            }),
             found => token_of(&found),
         }
     }

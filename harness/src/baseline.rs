@@ -45,21 +45,45 @@ impl Baseline {
         let known_failures = report
             .stores
             .iter()
-            .flat_map(|s| s.rules.iter().filter(|r| r.status == Status::Fail).map(|r| KnownFailure { store: s.name.clone(), rule: r.id.clone() }))
+            .flat_map(|s| {
+                s.rules
+                    .iter()
+                    .filter(|r| r.status == Status::Fail)
+                    .map(|r| KnownFailure {
+                        store: s.name.clone(),
+                        rule: r.id.clone(),
+                    })
+            })
             .collect();
-        Baseline { format: FORMAT.into(), known_failures }
+        Baseline {
+            format: FORMAT.into(),
+            known_failures,
+        }
     }
 
     pub fn read(path: &Path) -> Result<Baseline, String> {
-        let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read baseline {}: {e}", path.display()))?;
-        let baseline: Baseline = serde_json::from_str(&text)
-            .map_err(|e| format!("{} is not a baseline file ({e}); write one with --write-baseline", path.display()))?;
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("cannot read baseline {}: {e}", path.display()))?;
+        let baseline: Baseline = serde_json::from_str(&text).map_err(|e| {
+            format!(
+                "{} is not a baseline file ({e}); write one with --write-baseline",
+                path.display()
+            )
+        })?;
         if baseline.format != FORMAT {
-            return Err(format!("{} has format {:?}; this tokenstore-check reads {FORMAT:?}", path.display(), baseline.format));
+            return Err(format!(
+                "{} has format {:?}; this tokenstore-check reads {FORMAT:?}",
+                path.display(),
+                baseline.format
+            ));
         }
         for known in &baseline.known_failures {
             if crate::rules::rule(&known.rule).is_none() {
-                return Err(format!("{} lists unknown rule {:?}", path.display(), known.rule));
+                return Err(format!(
+                    "{} lists unknown rule {:?}",
+                    path.display(),
+                    known.rule
+                ));
             }
         }
         Ok(baseline)
@@ -67,7 +91,8 @@ impl Baseline {
 
     pub fn write(&self, path: &Path) -> Result<(), String> {
         let json = serde_json::to_string_pretty(self).expect("a baseline is plain data");
-        std::fs::write(path, json + "\n").map_err(|e| format!("cannot write baseline {}: {e}", path.display()))
+        std::fs::write(path, json + "\n")
+            .map_err(|e| format!("cannot write baseline {}: {e}", path.display()))
     }
 
     /// Compares a run with the baseline; entries for stores the run did not check are ignored.
@@ -76,7 +101,12 @@ impl Baseline {
         let checked: BTreeSet<&str> = report.stores.iter().map(|s| s.name.as_str()).collect();
         Verdict {
             new: now.difference(&self.known_failures).cloned().collect(),
-            stale: self.known_failures.iter().filter(|k| checked.contains(k.store.as_str()) && !now.contains(*k)).cloned().collect(),
+            stale: self
+                .known_failures
+                .iter()
+                .filter(|k| checked.contains(k.store.as_str()) && !now.contains(*k))
+                .cloned()
+                .collect(),
             known: now.intersection(&self.known_failures).count(),
         }
     }

@@ -18,7 +18,10 @@ impl Storage for CountingStorage<'_> {
     async fn open(&self, namespace: &str) -> Result<Arc<dyn TokenStore>, StoreError> {
         self.calls.fetch_add(1, Ordering::Relaxed);
         let inner = self.inner.open(namespace).await?;
-        Ok(Arc::new(Counted { inner, calls: self.calls.clone() }))
+        Ok(Arc::new(Counted {
+            inner,
+            calls: self.calls.clone(),
+        }))
     }
 
     async fn remove(&self) -> Result<(), StoreError> {

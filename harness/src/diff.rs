@@ -27,18 +27,33 @@ pub struct Divergence {
 }
 
 /// Runs `options.cases` sequences against both stores; `None` when they always agreed.
-pub fn diff(left: &dyn StoreFixture, right: &dyn StoreFixture, options: &RunOptions) -> Result<Option<Divergence>, String> {
+pub fn diff(
+    left: &dyn StoreFixture,
+    right: &dyn StoreFixture,
+    options: &RunOptions,
+) -> Result<Option<Divergence>, String> {
     let rt = crate::runner::runtime();
-    let config = Config { cases: options.cases, failure_persistence: None, max_shrink_iters: 4096, ..Config::default() };
+    let config = Config {
+        cases: options.cases,
+        failure_persistence: None,
+        max_shrink_iters: 4096,
+        ..Config::default()
+    };
     let mut seed = [0u8; 32];
     seed[..8].copy_from_slice(&options.seed.to_le_bytes());
-    let mut runner = TestRunner::new_with_rng(config, TestRng::from_seed(RngAlgorithm::ChaCha, &seed));
+    let mut runner =
+        TestRunner::new_with_rng(config, TestRng::from_seed(RngAlgorithm::ChaCha, &seed));
     let both = |steps: &[Step]| -> Result<(Vec<String>, Vec<String>), String> {
         rt.block_on(async { Ok((observe(left, steps).await?, observe(right, steps).await?)) })
     };
-    let test = |(_, steps, _): ((), Vec<Step>, Option<Arc<std::sync::atomic::AtomicUsize>>)| {
+    let test = |(_, steps, seen): ((), Vec<Step>, Option<Arc<std::sync::atomic::AtomicUsize>>)| {
         let (l, r) = both(&steps).map_err(TestCaseError::fail)?;
-        match first_difference(&l, &r) {
+        let at = first_difference(&l, &r);
+        // Tell the shrinker how many steps mattered, so it trims only the ones after them.
+        if let Some(seen) = seen {
+            seen.store(at.map_or(steps.len(), |i| i + 1), std::sync::atomic::Ordering::SeqCst);
+        }
+        match at {
             None => Ok(()),
             Some(at) => Err(TestCaseError::fail(format!("step {at}: {} vs {}", l[at], r[at]))),
         }
@@ -55,8 +70,14 @@ pub fn diff(left: &dyn StoreFixture, right: &dyn StoreFixture, options: &RunOpti
         Err(TestError::Abort(why)) => Err(format!("the differential run stopped: {why}")),
         Err(TestError::Fail(why, ((), steps, _))) => {
             let (l, r) = both(&steps)?;
-            let at = first_difference(&l, &r).ok_or_else(|| format!("the stores diverged once but not when run again: {why}"))?;
-            Ok(Some(Divergence { steps, left: l, right: r, at }))
+            let at = first_difference(&l, &r)
+                .ok_or_else(|| format!("the stores diverged once but not when run again: {why}"))?;
+            Ok(Some(Divergence {
+                steps,
+                left: l,
+                right: r,
+                at,
+            }))
         }
     }
 }
@@ -68,7 +89,10 @@ fn first_difference(left: &[String], right: &[String]) -> Option<usize> {
 /// The store's answer to each step, with generated ids made symbolic.
 async fn observe(fixture: &dyn StoreFixture, steps: &[Step]) -> Result<Vec<String>, String> {
     let storage = fixture.storage().await?;
-    let mut store = storage.open(crate::MAIN_NAMESPACE).await.map_err(|e| format!("{}: cannot open: {e}", fixture.name()))?;
+    let mut store = storage
+        .open(crate::MAIN_NAMESPACE)
+        .await
+        .map_err(|e| format!("{}: cannot open: {e}", fixture.name()))?;
     let mut fresh = FreshIds::default();
     let mut names = Symbols::default();
     let mut answers = Vec::new();
@@ -78,12 +102,16 @@ async fn observe(fixture: &dyn StoreFixture, steps: &[Step]) -> Result<Vec<Strin
                 let token = fresh.token(id, fields);
                 let mut sent = token.clone();
                 let result = store.save_token(&mut sent).await;
-                if let (Ok(()), None, Some(new)) = (&result, token.id.as_ref(), sent.id.clone()) {
-                    if names.is_new(&new) {
-                        fresh.push(new);
+                if let (Ok(()), Some(stored)) = (&result, sent.id.clone()) {
+                    if names.saved(&stored) && token.id.is_none() {
+                        fresh.push(stored);
                     }
                 }
-                format!("save_token({}) = {}", names.token(&token), names.unit(&result.map(|()| sent.id.unwrap_or_default())))
+                format!(
+                    "save_token({}) = {}",
+                    names.token(&token),
+                    names.unit(&result.map(|()| sent.id.unwrap_or_default()))
+                )
             }
             Step::Find { id, fields } => {
                 let probe = fresh.token(id, fields);
@@ -104,7 +132,14 @@ async fn observe(fixture: &dyn StoreFixture, steps: &[Step]) -> Result<Vec<Strin
             Step::Delete(id) => {
                 let id = fresh.resolve(id);
                 let result = store.delete_token(&id).await;
-                format!("delete_token({}) = {}", names.id(&id), result.map_or_else(|e| kind(&e), |()| "Ok".into()))
+                if result.is_ok() {
+                    names.deleted(&id);
+                }
+                format!(
+                    "delete_token({}) = {}",
+                    names.id(&id),
+                    result.map_or_else(|e| kind(&e), |()| "Ok".into())
+                )
             }
             Step::GetTokens => match store.get_tokens().await {
                 Ok(tokens) => {
@@ -114,7 +149,13 @@ async fn observe(fixture: &dyn StoreFixture, steps: &[Step]) -> Result<Vec<Strin
                 }
                 Err(e) => format!("get_tokens() = {}", kind(&e)),
             },
-            Step::DeleteTokens => format!("delete_tokens() = {}", store.delete_tokens().await.map_or_else(|e| kind(&e), |()| "Ok".into())),
+            Step::DeleteTokens => {
+                let result = store.delete_tokens().await;
+                if result.is_ok() {
+                    names.live.clear();
+                }
+                format!("delete_tokens() = {}", result.map_or_else(|e| kind(&e), |()| "Ok".into()))
+            }
             Step::Reopen => match storage.open(crate::MAIN_NAMESPACE).await {
                 Ok(reopened) => {
                     store = reopened;
@@ -134,22 +175,33 @@ fn kind(e: &StoreError) -> String {
     format!("Err({:?})", e.kind())
 }
 
-/// Generated ids, named by order of appearance.
+/// Stored ids, named by the order of the saves that stored them: a store that reuses a deleted
+/// id and one that does not still agree.
 #[derive(Default)]
-struct Symbols(HashMap<String, String>);
+struct Symbols {
+    names: HashMap<String, String>,
+    live: std::collections::HashSet<String>,
+    count: usize,
+}
 
 impl Symbols {
-    fn is_new(&mut self, id: &str) -> bool {
-        if self.0.contains_key(id) {
+    /// Records a save that stored `id`; true when it stored a new token (a new name).
+    fn saved(&mut self, id: &str) -> bool {
+        if self.live.contains(id) {
             return false;
         }
-        let name = format!("#{}", self.0.len() + 1);
-        self.0.insert(id.to_owned(), name);
+        self.count += 1;
+        self.names.insert(id.to_owned(), format!("#{}", self.count));
+        self.live.insert(id.to_owned());
         true
     }
 
+    fn deleted(&mut self, id: &str) {
+        self.live.remove(id);
+    }
+
     fn id(&self, id: &str) -> String {
-        self.0.get(id).cloned().unwrap_or_else(|| show::value(id))
+        self.names.get(id).cloned().unwrap_or_else(|| show::value(id))
     }
 
     fn token(&self, t: &Token) -> String {

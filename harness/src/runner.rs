@@ -186,13 +186,12 @@ pub fn run_model(
         let storage = rt
             .block_on(fixture.storage())
             .map_err(TestCaseError::fail)?;
-        let counted = CountingStorage { inner: &*storage, calls: calls.clone() };
-        let (_, outcome) = rt.block_on(machine::execute(
-            &counted,
-            &steps,
-            choices,
-            seen.as_deref(),
-        ));
+        let counted = CountingStorage {
+            inner: &*storage,
+            calls: calls.clone(),
+        };
+        let (_, outcome) =
+            rt.block_on(machine::execute(&counted, &steps, choices, seen.as_deref()));
         rt.block_on(storage.remove())
             .map_err(|e| TestCaseError::fail(format!("removing the storage: {e}")))?;
         let ran = outcome.as_ref().err().map_or(steps.len(), |v| v.step + 1);

@@ -13,7 +13,10 @@ fn python_with_sdk() -> Option<String> {
     match std::env::var("TOKENSTORE_PYTHON") {
         Ok(p) => Some(p),
         Err(_) => {
-            assert!(!required("sdk"), "TOKENSTORE_REQUIRE names sdk, but TOKENSTORE_PYTHON is not set");
+            assert!(
+                !required("sdk"),
+                "TOKENSTORE_REQUIRE names sdk, but TOKENSTORE_PYTHON is not set"
+            );
             eprintln!("skipped: set TOKENSTORE_PYTHON to a Python with zohocrmsdk8-0");
             None
         }
@@ -43,14 +46,25 @@ fn control(python: &str, class: &str) -> AdapterFixture {
 }
 
 fn failed(report: &tokenstore_harness::StoreReport) -> Vec<String> {
-    report.rules.iter().filter(|r| r.status == Status::Fail).map(|r| format!("{}: {:?}", r.id, r.message)).collect()
+    report
+        .rules
+        .iter()
+        .filter(|r| r.status == Status::Fail)
+        .map(|r| format!("{}: {:?}", r.id, r.message))
+        .collect()
 }
 
 #[test]
 fn python_positive_control_passes_every_rule() {
-    let Some(python) = python_with_sdk() else { return };
+    let Some(python) = python_with_sdk() else {
+        return;
+    };
     let fixture = control(&python, "sqlite_store:SqliteTokenStore");
-    let options = RunOptions { cases: 64, seed: 21, ..RunOptions::default() };
+    let options = RunOptions {
+        cases: 64,
+        seed: 21,
+        ..RunOptions::default()
+    };
     let report = check_store(&fixture, &options, &|_| {});
     assert_eq!(failed(&report), Vec::<String>::new());
     assert!(fixture.capabilities().persistent && fixture.capabilities().namespaces);
@@ -63,15 +77,30 @@ fn python_positive_control_passes_every_rule() {
 #[case::no_id_write_back("broken_stores:NoIdWriteBackStore", "save.id-written-back")]
 #[case::counting_ids("broken_stores:CountingIdStore", "save.fresh-id-unique")]
 fn python_negative_control_fails_its_rule(#[case] class: &str, #[case] rule: &str) {
-    let Some(python) = python_with_sdk() else { return };
-    let options = RunOptions { cases: 64, seed: 21, ..RunOptions::default() };
+    let Some(python) = python_with_sdk() else {
+        return;
+    };
+    let options = RunOptions {
+        cases: 64,
+        seed: 21,
+        ..RunOptions::default()
+    };
     let report = check_store(&control(&python, class), &options, &|_| {});
-    assert_eq!(report.rule(rule).unwrap().status, Status::Fail, "{class} should fail {rule}: {:#?}", failed(&report));
+    assert_eq!(
+        report.rule(rule).unwrap().status,
+        Status::Fail,
+        "{class} should fail {rule}: {:#?}",
+        failed(&report)
+    );
 }
 
 fn misbehaving(mode: &str) -> AdapterFixture {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/adapters/misbehaving.py");
-    let command = vec!["python3".to_owned(), script.to_str().unwrap().to_owned(), mode.to_owned()];
+    let command = vec![
+        "python3".to_owned(),
+        script.to_str().unwrap().to_owned(),
+        mode.to_owned(),
+    ];
     AdapterFixture::start(&command, Duration::from_millis(1500)).expect("hello is answered")
 }
 
@@ -84,20 +113,43 @@ fn broken_adapter_is_reported_not_waited_for(#[case] mode: &str, #[case] says: &
     let fixture = misbehaving(mode);
     let started = Instant::now();
     let rt = tokenstore_harness::runner::runtime();
-    let error = rt.block_on(fixture.storage()).err().expect("a broken adapter gives no storage");
-    assert!(started.elapsed() < Duration::from_secs(30), "the harness waited {:?}", started.elapsed());
+    let error = rt
+        .block_on(fixture.storage())
+        .err()
+        .expect("a broken adapter gives no storage");
+    assert!(
+        started.elapsed() < Duration::from_secs(30),
+        "the harness waited {:?}",
+        started.elapsed()
+    );
     assert!(error.contains(says), "{error}");
-    assert!(error.contains("about to misbehave"), "the report shows the adapter's stderr: {error}");
+    assert!(
+        error.contains("about to misbehave"),
+        "the report shows the adapter's stderr: {error}"
+    );
     // The run goes on and fails every rule with the same report, without waiting again.
-    let report = check_store(&fixture, &RunOptions { cases: 4, ..RunOptions::default() }, &|_| {});
+    let report = check_store(
+        &fixture,
+        &RunOptions {
+            cases: 4,
+            ..RunOptions::default()
+        },
+        &|_| {},
+    );
     assert!(report.must_failed());
-    assert!(report.rules.iter().all(|r| r.status == Status::Fail), "{:#?}", report.rules);
+    assert!(
+        report.rules.iter().all(|r| r.status == Status::Fail),
+        "{:#?}",
+        report.rules
+    );
 }
 
 #[test]
 fn adapter_that_does_not_start_is_a_one_line_error() {
     let command = vec!["/nonexistent/python".to_owned()];
-    let error = AdapterFixture::start(&command, Duration::from_secs(1)).err().unwrap();
+    let error = AdapterFixture::start(&command, Duration::from_secs(1))
+        .err()
+        .unwrap();
     assert!(error.contains("cannot start the adapter"), "{error}");
     assert_eq!(error.lines().count(), 1);
 }

@@ -79,16 +79,19 @@ def dump_token(token):
 
 
 def error_of(exc):
-    """The protocol error for an exception the store raised."""
+    """The protocol error for an exception the store raised. A store says what kind of error it
+    means with a `tokenstore_kind` attribute or an exception class named NotFound, Conflict or
+    InvalidToken (with a `field` attribute); the official stores' SDKException is read from its
+    message; anything else is `other`."""
     kind = getattr(exc, "tokenstore_kind", None)
     names = {cls.__name__ for cls in type(exc).__mro__}
-    message = str(getattr(exc, "message", None) or exc) or type(exc).__name__
+    message = str(exc) or type(exc).__name__
     if kind is None:
-        if names & {"NotFound", "NotFoundError", "TokenNotFound", "KeyError", "LookupError"}:
+        if names & {"NotFound", "NotFoundError", "TokenNotFound"}:
             kind = "NotFound"
-        elif names & {"Conflict", "ConflictError", "IntegrityError"}:
+        elif names & {"Conflict", "ConflictError"}:
             kind = "Conflict"
-        elif names & {"InvalidToken", "ValueError", "TypeError"}:
+        elif "InvalidToken" in names:
             kind = "InvalidToken"
         elif "SDKException" in names and any(m in message for m in SDK_NOT_FOUND):
             kind = "NotFound"

@@ -141,8 +141,19 @@ fn main() -> ExitCode {
         }
     };
     let result = match cli.command {
-        Command::Run { stores, sequences, format, out, replay_dir, baseline, write_baseline } => {
-            let options = RunOptions { replay_dir: Some(replay_dir), ..sequences.options() };
+        Command::Run {
+            stores,
+            sequences,
+            format,
+            out,
+            replay_dir,
+            baseline,
+            write_baseline,
+        } => {
+            let options = RunOptions {
+                replay_dir: Some(replay_dir),
+                ..sequences.options()
+            };
             run(&stores, &options, format, out, baseline, write_baseline)
         }
         Command::Replay { file, stores } => replay(file, &stores),
@@ -196,13 +207,19 @@ impl Stores {
             .iter()
             .map(|name| {
                 builtin::fixture(name).ok_or_else(|| {
-                    format!("unknown backend {name:?}; known: {}, or all", builtin::all_names().join(", "))
+                    format!(
+                        "unknown backend {name:?}; known: {}, or all",
+                        builtin::all_names().join(", ")
+                    )
                 })
             })
             .collect::<Result<Vec<_>, _>>()?;
         if self.adapter {
             if !(self.adapter_timeout > 0.0 && self.adapter_timeout.is_finite()) {
-                return Err(format!("--adapter-timeout must be a positive number of seconds, got {}", self.adapter_timeout));
+                return Err(format!(
+                    "--adapter-timeout must be a positive number of seconds, got {}",
+                    self.adapter_timeout
+                ));
             }
             let timeout = Duration::from_secs_f64(self.adapter_timeout);
             fixtures.push(Box::new(AdapterFixture::start(&self.command, timeout)?));
@@ -234,7 +251,9 @@ fn run(
             bar.set_message(format!("{name}: {step}"));
             bar.inc(1);
         };
-        report.stores.push(runner::check_store(fixture.as_ref(), options, &progress));
+        report
+            .stores
+            .push(runner::check_store(fixture.as_ref(), options, &progress));
     }
     bar.finish_and_clear();
     let text = match format {
@@ -244,7 +263,8 @@ fn run(
     };
     match out {
         Some(path) => {
-            std::fs::write(&path, &text).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+            std::fs::write(&path, &text)
+                .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
             eprintln!("wrote {}", path.display());
         }
         None => println!("{text}"),
@@ -262,12 +282,19 @@ fn run(
                 eprintln!("baseline: NEW failure: {} {}", new.store, new.rule);
             }
             for stale in &verdict.stale {
-                eprintln!("baseline: STALE entry, now passes: {} {} (remove it from the baseline)", stale.store, stale.rule);
+                eprintln!(
+                    "baseline: STALE entry, now passes: {} {} (remove it from the baseline)",
+                    stale.store, stale.rule
+                );
             }
             verdict.passes()
         }
     };
-    Ok(if passed { ExitCode::SUCCESS } else { ExitCode::from(1) })
+    Ok(if passed {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }
 
 /// The one store a command needs.
@@ -275,7 +302,9 @@ fn one_store(stores: &Stores) -> Result<Box<dyn StoreFixture>, String> {
     let mut fixtures = stores.fixtures(&[])?;
     match fixtures.len() {
         1 => Ok(fixtures.remove(0)),
-        n => Err(format!("name exactly one store (--backend NAME or --adapter -- CMD), not {n}")),
+        n => Err(format!(
+            "name exactly one store (--backend NAME or --adapter -- CMD), not {n}"
+        )),
     }
 }
 
@@ -317,16 +346,27 @@ fn replay(path: PathBuf, stores: &Stores) -> Result<ExitCode, String> {
 fn compare(stores: &Stores, options: &RunOptions) -> Result<ExitCode, String> {
     let fixtures = stores.fixtures(&[])?;
     let [left, right] = fixtures.as_slice() else {
-        return Err(format!("diff compares exactly two stores, got {}", fixtures.len()));
+        return Err(format!(
+            "diff compares exactly two stores, got {}",
+            fixtures.len()
+        ));
     };
     let (l, r) = (left.name(), right.name());
     match diff::diff(left.as_ref(), right.as_ref(), options)? {
         None => {
-            println!("{l} and {r} agreed on {} sequences (seed {})", options.cases, options.seed);
+            println!(
+                "{l} and {r} agreed on {} sequences (seed {})",
+                options.cases, options.seed
+            );
             Ok(ExitCode::SUCCESS)
         }
         Some(d) => {
-            println!("{l} and {r} diverge at step {} of {} (seed {}):", d.at + 1, d.steps.len(), options.seed);
+            println!(
+                "{l} and {r} diverge at step {} of {} (seed {}):",
+                d.at + 1,
+                d.steps.len(),
+                options.seed
+            );
             for (i, (a, b)) in d.left.iter().zip(&d.right).enumerate() {
                 if a == b {
                     println!("  {a}");
@@ -356,7 +396,10 @@ fn print_rules(format: RulesFormat) {
                     })
                 })
                 .collect();
-            println!("{}", serde_json::to_string_pretty(&rows).expect("plain data"));
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&rows).expect("plain data")
+            );
         }
         RulesFormat::Human => {
             for r in table {
@@ -369,7 +412,12 @@ fn print_rules(format: RulesFormat) {
                 } else {
                     format!(" ({})", r.choices.join(" | "))
                 };
-                println!("{:32} {:5} {}{choices}{requires}", r.id, r.level.as_str(), r.title);
+                println!(
+                    "{:32} {:5} {}{choices}{requires}",
+                    r.id,
+                    r.level.as_str(),
+                    r.title
+                );
             }
         }
     }
