@@ -51,11 +51,17 @@ pub fn diff(
         let at = first_difference(&l, &r);
         // Tell the shrinker how many steps mattered, so it trims only the ones after them.
         if let Some(seen) = seen {
-            seen.store(at.map_or(steps.len(), |i| i + 1), std::sync::atomic::Ordering::SeqCst);
+            seen.store(
+                at.map_or(steps.len(), |i| i + 1),
+                std::sync::atomic::Ordering::SeqCst,
+            );
         }
         match at {
             None => Ok(()),
-            Some(at) => Err(TestCaseError::fail(format!("step {at}: {} vs {}", l[at], r[at]))),
+            Some(at) => Err(TestCaseError::fail(format!(
+                "step {at}: {} vs {}",
+                l[at], r[at]
+            ))),
         }
     };
     let persistent = left.capabilities().persistent && right.capabilities().persistent;
@@ -154,7 +160,10 @@ async fn observe(fixture: &dyn StoreFixture, steps: &[Step]) -> Result<Vec<Strin
                 if result.is_ok() {
                     names.live.clear();
                 }
-                format!("delete_tokens() = {}", result.map_or_else(|e| kind(&e), |()| "Ok".into()))
+                format!(
+                    "delete_tokens() = {}",
+                    result.map_or_else(|e| kind(&e), |()| "Ok".into())
+                )
             }
             Step::Reopen => match storage.open(crate::MAIN_NAMESPACE).await {
                 Ok(reopened) => {
@@ -201,7 +210,10 @@ impl Symbols {
     }
 
     fn id(&self, id: &str) -> String {
-        self.names.get(id).cloned().unwrap_or_else(|| show::value(id))
+        self.names
+            .get(id)
+            .cloned()
+            .unwrap_or_else(|| show::value(id))
     }
 
     fn token(&self, t: &Token) -> String {

@@ -217,32 +217,97 @@ fn missing_server_is_skipped_with_a_hint_unless_required() {
 #[test]
 fn diff_reports_the_first_divergence_between_two_stores() {
     // memory reports NotFound for a missing id, list is silent: they must diverge there.
-    let out = check(&["diff", "--backend", "memory", "--backend", "list", "--cases", "200", "--seed", "4"]);
+    let out = check(&[
+        "diff",
+        "--backend",
+        "memory",
+        "--backend",
+        "list",
+        "--cases",
+        "200",
+        "--seed",
+        "4",
+    ]);
     let text = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(1), "{text} {}", stderr(&out));
     assert!(text.contains("memory and list diverge at step"), "{text}");
-    assert!(text.contains("memory: delete_token(") && text.contains("Err(NotFound)"), "{text}");
+    assert!(
+        text.contains("memory: delete_token(") && text.contains("Err(NotFound)"),
+        "{text}"
+    );
     // list and sqlite made the same choices: no divergence.
-    let same = check(&["diff", "--backend", "list", "--backend", "sqlite-memory", "--cases", "100", "--seed", "4"]);
-    assert_eq!(same.status.code(), Some(0), "{}", String::from_utf8_lossy(&same.stdout));
-    assert_one_line_error(&check(&["diff", "--backend", "memory"]), "exactly two stores");
+    let same = check(&[
+        "diff",
+        "--backend",
+        "list",
+        "--backend",
+        "sqlite-memory",
+        "--cases",
+        "100",
+        "--seed",
+        "4",
+    ]);
+    assert_eq!(
+        same.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&same.stdout)
+    );
+    assert_one_line_error(
+        &check(&["diff", "--backend", "memory"]),
+        "exactly two stores",
+    );
 }
 
 #[test]
 fn baseline_gates_on_new_and_stale_failures() {
     let dir = tempfile::tempdir().unwrap();
-    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/adapters/misbehaving.py");
-    let adapter = ["--adapter-timeout", "0.5", "--adapter", "--", "python3", script.to_str().unwrap(), "garbage"];
+    let script =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/adapters/misbehaving.py");
+    let adapter = [
+        "--adapter-timeout",
+        "0.5",
+        "--adapter",
+        "--",
+        "python3",
+        script.to_str().unwrap(),
+        "garbage",
+    ];
     let written = dir.path().join("baseline.json");
-    let mut args = vec!["run", "--cases", "2", "--format", "json", "--write-baseline", written.to_str().unwrap()];
+    let mut args = vec![
+        "run",
+        "--cases",
+        "2",
+        "--format",
+        "json",
+        "--write-baseline",
+        written.to_str().unwrap(),
+    ];
     args.extend(adapter);
     let first = check(&args);
-    assert_eq!(first.status.code(), Some(1), "every rule fails: {}", stderr(&first));
-    let baseline: Value = serde_json::from_str(&std::fs::read_to_string(&written).unwrap()).unwrap();
-    assert_eq!(baseline["known_failures"].as_array().unwrap().len(), tokenstore_harness::rules::rules().len());
+    assert_eq!(
+        first.status.code(),
+        Some(1),
+        "every rule fails: {}",
+        stderr(&first)
+    );
+    let baseline: Value =
+        serde_json::from_str(&std::fs::read_to_string(&written).unwrap()).unwrap();
+    assert_eq!(
+        baseline["known_failures"].as_array().unwrap().len(),
+        tokenstore_harness::rules::rules().len()
+    );
 
     // The same failures against that baseline: nothing new, nothing stale.
-    let mut gated = vec!["run", "--cases", "2", "--format", "json", "--baseline", written.to_str().unwrap()];
+    let mut gated = vec![
+        "run",
+        "--cases",
+        "2",
+        "--format",
+        "json",
+        "--baseline",
+        written.to_str().unwrap(),
+    ];
     gated.extend(adapter);
     let again = check(&gated);
     assert_eq!(again.status.code(), Some(0), "{}", stderr(&again));
@@ -250,20 +315,53 @@ fn baseline_gates_on_new_and_stale_failures() {
     // A baseline that lists a failure of memory, which passes: stale, so the run fails.
     let stale = dir.path().join("stale.json");
     std::fs::write(&stale, r#"{"format":"tokenstore-baseline/1","known_failures":[{"store":"memory","rule":"save.merge"}]}"#).unwrap();
-    let out = check(&["run", "--backend", "memory", "--cases", "2", "--format", "json", "--baseline", stale.to_str().unwrap()]);
+    let out = check(&[
+        "run",
+        "--backend",
+        "memory",
+        "--cases",
+        "2",
+        "--format",
+        "json",
+        "--baseline",
+        stale.to_str().unwrap(),
+    ]);
     assert_eq!(out.status.code(), Some(1));
-    assert!(stderr(&out).contains("STALE entry, now passes: memory save.merge"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("STALE entry, now passes: memory save.merge"),
+        "{}",
+        stderr(&out)
+    );
 
     // An empty baseline against the failing adapter: every failure is new.
     let empty = dir.path().join("empty.json");
-    std::fs::write(&empty, r#"{"format":"tokenstore-baseline/1","known_failures":[]}"#).unwrap();
-    let mut args = vec!["run", "--cases", "2", "--format", "json", "--baseline", empty.to_str().unwrap()];
+    std::fs::write(
+        &empty,
+        r#"{"format":"tokenstore-baseline/1","known_failures":[]}"#,
+    )
+    .unwrap();
+    let mut args = vec![
+        "run",
+        "--cases",
+        "2",
+        "--format",
+        "json",
+        "--baseline",
+        empty.to_str().unwrap(),
+    ];
     args.extend(adapter);
     let out = check(&args);
     assert_eq!(out.status.code(), Some(1));
-    assert!(stderr(&out).contains("NEW failure: misbehaving-garbage"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("NEW failure: misbehaving-garbage"),
+        "{}",
+        stderr(&out)
+    );
 
     let broken = dir.path().join("broken.json");
     std::fs::write(&broken, "[]").unwrap();
-    assert_one_line_error(&check(&["run", "--baseline", broken.to_str().unwrap()]), "not a baseline file");
+    assert_one_line_error(
+        &check(&["run", "--baseline", broken.to_str().unwrap()]),
+        "not a baseline file",
+    );
 }

@@ -9,7 +9,7 @@
 //! one, so a crash or a refused token never loses a row. Choices follow the FileStore: a
 //! grant-token lookup falls back to the refresh token, and deleting a missing id reports NotFound.
 
-mod csv_format;
+pub mod csv_format;
 
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;

@@ -70,6 +70,39 @@ impl PostgresStore {
         Ok(store)
     }
 
+    /// Writes a whole token: an `INSERT` that fails on an existing id, or, for an update, an
+    /// `INSERT ... ON CONFLICT (id) DO UPDATE`.
+    async fn write_row(
+        &self,
+        tx: &deadpool_postgres::Transaction<'_>,
+        row: &Token,
+        update: bool,
+    ) -> Result<(), tokio_postgres::Error> {
+        let placeholders = (1..=10)
+            .map(|i| format!("${i}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let mut sql = format!(
+            "INSERT INTO {} ({COLUMNS}) VALUES ({placeholders})",
+            self.table
+        );
+        if update {
+            let set = Field::ALL[1..]
+                .iter()
+                .map(|f| format!("{0} = EXCLUDED.{0}", f.name()))
+                .collect::<Vec<_>>();
+            sql.push_str(&format!(
+                " ON CONFLICT (id) DO UPDATE SET {}",
+                set.join(", ")
+            ));
+        }
+        let values = Field::ALL.map(|f| row.get(f));
+        let params: Vec<&(dyn ToSql + Sync)> =
+            values.iter().map(|v| v as &(dyn ToSql + Sync)).collect();
+        let stmt = tx.prepare_cached(&sql).await?;
+        tx.execute(&stmt, &params).await.map(drop)
+    }
+
     /// Drops the table and its sequence: the end of a namespace.
     pub async fn drop_tables(&self) -> Result<()> {
         let t = &self.table;
@@ -103,7 +136,8 @@ impl PostgresStore {
         );
         let params: Vec<&(dyn ToSql + Sync)> =
             params.iter().map(|p| p as &(dyn ToSql + Sync)).collect();
-        let rows = client.query(&sql, &params).await?;
+        let stmt = client.prepare_cached(&sql).await?;
+        let rows = client.query(&stmt, &params).await?;
         Ok(Candidates(rows.iter().map(row_token).collect()))
     }
 
@@ -130,57 +164,30 @@ impl PostgresStore {
             Err(refused) => return Ok(Err(refused)),
         };
         let t = &self.table;
-        let (row, changed) = match plan {
-            SavePlan::Update { merged, changed } => (merged, changed),
+        let row = match plan {
+            SavePlan::Update { merged, changed } => {
+                if changed {
+                    self.write_row(&tx, &merged, true).await?;
+                }
+                merged
+            }
             SavePlan::Insert(mut new) => {
-                if new.id.is_none() {
-                    loop {
-                        let n: i64 = tx
-                            .query_one(&format!("SELECT nextval('{t}_ids')"), &[])
-                            .await?
-                            .get(0);
-                        let id = n.to_string();
-                        if tx
-                            .query_opt(&format!("SELECT 1 FROM {t} WHERE id = $1"), &[&id])
-                            .await?
-                            .is_none()
-                        {
-                            new.id = Some(id);
-                            break;
-                        }
+                while new.id.is_none() {
+                    let next = tx
+                        .prepare_cached(&format!("SELECT nextval('{t}_ids')"))
+                        .await?;
+                    let id = tx.query_one(&next, &[]).await?.get::<_, i64>(0).to_string();
+                    let taken = tx
+                        .prepare_cached(&format!("SELECT 1 FROM {t} WHERE id = $1"))
+                        .await?;
+                    if tx.query_opt(&taken, &[&id]).await?.is_none() {
+                        new.id = Some(id);
                     }
                 }
-                let placeholders = (1..=10)
-                    .map(|i| format!("${i}"))
-                    .collect::<Vec<_>>()
-                    .join(", ");
-                let values = Field::ALL.map(|f| new.get(f));
-                let params: Vec<&(dyn ToSql + Sync)> =
-                    values.iter().map(|v| v as &(dyn ToSql + Sync)).collect();
-                tx.execute(
-                    &format!("INSERT INTO {t} ({COLUMNS}) VALUES ({placeholders})"),
-                    &params,
-                )
-                .await?;
-                (new, false)
+                self.write_row(&tx, &new, false).await?;
+                new
             }
         };
-        if changed {
-            let placeholders = (1..=10)
-                .map(|i| format!("${i}"))
-                .collect::<Vec<_>>()
-                .join(", ");
-            let set = Field::ALL[1..]
-                .iter()
-                .map(|f| format!("{0} = EXCLUDED.{0}", f.name()))
-                .collect::<Vec<_>>()
-                .join(", ");
-            let values = Field::ALL.map(|f| row.get(f));
-            let params: Vec<&(dyn ToSql + Sync)> =
-                values.iter().map(|v| v as &(dyn ToSql + Sync)).collect();
-            tx.execute(&format!("INSERT INTO {t} ({COLUMNS}) VALUES ({placeholders}) ON CONFLICT (id) DO UPDATE SET {set}"), &params)
-                .await?;
-        }
         tx.commit().await?;
         Ok(Ok(row.id.unwrap_or_default()))
     }

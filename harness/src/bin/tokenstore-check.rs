@@ -94,6 +94,25 @@ enum Command {
         #[command(flatten)]
         sequences: Sequences,
     },
+    /// Measure lookup latency per operation and store size, beside each backend's raw floor.
+    Bench {
+        #[command(flatten)]
+        stores: Stores,
+        /// Store sizes, comma-separated.
+        #[arg(long, value_name = "N,N,...", default_value = "1000,10000,100000")]
+        sizes: String,
+        /// Most calls timed per operation and size.
+        #[arg(long, default_value_t = 500)]
+        samples: usize,
+        /// Seconds spent at most timing one operation at one size (at least 10 calls are timed).
+        #[arg(long, value_name = "SECONDS", default_value_t = 2.0)]
+        budget: f64,
+        #[arg(long, value_enum, default_value_t = RulesFormat::Human)]
+        format: RulesFormat,
+        /// Directory for bench.json and one SVG chart per operation.
+        #[arg(long, value_name = "DIR", default_value = "tokenstore-bench")]
+        out: PathBuf,
+    },
     /// Print the rule table.
     Rules {
         #[arg(long, value_enum, default_value_t = RulesFormat::Human)]
@@ -158,6 +177,14 @@ fn main() -> ExitCode {
         }
         Command::Replay { file, stores } => replay(file, &stores),
         Command::Diff { stores, sequences } => compare(&stores, &sequences.options()),
+        Command::Bench {
+            stores,
+            sizes,
+            samples,
+            budget,
+            format,
+            out,
+        } => bench(&stores, &sizes, samples, budget, format, &out),
         Command::Rules { format } => {
             print_rules(format);
             Ok(ExitCode::SUCCESS)
@@ -381,6 +408,155 @@ fn compare(stores: &Stores, options: &RunOptions) -> Result<ExitCode, String> {
             Ok(ExitCode::from(1))
         }
     }
+}
+
+/// What `bench` measures: built-in backends by name, and the adapter store.
+enum BenchTarget {
+    Builtin(tokenstore_bench::BenchBackend),
+    Store(Box<dyn StoreFixture>),
+}
+
+fn bench(
+    stores: &Stores,
+    sizes: &str,
+    samples: usize,
+    budget: f64,
+    format: RulesFormat,
+    out: &std::path::Path,
+) -> Result<ExitCode, String> {
+    use tokenstore_bench::{chart, measure, BenchBackend, Op};
+    let sizes: Vec<usize> = sizes
+        .split(',')
+        .map(|s| s.trim().parse().ok().filter(|&n: &usize| n > 0))
+        .collect::<Option<_>>()
+        .ok_or_else(|| {
+            format!("--sizes takes positive numbers separated by commas, got {sizes:?}")
+        })?;
+    if !(budget > 0.0 && budget.is_finite()) || samples == 0 {
+        return Err("--samples and --budget must be positive".into());
+    }
+    let defaults = ["memory", "list", "sqlite", "file"];
+    let names: Vec<String> = if stores.backends.is_empty() && !stores.adapter {
+        defaults.iter().map(|s| s.to_string()).collect()
+    } else if stores.backends.iter().any(|b| b == "all") {
+        BenchBackend::ALL
+            .iter()
+            .map(|b| b.name().to_owned())
+            .collect()
+    } else {
+        stores.backends.clone()
+    };
+    let mut targets: Vec<BenchTarget> = names
+        .iter()
+        .map(|n| {
+            BenchBackend::from_name(n)
+                .map(BenchTarget::Builtin)
+                .ok_or_else(|| {
+                    let known: Vec<_> = BenchBackend::ALL.iter().map(|b| b.name()).collect();
+                    format!(
+                        "cannot benchmark {n:?}; known: {}, or all",
+                        known.join(", ")
+                    )
+                })
+        })
+        .collect::<Result<_, _>>()?;
+    if stores.adapter {
+        let only_adapter = Stores {
+            backends: Vec::new(),
+            adapter: true,
+            adapter_timeout: stores.adapter_timeout,
+            command: stores.command.clone(),
+        };
+        targets.extend(
+            only_adapter
+                .fixtures(&[])?
+                .into_iter()
+                .map(BenchTarget::Store),
+        );
+    }
+    let rt = runner::runtime();
+    let bar = ProgressBar::new((targets.len() * sizes.len() * Op::ALL.len()) as u64);
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} [{elapsed}] {bar:30} {pos}/{len} {msg}")
+            .expect("valid"),
+    );
+    let budget = Duration::from_secs_f64(budget);
+    let mut results = Vec::new();
+    for target in &targets {
+        for &size in &sizes {
+            let prepared = rt.block_on(async {
+                match target {
+                    BenchTarget::Builtin(backend) => backend.prepare(size).await,
+                    BenchTarget::Store(fixture) => {
+                        let storage = fixture.storage().await?;
+                        let store = storage
+                            .open(tokenstore_harness::MAIN_NAMESPACE)
+                            .await
+                            .map_err(|e| e.to_string())?;
+                        tokenstore_bench::Bench::of_store(fixture.name(), store, size).await
+                    }
+                }
+            });
+            let prepared = match prepared {
+                Ok(p) => p,
+                Err(e) => {
+                    bar.println(format!("skipped: {e}"));
+                    bar.inc(Op::ALL.len() as u64);
+                    continue;
+                }
+            };
+            for op in Op::ALL {
+                bar.set_message(format!("{} {} at {size}", prepared.backend, op.name()));
+                results.push(rt.block_on(measure::measure(&prepared, op, samples, budget))?);
+                bar.inc(1);
+            }
+            rt.block_on(prepared.cleanup());
+        }
+    }
+    bar.finish_and_clear();
+    std::fs::create_dir_all(out).map_err(|e| format!("cannot create {}: {e}", out.display()))?;
+    let json = serde_json::to_string_pretty(&results).expect("plain data");
+    std::fs::write(out.join("bench.json"), &json)
+        .map_err(|e| format!("cannot write bench.json: {e}"))?;
+    for op in Op::ALL {
+        let file = out.join(format!("{}.svg", op.name().replace('/', "-")));
+        chart::draw(&results, op.name(), &file)?;
+    }
+    match format {
+        RulesFormat::Json => println!("{json}"),
+        RulesFormat::Human => {
+            println!(
+                "{:10} {:26} {:>8} {:>12} {:>12} {:>12} {:>7}",
+                "backend", "operation", "size", "p50", "p99", "floor p50", "ratio"
+            );
+            for r in &results {
+                let floor = r.floor_p50_ns.map(micros).unwrap_or_else(|| "-".into());
+                let ratio = r
+                    .ratio()
+                    .map(|x| format!("{x:.2}x"))
+                    .unwrap_or_else(|| "-".into());
+                println!(
+                    "{:10} {:26} {:>8} {:>12} {:>12} {:>12} {:>7}",
+                    r.backend,
+                    r.op,
+                    r.size,
+                    micros(r.p50_ns),
+                    micros(r.p99_ns),
+                    floor,
+                    ratio
+                );
+            }
+            println!(
+                "wrote {} and one chart per operation",
+                out.join("bench.json").display()
+            );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn micros(ns: u64) -> String {
+    format!("{:.1} µs", ns as f64 / 1000.0)
 }
 
 fn print_rules(format: RulesFormat) {

@@ -1,0 +1,11 @@
+//! Lookup latency of the TokenStore backends: a synthetic population of tokens loaded in bulk,
+//! each backend's raw floor (the cheapest lookup its driver allows), and p50/p99 sampling. Used by
+//! the criterion benches in `benches/lookup.rs` and by `tokenstore-check bench`.
+
+pub mod chart;
+pub mod measure;
+pub mod setup;
+pub mod workload;
+
+pub use measure::{Op, OpResult};
+pub use setup::{Bench, BenchBackend};

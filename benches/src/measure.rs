@@ -1,0 +1,205 @@
+//! The measured operations and their p50/p99: each operation is timed call by call on a spread
+//! of tokens, and the floor (when the backend has one) right after, in the same run.
+
+use crate::setup::Bench;
+use crate::workload;
+use serde::Serialize;
+use std::time::{Duration, Instant};
+use tokenstore_core::{Field, Token};
+
+/// An operation a benchmark times.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Op {
+    FindByUserName,
+    FindByAccessToken,
+    FindByGrantToken,
+    FindByRefreshToken,
+    FindById,
+    SaveUpdate,
+    SaveInsert,
+    GetTokens,
+}
+
+impl Op {
+    pub const ALL: [Op; 8] = [
+        Op::FindByUserName,
+        Op::FindByAccessToken,
+        Op::FindByGrantToken,
+        Op::FindByRefreshToken,
+        Op::FindById,
+        Op::SaveUpdate,
+        Op::SaveInsert,
+        Op::GetTokens,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Op::FindByUserName => "find_token/user_name",
+            Op::FindByAccessToken => "find_token/access_token",
+            Op::FindByGrantToken => "find_token/grant_token",
+            Op::FindByRefreshToken => "find_token/refresh_token",
+            Op::FindById => "find_token_by_id",
+            Op::SaveUpdate => "save_token/update",
+            Op::SaveInsert => "save_token/insert",
+            Op::GetTokens => "get_tokens",
+        }
+    }
+
+    /// The field a lookup matches on, and so the floor's column.
+    pub fn field(self) -> Option<Field> {
+        match self {
+            Op::FindByUserName => Some(Field::UserName),
+            Op::FindByAccessToken => Some(Field::AccessToken),
+            Op::FindByGrantToken => Some(Field::GrantToken),
+            Op::FindByRefreshToken => Some(Field::RefreshToken),
+            Op::FindById => Some(Field::Id),
+            _ => None,
+        }
+    }
+
+    /// The probe a find sends for the i-th token: only the fields its key needs.
+    fn probe(self, t: &Token) -> Token {
+        let with_client = |mut p: Token| {
+            p.client_id = t.client_id.clone();
+            p.client_secret = t.client_secret.clone();
+            p
+        };
+        match self {
+            Op::FindByUserName => Token {
+                user_name: t.user_name.clone(),
+                ..Token::default()
+            },
+            Op::FindByAccessToken => Token {
+                access_token: t.access_token.clone(),
+                ..Token::default()
+            },
+            Op::FindByGrantToken => with_client(Token {
+                grant_token: t.grant_token.clone(),
+                ..Token::default()
+            }),
+            _ => with_client(Token {
+                refresh_token: t.refresh_token.clone(),
+                ..Token::default()
+            }),
+        }
+    }
+
+    /// Runs the operation once on the store, for the `k`-th sample on token `i`.
+    pub async fn run(self, bench: &Bench, i: usize, k: usize) -> Result<(), String> {
+        let t = workload::token(i);
+        let store = &bench.store;
+        let failed =
+            |e: tokenstore_core::StoreError| format!("{} {}: {e}", bench.backend, self.name());
+        match self {
+            Op::FindById => store
+                .find_token_by_id(t.id.as_deref().unwrap_or_default())
+                .await
+                .map(drop)
+                .map_err(failed),
+            Op::SaveUpdate => {
+                let mut update = Token {
+                    user_name: t.user_name.clone(),
+                    access_token: Some(format!("1000.updated.{k}")),
+                    ..Token::default()
+                };
+                store.save_token(&mut update).await.map_err(failed)
+            }
+            Op::SaveInsert => {
+                let mut new = workload::token(bench.size + 1_000_000 + k);
+                new.id = None;
+                store.save_token(&mut new).await.map_err(failed)
+            }
+            Op::GetTokens => store.get_tokens().await.map(drop).map_err(failed),
+            find => match store.find_token(&find.probe(&t)).await.map_err(failed)? {
+                Some(_) => Ok(()),
+                None => Err(format!(
+                    "{} {}: token {i} not found",
+                    bench.backend,
+                    self.name()
+                )),
+            },
+        }
+    }
+}
+
+/// One operation's latency at one size, and the floor's when there is one.
+#[derive(Clone, Debug, Serialize)]
+pub struct OpResult {
+    pub backend: String,
+    pub op: String,
+    pub size: usize,
+    pub p50_ns: u64,
+    pub p99_ns: u64,
+    pub floor_p50_ns: Option<u64>,
+    pub samples: usize,
+}
+
+impl OpResult {
+    /// p50 over the floor's p50.
+    pub fn ratio(&self) -> Option<f64> {
+        self.floor_p50_ns
+            .map(|f| self.p50_ns as f64 / f.max(1) as f64)
+    }
+}
+
+/// Times up to `samples` calls of `op` (after a few warm-up calls), stopping early once `budget`
+/// is spent and at least 10 calls are timed; then the floor's lookup of the same tokens.
+pub async fn measure(
+    bench: &Bench,
+    op: Op,
+    samples: usize,
+    budget: Duration,
+) -> Result<OpResult, String> {
+    let mut indexes = workload::probe_indexes(bench.size, samples);
+    for (k, &i) in indexes.iter().take(samples.min(5)).enumerate() {
+        op.run(bench, i, k + samples).await?;
+    }
+    let mut times = Vec::with_capacity(samples);
+    let started_all = Instant::now();
+    for (k, &i) in indexes.iter().enumerate() {
+        let started = Instant::now();
+        op.run(bench, i, k).await?;
+        times.push(started.elapsed().as_nanos() as u64);
+        if times.len() >= 10 && started_all.elapsed() > budget {
+            break;
+        }
+    }
+    indexes.truncate(times.len());
+    let samples = times.len();
+    let floor = match (&bench.floor, op.field()) {
+        (Some(floor), Some(field)) => {
+            let mut floor_times = Vec::with_capacity(samples);
+            for &i in &indexes {
+                let t = workload::token(i);
+                let value = t.get(field).unwrap_or_default().to_owned();
+                let id = t.id.clone().unwrap_or_default();
+                let started = Instant::now();
+                let found = floor.lookup(field, &value, &id).await?;
+                floor_times.push(started.elapsed().as_nanos() as u64);
+                if !found {
+                    return Err(format!(
+                        "{} floor: token {i} not found by {field}",
+                        bench.backend
+                    ));
+                }
+            }
+            Some(percentile(&mut floor_times, 50))
+        }
+        _ => None,
+    };
+    Ok(OpResult {
+        backend: bench.backend.clone(),
+        op: op.name().to_owned(),
+        size: bench.size,
+        p50_ns: percentile(&mut times.clone(), 50),
+        p99_ns: percentile(&mut times, 99),
+        floor_p50_ns: floor,
+        samples,
+    })
+}
+
+fn percentile(values: &mut [u64], p: usize) -> u64 {
+    values.sort_unstable();
+    let rank = (values.len() * p).div_ceil(100).max(1) - 1;
+    values.get(rank).copied().unwrap_or(0)
+}
