@@ -31,6 +31,9 @@ cargo build --release --workspace --all-targets --locked
 say "tests"
 cargo nextest run --release --workspace --locked --no-fail-fast
 
+say "benchmarks, each run once (quick mode)"
+TOKENSTORE_BENCH_SIZES=1000 cargo bench --locked -p tokenstore-bench -- --test
+
 say "the official Python SDK stores, gated by ci/baselines/"
 ci/official-stores.sh
 

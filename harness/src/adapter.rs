@@ -255,8 +255,13 @@ pub struct AdapterFixture {
 }
 
 impl AdapterFixture {
-    /// Starts the adapter and shakes hands with it.
-    pub fn start(command: &[String], timeout: Duration) -> Result<AdapterFixture, String> {
+    /// Starts the adapter and shakes hands with it. Unless `allow_destructive`, refuses a store
+    /// that already holds tokens: the suite empties every store it checks.
+    pub fn start(
+        command: &[String],
+        timeout: Duration,
+        allow_destructive: bool,
+    ) -> Result<AdapterFixture, String> {
         let mut process = Process::spawn(command, timeout)?;
         let hello = process
             .call("hello", json!({"protocol": 1}))
@@ -271,6 +276,26 @@ impl AdapterFixture {
             return Err(format!(
                 "the adapter speaks protocol {protocol:?}; this tokenstore-check speaks 1"
             ));
+        }
+        if !allow_destructive {
+            let broken = |e: CallError| match e {
+                CallError::Broken(why) => why,
+                CallError::Answer { message, .. } => {
+                    format!("cannot look at the store before checking it: {message}")
+                }
+            };
+            let opened = process
+                .call("reopen", json!({"namespace": crate::MAIN_NAMESPACE}))
+                .map_err(broken)?;
+            let held = process
+                .call("get_tokens", json!({"store": opened["store"]}))
+                .map_err(broken)?;
+            let count = held.as_array().map_or(0, Vec::len);
+            if count > 0 {
+                return Err(format!(
+                    "the store already holds {count} tokens, and checking it deletes them: point the adapter at an empty store, or pass --allow-destructive"
+                ));
+            }
         }
         let flag = |name: &str| hello["capabilities"][name].as_bool().unwrap_or(false);
         Ok(AdapterFixture {

@@ -1,16 +1,46 @@
 //! How the harness prints tokens and values in failure messages and steps: every field by name,
-//! long values shortened, control characters escaped. The values printed are the harness's own
-//! synthetic test values, never a user's tokens.
+//! long values shortened, control characters escaped, and secrets (client secret, access, refresh
+//! and grant tokens) redacted to a fingerprint unless [`show_secrets`] was called: a store under
+//! test may hold real tokens, and reports end up in CI logs.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use tokenstore_core::{Field, Token};
 
-/// `{id:"1", user_name:"alice", refresh_token:"r1"}`, with raw empty strings shown as `""`.
+static SHOW_SECRETS: AtomicBool = AtomicBool::new(false);
+
+/// Prints secret values in full from now on (`--show-secrets`).
+pub fn show_secrets() {
+    SHOW_SECRETS.store(true, Ordering::Relaxed);
+}
+
+/// `{id:"1", user_name:"alice", refresh_token:<secret 3f2a>}`, with raw empty strings shown as
+/// `""`. Equal secrets get equal fingerprints, so a message still tells which values differ.
 pub fn token(t: &Token) -> String {
     let fields: Vec<String> = Field::ALL
         .into_iter()
-        .filter_map(|f| t.raw(f).map(|v| format!("{}:{}", f.name(), value(v))))
+        .filter_map(|f| {
+            let v = t.raw(f)?;
+            Some(format!("{}:{}", f.name(), field_value(f, v)))
+        })
         .collect();
     format!("{{{}}}", fields.join(", "))
+}
+
+/// `<secret 3f2a>`: 16 bits of FNV-1a, enough to tell values apart, too few to recover one.
+fn fingerprint(v: &str) -> String {
+    let hash = v.bytes().fold(0x811c_9dc5_u32, |h, b| {
+        (h ^ u32::from(b)).wrapping_mul(0x0100_0193)
+    });
+    format!("<secret {:04x}>", (hash >> 16) ^ (hash & 0xffff))
+}
+
+/// A value of `field`, redacted when the field is secret.
+pub fn field_value(field: Field, v: &str) -> String {
+    if field.is_secret() && !SHOW_SECRETS.load(Ordering::Relaxed) && !v.is_empty() {
+        fingerprint(v)
+    } else {
+        value(v)
+    }
 }
 
 /// An optional token, as `None` or `Some({..})`.

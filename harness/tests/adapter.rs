@@ -42,7 +42,7 @@ fn control(python: &str, class: &str) -> AdapterFixture {
     .iter()
     .map(|s| s.to_string())
     .collect();
-    AdapterFixture::start(&command, Duration::from_secs(10)).expect("the adapter starts")
+    AdapterFixture::start(&command, Duration::from_secs(10), false).expect("the adapter starts")
 }
 
 fn failed(report: &tokenstore_harness::StoreReport) -> Vec<String> {
@@ -101,7 +101,7 @@ fn misbehaving(mode: &str) -> AdapterFixture {
         script.to_str().unwrap().to_owned(),
         mode.to_owned(),
     ];
-    AdapterFixture::start(&command, Duration::from_millis(1500)).expect("hello is answered")
+    AdapterFixture::start(&command, Duration::from_millis(1500), true).expect("hello is answered")
 }
 
 #[rstest]
@@ -147,9 +147,84 @@ fn broken_adapter_is_reported_not_waited_for(#[case] mode: &str, #[case] says: &
 #[test]
 fn adapter_that_does_not_start_is_a_one_line_error() {
     let command = vec!["/nonexistent/python".to_owned()];
-    let error = AdapterFixture::start(&command, Duration::from_secs(1))
+    let error = AdapterFixture::start(&command, Duration::from_secs(1), false)
         .err()
         .unwrap();
     assert!(error.contains("cannot start the adapter"), "{error}");
     assert_eq!(error.lines().count(), 1);
+}
+
+#[test]
+fn store_that_holds_tokens_is_refused_and_left_alone() {
+    let Some(python) = python_with_sdk() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("production.db");
+    let controls = python_dir().join("controls");
+    let seed = format!(
+        "import sys; sys.path.insert(0, {controls:?}); from sqlite_store import SqliteTokenStore; \
+         from zohocrmsdk.src.com.zoho.api.authenticator.oauth_token import OAuthToken; \
+         from zohocrmsdk.src.com.zoho.crm.api.user_signature import UserSignature; \
+         t = object.__new__(OAuthToken); [getattr(t, 'set_' + a)(None) for a in ('id','client_id','client_secret','access_token','grant_token','expires_in','redirect_url','api_domain')]; \
+         t.set_user_signature(UserSignature('real-user')); t.set_refresh_token('real-refresh'); \
+         s = SqliteTokenStore({db:?}, 'main'); s.save_token(t); print(len(s.get_tokens()))"
+    );
+    let count = |code: &str| {
+        let out = std::process::Command::new(&python)
+            .args(["-c", code])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    };
+    assert_eq!(count(&seed), "1");
+    let kwargs = format!(r#"{{"path": {db:?}, "table": "main"}}"#);
+    let adapter = python_dir().join("tokenstore_adapter.py");
+    let run = |extra: &[&str]| {
+        let mut args = vec!["run", "--cases", "2", "--format", "json"];
+        args.extend(extra);
+        args.extend([
+            "--adapter",
+            "--",
+            &python,
+            adapter.to_str().unwrap(),
+            "--path",
+            controls.to_str().unwrap(),
+            "--store",
+            "sqlite_store:SqliteTokenStore",
+            "--kwargs",
+            &kwargs,
+        ]);
+        std::process::Command::new(env!("CARGO_BIN_EXE_tokenstore-check"))
+            .args(&args)
+            .output()
+            .unwrap()
+    };
+    let refused = run(&[]);
+    assert_eq!(refused.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        err.contains("already holds 1 tokens") && err.contains("--allow-destructive"),
+        "{err}"
+    );
+    let left = format!("import sys; sys.path.insert(0, {controls:?}); from sqlite_store import SqliteTokenStore; print(len(SqliteTokenStore({db:?}, 'main').get_tokens()))");
+    assert_eq!(count(&left), "1", "the refused run must change nothing");
+
+    let allowed = run(&["--allow-destructive"]);
+    assert_eq!(
+        allowed.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&allowed.stderr)
+    );
+    assert_eq!(
+        count(&left),
+        "0",
+        "an allowed run empties the store it checks"
+    );
 }

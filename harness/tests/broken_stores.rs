@@ -172,3 +172,39 @@ fn model_based_failure_is_shrunk_saved_and_replayable() {
     });
     assert_eq!(on_correct, Ok(()));
 }
+
+#[test]
+fn reports_never_print_a_secret_value() {
+    let mut report = tokenstore_harness::Report::default();
+    for mutation in [
+        Mutation::ReplacesInsteadOfMerge,
+        Mutation::TrimsValues,
+        Mutation::FindOverwritesProbe,
+        Mutation::IgnoresIdOnSave,
+    ] {
+        report.stores.push(check(mutation));
+    }
+    let outputs = [report.to_human(), report.to_json(), report.to_junit()];
+    for output in &outputs {
+        assert!(
+            output.contains("<secret ") || output.contains("&lt;secret "),
+            "secrets are shown as fingerprints"
+        );
+        for field in [
+            "client_secret",
+            "refresh_token",
+            "access_token",
+            "grant_token",
+        ] {
+            for quote in ["\"", "\\\"", "&quot;"] {
+                // `field:"` opening a value that is not empty.
+                let leak = format!("{field}:{quote}");
+                let empty = format!("{leak}{quote}");
+                let leaked = output
+                    .match_indices(&leak)
+                    .any(|(i, _)| !output[i..].starts_with(&empty));
+                assert!(!leaked, "{leak} opens a secret value in:\n{output}");
+            }
+        }
+    }
+}

@@ -136,6 +136,18 @@ fn replay_runs_saved_steps_and_reports_the_outcome() {
         "reopen"
     ]"#;
     std::fs::write(&file, format!(r#"{{"format":"tokenstore-replay/1","backend":"broken","rule":"save.merge","message":"m","seed":1,"steps":{steps}}}"#)).unwrap();
+    let shown = check(&[
+        "replay",
+        file.to_str().unwrap(),
+        "--backend",
+        "memory",
+        "--show-secrets",
+    ]);
+    let text = String::from_utf8_lossy(&shown.stdout);
+    assert!(
+        text.contains("save_token({user_name:\"alice\", access_token:\"t2\"}) = Ok, id \"1\""),
+        "{text}"
+    );
     for backend in ["memory", "file"] {
         let out = check(&["replay", file.to_str().unwrap(), "--backend", backend]);
         let text = String::from_utf8_lossy(&out.stdout);
@@ -147,9 +159,10 @@ fn replay_runs_saved_steps_and_reports_the_outcome() {
         );
         assert!(text.contains("the sequence passes"), "{text}");
         assert!(
-            text.contains("save_token({user_name:\"alice\", access_token:\"t2\"}) = Ok, id \"1\""),
+            text.contains("save_token({user_name:\"alice\", access_token:<secret "),
             "{text}"
         );
+        assert!(!text.contains("\"t2\""), "a secret printed in full: {text}");
     }
     assert_one_line_error(
         &check(&["replay", file.to_str().unwrap(), "--backend", "nosuch"]),
@@ -267,6 +280,7 @@ fn baseline_gates_on_new_and_stale_failures() {
     let adapter = [
         "--adapter-timeout",
         "0.5",
+        "--allow-destructive",
         "--adapter",
         "--",
         "python3",
@@ -364,4 +378,61 @@ fn baseline_gates_on_new_and_stale_failures() {
         &check(&["run", "--baseline", broken.to_str().unwrap()]),
         "not a baseline file",
     );
+}
+
+#[test]
+fn bench_writes_json_and_charts_with_the_floor_ratio() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = check(&[
+        "bench",
+        "--backend",
+        "memory",
+        "--backend",
+        "list",
+        "--sizes",
+        "100,300",
+        "--samples",
+        "30",
+        "--budget",
+        "0.2",
+        "--format",
+        "json",
+        "--out",
+        dir.path().to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let results: Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("bench.json")).unwrap()).unwrap();
+    let results = results.as_array().unwrap();
+    assert_eq!(
+        results.len(),
+        2 * 2 * 8,
+        "two backends, two sizes, eight operations"
+    );
+    for r in results {
+        for key in ["backend", "op", "size", "p50_ns", "p99_ns", "floor_p50_ns"] {
+            assert!(r.get(key).is_some(), "{key} missing in {r}");
+        }
+        assert!(r["p99_ns"].as_u64() >= r["p50_ns"].as_u64());
+    }
+    let memory_find = results
+        .iter()
+        .find(|r| r["backend"] == "memory" && r["op"] == "find_token/user_name")
+        .unwrap();
+    assert!(
+        memory_find["floor_p50_ns"].as_u64().is_some(),
+        "memory has a HashMap floor"
+    );
+    let list_find = results
+        .iter()
+        .find(|r| r["backend"] == "list" && r["op"] == "find_token/user_name")
+        .unwrap();
+    assert!(list_find["floor_p50_ns"].is_null(), "list has no floor");
+    let svg = std::fs::read_to_string(dir.path().join("find_token-user_name.svg")).unwrap();
+    assert!(svg.starts_with("<svg") && svg.contains("memory") && svg.contains("list"));
+    assert_one_line_error(
+        &check(&["bench", "--backend", "sqlite-memory"]),
+        "cannot benchmark",
+    );
+    assert_one_line_error(&check(&["bench", "--sizes", "10,x"]), "--sizes");
 }

@@ -76,3 +76,30 @@ tokenstore_harness::suite!(
         },
     )
 );
+
+#[cfg(unix)]
+#[test]
+fn files_the_local_backends_create_are_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let file = tokenstore_file::FileStore::open(dir.path().join("tokens.csv")).unwrap();
+    let sqlite =
+        tokenstore_sqlite::SqliteStore::open(dir.path().join("tokens.db"), "main").unwrap();
+    for store in [&file as &dyn TokenStore, &sqlite] {
+        let mut t = tokenstore_core::Token {
+            user_name: Some("u".into()),
+            refresh_token: Some("r".into()),
+            ..Default::default()
+        };
+        rt.block_on(store.save_token(&mut t)).unwrap();
+    }
+    let mut seen = 0;
+    for entry in std::fs::read_dir(dir.path()).unwrap() {
+        let entry = entry.unwrap();
+        let mode = entry.metadata().unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "{} has mode {mode:o}", entry.path().display());
+        seen += 1;
+    }
+    assert!(seen >= 2, "the token files exist");
+}

@@ -148,6 +148,10 @@ class Adapter:
         return None
 
     def reopen(self, request):
+        if self.tmpdir is None:
+            # Opened before any reset: the harness looks at what the store already holds.
+            self.tmpdir = tempfile.mkdtemp(prefix="tokenstore-adapter-")
+            os.chdir(self.tmpdir)
         handle = self.next_handle
         self.next_handle += 1
         self.stores[handle] = self.cls(**self.kwargs(request["namespace"]))

@@ -24,10 +24,13 @@ use tokenstore_harness::{Report, RunOptions, StoreFixture};
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// Print client secrets and access, refresh and grant tokens in full (default: a fingerprint).
+    #[arg(long, global = true)]
+    show_secrets: bool,
 }
 
 /// Which stores a command works on.
-#[derive(Args)]
+#[derive(Args, Clone)]
 struct Stores {
     /// A built-in backend (repeatable); `all` for every backend compiled in.
     #[arg(long = "backend", value_name = "NAME")]
@@ -38,6 +41,9 @@ struct Stores {
     /// Seconds an adapter may take to answer one request.
     #[arg(long, value_name = "SECONDS", default_value_t = 10.0)]
     adapter_timeout: f64,
+    /// Check an adapter store even if it already holds tokens (they are deleted).
+    #[arg(long)]
+    allow_destructive: bool,
     /// The adapter command and its arguments, after `--`.
     #[arg(last = true, value_name = "CMD")]
     command: Vec<String>,
@@ -159,6 +165,9 @@ fn main() -> ExitCode {
             return usage_error(format!("{line} (see tokenstore-check --help)"));
         }
     };
+    if cli.show_secrets {
+        tokenstore_harness::show::show_secrets();
+    }
     let result = match cli.command {
         Command::Run {
             stores,
@@ -249,7 +258,11 @@ impl Stores {
                 ));
             }
             let timeout = Duration::from_secs_f64(self.adapter_timeout);
-            fixtures.push(Box::new(AdapterFixture::start(&self.command, timeout)?));
+            fixtures.push(Box::new(AdapterFixture::start(
+                &self.command,
+                timeout,
+                self.allow_destructive,
+            )?));
         }
         Ok(fixtures)
     }
@@ -463,9 +476,7 @@ fn bench(
     if stores.adapter {
         let only_adapter = Stores {
             backends: Vec::new(),
-            adapter: true,
-            adapter_timeout: stores.adapter_timeout,
-            command: stores.command.clone(),
+            ..stores.clone()
         };
         targets.extend(
             only_adapter

@@ -52,7 +52,7 @@ async fn stored_id_selects_the_token_over_the_key(ctx: Ctx) -> CheckResult {
         a.access_token.as_deref() == Some("a-bob") && a.refresh_token.as_deref() == Some("r-alice"),
         || {
             format!(
-                "find_token_by_id({:?}) = {}, want alice's token with access_token \"a-bob\"",
+                "find_token_by_id({:?}) = {}, want alice's token with bob's access_token",
                 alice.id,
                 show::token(&a)
             )
