@@ -23,7 +23,6 @@ pub const REDIS_CHOICES: Choices = Choices {
 static SAVE: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("lua/save.lua")));
 static FIND: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("lua/find.lua")));
 static DELETE: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("lua/delete.lua")));
-static ALL: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("lua/all.lua")));
 static CLEAR: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("lua/clear.lua")));
 
 /// A token store on one namespace of a Redis server.
@@ -148,13 +147,26 @@ impl TokenStore for RedisStore {
         Ok(())
     }
 
+    /// One SMEMBERS, then the hashes in pipelined batches: a single script over a big store
+    /// would hold the server for as long as it runs. Each token is read whole (one HGETALL); a
+    /// token deleted meanwhile is left out.
     async fn get_tokens(&self) -> Result<Vec<Token>> {
-        let all: Vec<Vec<String>> = ALL
-            .key(&self.prefix)
-            .invoke_async(&mut self.conn.clone())
+        let mut conn = self.conn.clone();
+        let ids: Vec<String> = redis::cmd("SMEMBERS")
+            .arg(format!("{}:ids", self.prefix))
+            .query_async(&mut conn)
             .await
             .map_err(backend("cannot read"))?;
-        Ok(all.into_iter().map(token_of).collect())
+        let mut tokens = Vec::with_capacity(ids.len());
+        for batch in ids.chunks(1000) {
+            let mut pipe = redis::pipe();
+            for id in batch {
+                pipe.cmd("HGETALL").arg(format!("{}:t:{id}", self.prefix));
+            }
+            let hashes: Vec<Vec<String>> = pipe.query_async(&mut conn).await.map_err(backend("cannot read"))?;
+            tokens.extend(hashes.into_iter().filter(|h| !h.is_empty()).map(token_of));
+        }
+        Ok(tokens)
     }
 
     async fn delete_tokens(&self) -> Result<()> {

@@ -493,6 +493,7 @@ fn bench(
     );
     let budget = Duration::from_secs_f64(budget);
     let mut results = Vec::new();
+    let mut failures = 0;
     for target in &targets {
         for &size in &sizes {
             let prepared = rt.block_on(async {
@@ -518,7 +519,13 @@ fn bench(
             };
             for op in Op::ALL {
                 bar.set_message(format!("{} {} at {size}", prepared.backend, op.name()));
-                results.push(rt.block_on(measure::measure(&prepared, op, samples, budget))?);
+                match rt.block_on(measure::measure(&prepared, op, samples, budget)) {
+                    Ok(result) => results.push(result),
+                    Err(e) => {
+                        failures += 1;
+                        bar.println(format!("failed: {e}"));
+                    }
+                }
                 bar.inc(1);
             }
             rt.block_on(prepared.cleanup());
@@ -563,7 +570,7 @@ fn bench(
             );
         }
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(if failures == 0 { ExitCode::SUCCESS } else { ExitCode::from(1) })
 }
 
 fn micros(ns: u64) -> String {
