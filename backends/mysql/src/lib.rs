@@ -201,6 +201,7 @@ impl MysqlStore {
             .await
             .map_err(attempt_error)?
             .unwrap_or(0);
+        let mut jumped = false;
         loop {
             counter += 1;
             let taken: Option<u8> = tx
@@ -212,6 +213,18 @@ impl MysqlStore {
                 .map_err(attempt_error)?;
             if taken.is_none() {
                 break;
+            }
+            if !jumped {
+                // Ids written by others (the SDK's DBStore counts from the largest): jump past
+                // the largest numeric id once rather than probing them one by one.
+                jumped = true;
+                let largest: Option<Option<u64>> = tx
+                    .query_first(format!(
+                        "SELECT MAX(CAST(id AS UNSIGNED)) FROM `{t}` WHERE id REGEXP '^[0-9]{{1,19}}$'"
+                    ))
+                    .await
+                    .map_err(attempt_error)?;
+                counter = counter.max(largest.flatten().unwrap_or(0));
             }
         }
         tx.exec_drop(format!("UPDATE `{t}_ids` SET n = ?"), (counter,))

@@ -172,6 +172,7 @@ impl PostgresStore {
                 merged
             }
             SavePlan::Insert(mut new) => {
+                let mut jumped = false;
                 while new.id.is_none() {
                     let next = tx
                         .prepare_cached(&format!("SELECT nextval('{t}_ids')"))
@@ -182,6 +183,16 @@ impl PostgresStore {
                         .await?;
                     if tx.query_opt(&taken, &[&id]).await?.is_none() {
                         new.id = Some(id);
+                    } else if !jumped {
+                        // Ids written by others: move the sequence past the largest numeric id
+                        // once rather than probing them one by one.
+                        jumped = true;
+                        let past = format!(
+                            "SELECT setval('{t}_ids', GREATEST(nextval('{t}_ids'), \
+                             (SELECT COALESCE(MAX(id::numeric), 0) FROM {t} \
+                              WHERE id ~ '^[0-9]{{1,18}}$')::bigint))"
+                        );
+                        tx.execute(&past, &[]).await?;
                     }
                 }
                 self.write_row(&tx, &new, false).await?;

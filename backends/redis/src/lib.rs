@@ -163,7 +163,10 @@ impl TokenStore for RedisStore {
             for id in batch {
                 pipe.cmd("HGETALL").arg(format!("{}:t:{id}", self.prefix));
             }
-            let hashes: Vec<Vec<String>> = pipe.query_async(&mut conn).await.map_err(backend("cannot read"))?;
+            let hashes: Vec<Vec<String>> = pipe
+                .query_async(&mut conn)
+                .await
+                .map_err(backend("cannot read"))?;
             tokens.extend(hashes.into_iter().filter(|h| !h.is_empty()).map(token_of));
         }
         Ok(tokens)

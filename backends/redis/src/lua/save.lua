@@ -86,6 +86,12 @@ if t.id == '' then
   repeat
     t.id = tostring(redis.call('INCR', p .. ':seq'))
   until redis.call('EXISTS', p .. ':t:' .. t.id) == 0
+else
+  -- Count fresh ids on past a numeric id a caller chose, so they need not be skipped one by one.
+  local n = tonumber(t.id)
+  if n and n == math.floor(n) and n < 2 ^ 53 and n > tonumber(redis.call('GET', p .. ':seq') or '0') then
+    redis.call('SET', p .. ':seq', string.format('%d', n))
+  end
 end
 write(t.id, t, {})
 return { 'ok', t.id }
