@@ -3,7 +3,7 @@
 //! lookup an index probe; every call runs in one transaction through cached prepared statements.
 //! The spec's decisions come from `tokenstore_core`; this file only maps a table onto SQL.
 
-use rusqlite::{params, Connection, OptionalExtension, Transaction, TransactionBehavior};
+use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 use std::path::Path;
 use std::sync::Mutex;
 use tokenstore_core::{delete_in, find_by_id_in, find_in, save_into, Choices, Field, Result};
@@ -63,16 +63,26 @@ impl SqliteStore {
         })
     }
 
-    /// Runs `f` on the table inside one transaction, committed only when `f` succeeds.
-    fn in_transaction<T>(&self, f: impl FnOnce(&mut SqlTable<'_>) -> Result<T>) -> Result<T> {
+    /// Runs `f` on the table: a call that may `write` inside one transaction that takes the
+    /// write lock at once (two writers never deadlock upgrading) and commits only when `f`
+    /// succeeds; a read as it is.
+    fn in_transaction<T>(
+        &self,
+        write: bool,
+        f: impl FnOnce(&mut SqlTable<'_>) -> Result<T>,
+    ) -> Result<T> {
         let mut conn = self.conn.lock().map_err(|_| StoreError::Backend {
             message: "a previous call panicked while holding the connection".into(),
             source: None,
         })?;
+        if !write {
+            // A read is one statement: its own transaction, without BEGIN and COMMIT around it.
+            return f(&mut SqlTable::new(&conn, &self.table));
+        }
         let tx = conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(|e| backend("cannot begin a transaction", e))?;
-        let mut table = SqlTable::new(&tx, &self.table)?;
+        let mut table = SqlTable::new(&tx, &self.table);
         let out = f(&mut table)?;
         table.store_counter()?;
         tx.commit().map_err(|e| backend("cannot commit", e))?;
@@ -83,55 +93,65 @@ impl SqliteStore {
 #[async_trait::async_trait]
 impl TokenStore for SqliteStore {
     async fn find_token(&self, probe: &Token) -> Result<Option<Token>> {
-        self.in_transaction(|t| find_in(t, probe, SQLITE_CHOICES))
+        self.in_transaction(false, |t| find_in(t, probe, SQLITE_CHOICES))
     }
 
     async fn save_token(&self, token: &mut Token) -> Result<()> {
-        self.in_transaction(|t| save_into(t, token, SQLITE_CHOICES).map(drop))
+        self.in_transaction(true, |t| save_into(t, token, SQLITE_CHOICES).map(drop))
     }
 
     async fn delete_token(&self, id: &str) -> Result<()> {
-        self.in_transaction(|t| delete_in(t, id, SQLITE_CHOICES).map(drop))
+        self.in_transaction(true, |t| delete_in(t, id, SQLITE_CHOICES).map(drop))
     }
 
     async fn get_tokens(&self) -> Result<Vec<Token>> {
-        self.in_transaction(|t| t.all())
+        self.in_transaction(false, |t| t.all())
     }
 
     async fn delete_tokens(&self) -> Result<()> {
-        self.in_transaction(|t| t.clear())
+        self.in_transaction(true, |t| t.clear())
     }
 
     async fn find_token_by_id(&self, id: &str) -> Result<Token> {
-        self.in_transaction(|t| find_by_id_in(t, id))
+        self.in_transaction(false, |t| find_by_id_in(t, id))
     }
 }
 
 /// The token table as seen from inside one transaction.
 struct SqlTable<'a> {
-    tx: &'a Transaction<'a>,
+    conn: &'a Connection,
     table: &'a str,
+    /// The id counter as read when a fresh id was first needed, and as it is now.
+    counter_read: Option<u64>,
     counter: u64,
-    counter_read: u64,
 }
 
 impl<'a> SqlTable<'a> {
-    fn new(tx: &'a Transaction<'a>, table: &'a str) -> Result<Self> {
-        let counter: Option<i64> = tx
-            .prepare_cached(&format!("SELECT counter FROM {table}_id_counter"))
-            .and_then(|mut s| s.query_row([], |r| r.get(0)).optional())
-            .map_err(|e| backend("cannot read the id counter", e))?;
-        let counter = counter.unwrap_or(0) as u64;
-        Ok(SqlTable {
-            tx,
+    fn new(conn: &'a Connection, table: &'a str) -> Self {
+        SqlTable {
+            conn,
             table,
-            counter,
-            counter_read: counter,
-        })
+            counter_read: None,
+            counter: 0,
+        }
+    }
+
+    fn read_counter(&mut self) -> Result<()> {
+        if self.counter_read.is_none() {
+            let table = self.table;
+            let counter: Option<i64> = self
+                .conn
+                .prepare_cached(&format!("SELECT counter FROM {table}_id_counter"))
+                .and_then(|mut s| s.query_row([], |r| r.get(0)).optional())
+                .map_err(|e| backend("cannot read the id counter", e))?;
+            self.counter = counter.unwrap_or(0) as u64;
+            self.counter_read = Some(self.counter);
+        }
+        Ok(())
     }
 
     fn store_counter(&self) -> Result<()> {
-        if self.counter == self.counter_read {
+        if self.counter_read.is_none_or(|read| read == self.counter) {
             return Ok(());
         }
         let table = self.table;
@@ -144,7 +164,7 @@ impl<'a> SqlTable<'a> {
     }
 
     fn execute(&self, sql: &str, params: impl rusqlite::Params) -> Result<usize> {
-        self.tx
+        self.conn
             .prepare_cached(sql)
             .and_then(|mut s| s.execute(params))
             .map_err(|e| backend("cannot write the token table", e))
@@ -152,7 +172,7 @@ impl<'a> SqlTable<'a> {
 
     fn select(&self, sql: &str, params: impl rusqlite::Params) -> Result<Vec<Token>> {
         let mut stmt = self
-            .tx
+            .conn
             .prepare_cached(sql)
             .map_err(|e| backend("cannot prepare a query", e))?;
         let rows = stmt
@@ -226,6 +246,15 @@ impl TokenTable for SqlTable<'_> {
 
     fn id_counter(&mut self) -> &mut u64 {
         &mut self.counter
+    }
+
+    /// Reads the counter only when an insert needs it, so other calls do not.
+    fn fresh_id(&mut self) -> Result<String> {
+        self.read_counter()?;
+        let mut counter = self.counter;
+        let id = tokenstore_core::next_fresh_id(&mut counter, |id| Ok(self.by_id(id)?.is_some()))?;
+        self.counter = counter;
+        Ok(id)
     }
 }
 
