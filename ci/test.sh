@@ -39,7 +39,7 @@ ci/official-stores.sh
 
 say "tokenstore-check run --backend all"
 mkdir -p target/tokenstore-check
-./target/release/tokenstore-check run --backend all --format json \
+./target/release/tokenstore-check run --backend all --seed 2026 --format json \
     --out target/tokenstore-check/report.json --replay-dir target/tokenstore-check/replays
 python3 - target/tokenstore-check/report.json <<'PY'
 import json, sys
