@@ -32,7 +32,7 @@ say "tests"
 cargo nextest run --release --workspace --locked --no-fail-fast
 
 say "benchmarks, each run once (quick mode)"
-TOKENSTORE_BENCH_SIZES=1000 cargo bench --locked -p tokenstore-bench -- --test
+TOKENSTORE_BENCH_SIZES=1000 cargo bench --locked --profile release -p tokenstore-bench -- --test
 
 say "the official Python SDK stores, gated by ci/baselines/"
 ci/official-stores.sh
