@@ -536,7 +536,10 @@ fn bench(
     let json = serde_json::to_string_pretty(&results).expect("plain data");
     std::fs::write(out.join("bench.json"), &json)
         .map_err(|e| format!("cannot write bench.json: {e}"))?;
-    for op in Op::ALL.into_iter().filter(|op| results.iter().any(|r| r.op == op.name())) {
+    for op in Op::ALL
+        .into_iter()
+        .filter(|op| results.iter().any(|r| r.op == op.name()))
+    {
         let file = out.join(format!("{}.svg", op.name().replace('/', "-")));
         chart::draw(&results, op.name(), &file)?;
     }
