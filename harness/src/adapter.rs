@@ -11,6 +11,7 @@ use async_trait::async_trait;
 use serde_json::{json, Value};
 use std::collections::VecDeque;
 use std::io::{BufRead, BufReader, Write};
+use std::path::Path;
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
 use std::sync::{Arc, Mutex};
@@ -304,6 +305,8 @@ impl AdapterFixture {
                 persistent: flag("persistent"),
                 namespaces: flag("namespaces"),
                 concurrent: flag("concurrent"),
+                processes: flag("processes"),
+                connections: flag("connections"),
             },
             process: Arc::new(Mutex::new(process)),
         })
@@ -349,6 +352,62 @@ impl Storage for AdapterStorage {
             process: self.process.clone(),
             handle: opened["store"].clone(),
         }))
+    }
+}
+
+/// A store opened by another process on a storage: what the processes and crash tiers drive.
+/// The process is stopped when this is dropped, or killed with SIGKILL by [`ProcessStore::kill`].
+pub struct ProcessStore {
+    pub store: Arc<dyn TokenStore>,
+    pid: u32,
+    /// Keeps the process alive as long as the store is used.
+    _process: Shared,
+}
+
+impl ProcessStore {
+    /// Starts `command` (an adapter, or `tokenstore-check serve`), shakes hands, attaches it to
+    /// the storage in `dir` (or to the storage it is configured with, when `None`), and opens
+    /// `namespace` there.
+    pub async fn start(
+        command: &[String],
+        dir: Option<&Path>,
+        namespace: &str,
+        timeout: Duration,
+    ) -> Result<ProcessStore, StoreError> {
+        let broken = |why: String| StoreError::Backend {
+            message: why,
+            source: None,
+        };
+        let mut process = Process::spawn(command, timeout).map_err(broken)?;
+        let pid = process.child.id();
+        process
+            .call("hello", json!({"protocol": 1}))
+            .map_err(|e| store_error(e, None))?;
+        process
+            .call("attach", json!({"dir": dir}))
+            .map_err(|e| store_error(e, None))?;
+        let opened = process
+            .call("reopen", json!({"namespace": namespace}))
+            .map_err(|e| store_error(e, None))?;
+        let process = Arc::new(Mutex::new(process));
+        Ok(ProcessStore {
+            store: Arc::new(AdapterStore {
+                process: process.clone(),
+                handle: opened["store"].clone(),
+            }),
+            pid,
+            _process: process,
+        })
+    }
+
+    /// Kills the process with SIGKILL, at once, even while a call is in flight: that call then
+    /// fails with a Backend error.
+    pub fn kill(&self) {
+        let pid = libc::pid_t::try_from(self.pid).expect("a child's pid fits pid_t");
+        // SAFETY: kill(2) with a pid this harness started and has not yet waited for.
+        unsafe {
+            libc::kill(pid, libc::SIGKILL);
+        }
     }
 }
 

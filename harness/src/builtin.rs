@@ -25,6 +25,7 @@ pub fn fixture(name: &str) -> Option<Box<dyn StoreFixture>> {
         persistent: false,
         namespaces: true,
         concurrent: true,
+        ..Capabilities::default()
     };
     let on_disk = Capabilities {
         persistent: true,

@@ -4,10 +4,11 @@
 //! Third-party stores implement [`StoreFixture`] (or build a [`DirFixture`]) and hand it to
 //! [`crate::suite!`] or [`crate::check_store`].
 
+use crate::rules::Capability;
 use async_trait::async_trait;
 use std::path::Path;
 use std::sync::Arc;
-use tokenstore_core::{StoreError, TokenStore};
+use tokenstore_core::{Limits, StoreError, TokenStore};
 
 /// What a store declares it supports; rules that need a capability it lacks are skipped.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
@@ -18,6 +19,25 @@ pub struct Capabilities {
     pub namespaces: bool,
     /// One store object may be called from many tasks at once.
     pub concurrent: bool,
+    /// Several processes may open one storage at once ([`Storage::spawn`]), and a process killed
+    /// mid-write leaves the storage consistent: the processes and crash tiers.
+    pub processes: bool,
+    /// The store talks to a server over connections the harness can kill
+    /// ([`Storage::kill_connections`]): the server-loss tier.
+    pub connections: bool,
+}
+
+impl Capabilities {
+    /// Whether the store declares `capability`.
+    pub fn has(&self, capability: Capability) -> bool {
+        match capability {
+            Capability::Persistent => self.persistent,
+            Capability::Namespaces => self.namespaces,
+            Capability::Concurrent => self.concurrent,
+            Capability::Processes => self.processes,
+            Capability::Connections => self.connections,
+        }
+    }
 }
 
 /// A kind of store under test.
@@ -26,6 +46,11 @@ pub trait StoreFixture: Send + Sync {
     /// The name reports use for the store.
     fn name(&self) -> &str;
     fn capabilities(&self) -> Capabilities;
+    /// The limits the store declares (longest values, characters it cannot hold); the suite
+    /// checks they are the real ones. No limits by default.
+    fn limits(&self) -> Limits {
+        Limits::default()
+    }
     /// Whether a store that cannot give storage fails the run (else its rules are skipped).
     fn required(&self) -> bool {
         crate::servers::required(self.name())
@@ -46,6 +71,25 @@ pub trait Storage: Send + Sync {
     /// Removes what the storage holds on a server (tables, keys). Local storage goes on drop.
     async fn remove(&self) -> Result<(), StoreError> {
         Ok(())
+    }
+
+    /// Starts another process that opens `namespace` of this storage (stores declaring the
+    /// processes capability).
+    async fn spawn(&self, namespace: &str) -> Result<crate::adapter::ProcessStore, StoreError> {
+        let _ = namespace;
+        Err(StoreError::Backend {
+            message: "this storage cannot be opened from another process".into(),
+            source: None,
+        })
+    }
+
+    /// Kills, on the server, every connection the stores opened on this storage hold, and
+    /// returns how many it killed (stores declaring the connections capability).
+    async fn kill_connections(&self) -> Result<usize, StoreError> {
+        Err(StoreError::Backend {
+            message: "this storage has no server connections to kill".into(),
+            source: None,
+        })
     }
 }
 

@@ -31,6 +31,8 @@ pub enum Capability {
     Persistent,
     Namespaces,
     Concurrent,
+    Processes,
+    Connections,
 }
 
 #[derive(Clone, Debug, Deserialize)]

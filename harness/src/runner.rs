@@ -257,12 +257,7 @@ pub fn run_model(
 /// The capability a rule needs and the store lacks, if any.
 fn missing_capability(rule: &str, capabilities: Capabilities) -> Option<Capability> {
     let needed = rules::rule(rule)?.requires?;
-    let has = match needed {
-        Capability::Persistent => capabilities.persistent,
-        Capability::Namespaces => capabilities.namespaces,
-        Capability::Concurrent => capabilities.concurrent,
-    };
-    (!has).then_some(needed)
+    (!capabilities.has(needed)).then_some(needed)
 }
 
 fn static_id(id: &str) -> &'static str {

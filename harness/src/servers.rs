@@ -191,6 +191,7 @@ impl StoreFixture for ServerFixture {
             persistent: true,
             namespaces: true,
             concurrent: true,
+            ..Capabilities::default()
         }
     }
 

@@ -17,12 +17,7 @@ pub fn rule_test(fixture: &dyn StoreFixture, rule: &str) {
         .unwrap_or_else(|why| panic!("{rule}: cannot run: {why}"));
     if let Some(capability) = known.requires {
         let caps = fixture.capabilities();
-        let has = match capability {
-            rules::Capability::Persistent => caps.persistent,
-            rules::Capability::Namespaces => caps.namespaces,
-            rules::Capability::Concurrent => caps.concurrent,
-        };
-        if !has {
+        if !caps.has(capability) {
             eprintln!(
                 "{rule}: skipped: {} does not declare the {capability:?} capability",
                 fixture.name()

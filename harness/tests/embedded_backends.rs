@@ -55,7 +55,8 @@ tokenstore_harness::suite!(
         Capabilities {
             persistent: false,
             namespaces: true,
-            concurrent: true
+            concurrent: true,
+            ..Capabilities::default()
         },
         |_, _| Ok(Arc::new(tokenstore_memory::memory_store()) as Arc<dyn TokenStore>),
     )
@@ -68,7 +69,8 @@ tokenstore_harness::suite!(
         Capabilities {
             persistent: true,
             namespaces: true,
-            concurrent: true
+            concurrent: true,
+            ..Capabilities::default()
         },
         |dir, namespace| {
             let store = tokenstore_file::FileStore::open(dir.join(format!("{namespace}.csv")))?;

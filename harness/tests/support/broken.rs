@@ -370,6 +370,7 @@ impl StoreFixture for BrokenFixture {
             persistent: true,
             namespaces: true,
             concurrent: true,
+            ..Capabilities::default()
         }
     }
 
