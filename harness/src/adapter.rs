@@ -11,7 +11,7 @@ use async_trait::async_trait;
 use serde_json::{json, Value};
 use std::collections::VecDeque;
 use std::io::{BufRead, BufReader, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
 use std::sync::{Arc, Mutex};
@@ -253,6 +253,9 @@ pub struct AdapterFixture {
     name: String,
     capabilities: Capabilities,
     process: Shared,
+    /// How to start more processes of the adapter (processes and crash tiers).
+    command: Vec<String>,
+    timeout: Duration,
 }
 
 impl AdapterFixture {
@@ -309,6 +312,8 @@ impl AdapterFixture {
                 connections: flag("connections"),
             },
             process: Arc::new(Mutex::new(process)),
+            command: command.to_vec(),
+            timeout,
         })
     }
 }
@@ -329,17 +334,24 @@ impl StoreFixture for AdapterFixture {
     }
 
     async fn storage(&self) -> Result<Box<dyn Storage>, String> {
-        call(&self.process, "reset", json!({}))
+        let reset = call(&self.process, "reset", json!({}))
             .await
             .map_err(|e| store_error(e, None).to_string())?;
         Ok(Box::new(AdapterStorage {
             process: self.process.clone(),
+            dir: reset["dir"].as_str().map(PathBuf::from),
+            command: self.command.clone(),
+            timeout: self.timeout,
         }))
     }
 }
 
 struct AdapterStorage {
     process: Shared,
+    /// The storage's directory, as the adapter's reset named it, for other processes to attach.
+    dir: Option<PathBuf>,
+    command: Vec<String>,
+    timeout: Duration,
 }
 
 #[async_trait]
@@ -352,6 +364,10 @@ impl Storage for AdapterStorage {
             process: self.process.clone(),
             handle: opened["store"].clone(),
         }))
+    }
+
+    async fn spawn(&self, namespace: &str) -> Result<ProcessStore, StoreError> {
+        ProcessStore::start(&self.command, self.dir.as_deref(), namespace, self.timeout).await
     }
 }
 
@@ -403,10 +419,18 @@ impl ProcessStore {
     /// Kills the process with SIGKILL, at once, even while a call is in flight: that call then
     /// fails with a Backend error.
     pub fn kill(&self) {
+        self.killer()();
+    }
+
+    /// A function that kills the process with SIGKILL, for another thread to call while this
+    /// store is still held (so the process is not yet waited for and its pid not reused).
+    pub fn killer(&self) -> impl FnOnce() + Send + 'static {
         let pid = libc::pid_t::try_from(self.pid).expect("a child's pid fits pid_t");
-        // SAFETY: kill(2) with a pid this harness started and has not yet waited for.
-        unsafe {
-            libc::kill(pid, libc::SIGKILL);
+        move || {
+            // SAFETY: kill(2) of a child this harness started and has not yet waited for.
+            unsafe {
+                libc::kill(pid, libc::SIGKILL);
+            }
         }
     }
 }

@@ -2,6 +2,7 @@
 
 use crate::fixture::{Capabilities, DirFixture, StoreFixture};
 use crate::servers::{Server, ServerFixture};
+use std::path::PathBuf;
 use std::sync::Arc;
 use tokenstore_core::TokenStore;
 
@@ -16,11 +17,28 @@ pub fn all_names() -> Vec<&'static str> {
         .collect()
 }
 
+/// The program that serves the built-in stores from other processes (`serve`): the variable
+/// TOKENSTORE_CHECK_BIN, else this program when it is `tokenstore-check`.
+pub fn serve_program() -> Option<PathBuf> {
+    if let Some(program) = std::env::var_os("TOKENSTORE_CHECK_BIN") {
+        return Some(program.into());
+    }
+    let exe = std::env::current_exe().ok()?;
+    let name = exe.file_stem()?.to_str()?;
+    (name == "tokenstore-check").then_some(exe)
+}
+
 /// The fixture of a built-in backend, or `None` for an unknown name.
 pub fn fixture(name: &str) -> Option<Box<dyn StoreFixture>> {
     if let Some(server) = Server::from_name(name) {
         return Some(Box::new(ServerFixture::new(server)));
     }
+    dir_fixture(name, serve_program()).map(|f| Box::new(f) as Box<dyn StoreFixture>)
+}
+
+/// The fixture of a built-in backend that keeps its storage in a directory, served from other
+/// processes by `program serve --backend NAME` when `program` is given.
+pub fn dir_fixture(name: &str, program: Option<PathBuf>) -> Option<DirFixture> {
     let in_memory = Capabilities {
         persistent: false,
         namespaces: true,
@@ -49,8 +67,21 @@ pub fn fixture(name: &str) -> Option<Box<dyn StoreFixture>> {
         "file" => DirFixture::new(name, on_disk, |dir, namespace| {
             let store = tokenstore_file::FileStore::open(dir.join(format!("{namespace}.csv")))?;
             Ok(Arc::new(store) as Arc<dyn TokenStore>)
-        }),
+        })
+        .with_limits(tokenstore_file::FILE_LIMITS),
         _ => return None,
     };
-    Some(Box::new(fixture))
+    let persists_locally = matches!(name, "sqlite" | "file");
+    Some(match program {
+        Some(program) if persists_locally => {
+            let program = program.to_string_lossy().into_owned();
+            fixture.served_by(vec![
+                program,
+                "serve".into(),
+                "--backend".into(),
+                name.into(),
+            ])
+        }
+        _ => fixture,
+    })
 }

@@ -101,6 +101,9 @@ pub struct DirFixture {
     name: String,
     capabilities: Capabilities,
     open: Arc<OpenFn>,
+    limits: Limits,
+    /// The command of a process serving this store over the adapter protocol (processes tier).
+    served_by: Option<Vec<String>>,
 }
 
 impl DirFixture {
@@ -113,6 +116,47 @@ impl DirFixture {
             name: name.into(),
             capabilities,
             open: Arc::new(open),
+            limits: Limits::default(),
+            served_by: None,
+        }
+    }
+
+    /// Declares the store's limits.
+    pub fn with_limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// Names the command that serves this store from another process, over the adapter
+    /// protocol (`tokenstore-check serve --backend NAME` for the built-in ones), and declares
+    /// the processes capability.
+    pub fn served_by(mut self, command: Vec<String>) -> Self {
+        self.served_by = Some(command);
+        self.capabilities.processes = true;
+        self
+    }
+
+    /// Storage in `dir`, which the caller owns: nothing is removed afterwards.
+    pub fn storage_at(&self, dir: &Path) -> Box<dyn Storage> {
+        Box::new(DirStorage {
+            dir: StorageDir::Borrowed(dir.to_owned()),
+            open: self.open.clone(),
+            served_by: self.served_by.clone(),
+        })
+    }
+}
+
+/// The directory of a storage: a temporary one it removes, or one it was given.
+enum StorageDir {
+    Owned(tempfile::TempDir),
+    Borrowed(std::path::PathBuf),
+}
+
+impl StorageDir {
+    fn path(&self) -> &Path {
+        match self {
+            StorageDir::Owned(dir) => dir.path(),
+            StorageDir::Borrowed(dir) => dir,
         }
     }
 }
@@ -127,6 +171,10 @@ impl StoreFixture for DirFixture {
         self.capabilities
     }
 
+    fn limits(&self) -> Limits {
+        self.limits
+    }
+
     async fn storage(&self) -> Result<Box<dyn Storage>, String> {
         let dir = tempfile::Builder::new()
             .prefix("tokenstore-check-")
@@ -137,20 +185,38 @@ impl StoreFixture for DirFixture {
                 )
             })?;
         Ok(Box::new(DirStorage {
-            dir,
+            dir: StorageDir::Owned(dir),
             open: self.open.clone(),
+            served_by: self.served_by.clone(),
         }))
     }
 }
 
 struct DirStorage {
-    dir: tempfile::TempDir,
+    dir: StorageDir,
     open: Arc<OpenFn>,
+    served_by: Option<Vec<String>>,
 }
 
 #[async_trait]
 impl Storage for DirStorage {
     async fn open(&self, namespace: &str) -> Result<Arc<dyn TokenStore>, StoreError> {
         (self.open)(self.dir.path(), namespace)
+    }
+
+    async fn spawn(&self, namespace: &str) -> Result<crate::adapter::ProcessStore, StoreError> {
+        let Some(command) = &self.served_by else {
+            return Err(StoreError::Backend {
+                message: "this store names no command that serves it from another process".into(),
+                source: None,
+            });
+        };
+        crate::adapter::ProcessStore::start(
+            command,
+            Some(self.dir.path()),
+            namespace,
+            crate::adapter::DEFAULT_TIMEOUT,
+        )
+        .await
     }
 }

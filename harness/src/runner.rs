@@ -147,6 +147,7 @@ pub async fn run_check(
         storage: storage.clone(),
         choices: profile.choices,
         capabilities: fixture.capabilities(),
+        limits: fixture.limits(),
     };
     let result = match tokio::time::timeout(timeout, (check.run)(ctx)).await {
         Ok(result) => result,

@@ -195,6 +195,14 @@ impl StoreFixture for ServerFixture {
         }
     }
 
+    fn limits(&self) -> tokenstore_core::Limits {
+        match self.server {
+            Server::Mysql => tokenstore_mysql::MYSQL_LIMITS,
+            Server::Postgres => tokenstore_postgres::POSTGRES_LIMITS,
+            Server::Redis => tokenstore_core::Limits::default(),
+        }
+    }
+
     async fn storage(&self) -> Result<Box<dyn Storage>, String> {
         let provisioned = self
             .provisioned

@@ -127,6 +127,10 @@ macro_rules! suite {
             concurrency_distinct_users => "concurrency.distinct-users",
             concurrency_same_user => "concurrency.same-user",
             concurrency_reader_consistent => "concurrency.reader-consistent",
+            concurrency_linearizable => "concurrency.linearizable",
+            processes_linearizable => "processes.linearizable",
+            crash_acknowledged_kept => "crash.acknowledged-kept",
+            limits_declared => "limits.declared",
         ]);
     };
 }

@@ -6,11 +6,15 @@
 //!
 //! Every call reads the file afresh (another process may have written it), and every change is
 //! written to a temporary file in the same directory, flushed to disk and renamed over the old
-//! one, so a crash or a refused token never loses a row. Choices follow the FileStore: a
+//! one, so a crash or a refused token never loses a row. A change holds an exclusive lock on
+//! `PATH.lock` (flock(2)) from its read to its rename, so stores in several processes on one
+//! file never lose each other's updates; reads take no lock, since a rename is atomic. Choices
+//! follow the FileStore: a
 //! grant-token lookup falls back to the refresh token, and deleting a missing id reports NotFound.
 
 pub mod csv_format;
 
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use tokenstore_core::{delete_in, find_by_id_in, find_in, save_into, Choices, Limits, Result};
@@ -51,12 +55,29 @@ impl FileStore {
         csv_format::read_file(&self.path).map(ListTable::from_rows)
     }
 
+    /// The lock file beside the token file, held exclusively for the length of a change.
+    fn lock_file(&self) -> Result<std::fs::File> {
+        let mut name = self.path.clone().into_os_string();
+        name.push(".lock");
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .mode(0o600)
+            .open(&name)
+            .map_err(|e| StoreError::backend(format!("cannot open the lock file {name:?}"), e))?;
+        file.lock()
+            .map_err(|e| StoreError::backend(format!("cannot lock {name:?}"), e))?;
+        Ok(file)
+    }
+
     /// Reads the table, applies `f`, and writes the table back when `f` reports a change.
     fn with_table<T>(&self, f: impl FnOnce(&mut ListTable) -> Result<(T, bool)>) -> Result<T> {
         let _guard = self.lock.lock().map_err(|_| StoreError::Backend {
             message: "a previous call panicked while holding the file lock".into(),
             source: None,
         })?;
+        let _locked = self.lock_file()?;
         let mut table = self.read()?;
         let (out, changed) = f(&mut table)?;
         if changed {

@@ -118,6 +118,8 @@ class Adapter:
         self.local = "{tmpdir}" in args.kwargs
         self.namespaced = "{namespace}" in args.kwargs
         self.tmpdir = None
+        # Whether this process made tmpdir (and removes it), or attached to another's.
+        self.owns_tmpdir = False
         self.stores = {}
         self.next_handle = 1
 
@@ -129,15 +131,23 @@ class Adapter:
     def hello(self, request):
         return {"name": self.name, "language": "python", "protocol": 1,
                 "capabilities": {"persistent": self.persistent, "namespaces": self.namespaced,
-                                 "concurrent": False}}
+                                 "concurrent": False, "processes": self.persistent}}
+
+    def new_tmpdir(self):
+        self.drop_tmpdir()
+        self.tmpdir = tempfile.mkdtemp(prefix="tokenstore-adapter-")
+        self.owns_tmpdir = True
+        os.chdir(self.tmpdir)
+
+    def drop_tmpdir(self):
+        if self.tmpdir and self.owns_tmpdir:
+            os.chdir("/")
+            shutil.rmtree(self.tmpdir, ignore_errors=True)
+        self.tmpdir = None
 
     def reset(self, request):
         self.stores.clear()
-        if self.tmpdir:
-            os.chdir("/")
-            shutil.rmtree(self.tmpdir, ignore_errors=True)
-        self.tmpdir = tempfile.mkdtemp(prefix="tokenstore-adapter-")
-        os.chdir(self.tmpdir)
+        self.new_tmpdir()
         if not self.local:
             for namespace in (HARNESS_NAMESPACES if self.namespaced else ("main",)):
                 try:
@@ -145,13 +155,25 @@ class Adapter:
                 except Exception as exc:
                     raise RuntimeError("reset: the store's delete_tokens failed, so its storage "
                                        "cannot be emptied between checks: %s" % exc)
+        return {"dir": self.tmpdir if self.local else None}
+
+    def attach(self, request):
+        """Uses the storage another adapter process made (its {tmpdir}), without emptying it."""
+        self.stores.clear()
+        if request.get("dir") is None:
+            if self.local:
+                raise RuntimeError("attach: this store keeps its storage in {tmpdir}; name it")
+            self.new_tmpdir()
+            return None
+        self.drop_tmpdir()
+        self.tmpdir = request["dir"]
+        os.chdir(self.tmpdir)
         return None
 
     def reopen(self, request):
         if self.tmpdir is None:
             # Opened before any reset: the harness looks at what the store already holds.
-            self.tmpdir = tempfile.mkdtemp(prefix="tokenstore-adapter-")
-            os.chdir(self.tmpdir)
+            self.new_tmpdir()
         handle = self.next_handle
         self.next_handle += 1
         self.stores[handle] = self.cls(**self.kwargs(request["namespace"]))
@@ -225,7 +247,7 @@ def main():
         responses.write(json.dumps(response) + "\n")
 
 
-OPS = {"hello", "reset", "reopen", "find_token", "save_token", "delete_token", "get_tokens",
+OPS = {"hello", "reset", "attach", "reopen", "find_token", "save_token", "delete_token", "get_tokens",
        "delete_tokens", "find_token_by_id"}
 
 if __name__ == "__main__":

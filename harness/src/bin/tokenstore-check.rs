@@ -119,6 +119,12 @@ enum Command {
         #[arg(long, value_name = "DIR", default_value = "tokenstore-bench")]
         out: PathBuf,
     },
+    /// Serve a built-in store that keeps its storage in a directory over the adapter protocol
+    /// on standard input and output: what the processes and crash tiers start.
+    Serve {
+        #[arg(long, value_name = "NAME")]
+        backend: String,
+    },
     /// Print the rule table.
     Rules {
         #[arg(long, value_enum, default_value_t = RulesFormat::Human)]
@@ -137,6 +143,15 @@ enum Format {
 enum RulesFormat {
     Human,
     Json,
+}
+
+fn serve(backend: &str) -> Result<ExitCode, String> {
+    let fixture = tokenstore_harness::builtin::dir_fixture(backend, None).ok_or_else(|| {
+        format!("serve takes a store that keeps its storage in a directory, not {backend:?}: one of memory, list, sqlite, sqlite-memory, file")
+    })?;
+    tokenstore_harness::serve::serve(&fixture)
+        .map(|()| ExitCode::SUCCESS)
+        .map_err(|e| format!("serving {backend}: {e}"))
 }
 
 /// A one-line error and exit status 2.
@@ -198,6 +213,7 @@ fn main() -> ExitCode {
             print_rules(format);
             Ok(ExitCode::SUCCESS)
         }
+        Command::Serve { backend } => serve(&backend),
     };
     result.unwrap_or_else(usage_error)
 }

@@ -8,6 +8,8 @@ mod delete;
 mod find;
 mod find_by_id;
 mod flows;
+mod histories;
+mod limits;
 mod save;
 mod store;
 
@@ -15,7 +17,7 @@ use crate::fixture::{Capabilities, Storage};
 use crate::show;
 use futures::future::BoxFuture;
 use std::sync::Arc;
-use tokenstore_core::{Choices, ErrorKind, StoreError, Token, TokenStore};
+use tokenstore_core::{Choices, ErrorKind, Limits, StoreError, Token, TokenStore};
 
 /// The outcome of one check.
 pub type CheckResult = Result<(), String>;
@@ -40,6 +42,8 @@ pub fn all() -> Vec<Check> {
         delete::CHECKS,
         store::CHECKS,
         concurrency::CHECKS,
+        histories::CHECKS,
+        limits::CHECKS,
         flows::CHECKS,
     ]
     .concat()
@@ -77,6 +81,8 @@ pub struct Ctx {
     pub storage: Arc<dyn Storage>,
     pub choices: Choices,
     pub capabilities: Capabilities,
+    /// The limits the store declares.
+    pub limits: Limits,
 }
 
 /// A client id and secret pair, so that a probe's grant or refresh token is its key.

@@ -1,0 +1,72 @@
+//! Checks that run many calls at once or kill the process making them: linearizable histories
+//! from tasks sharing one store (concurrency tier) and from separate processes (processes tier),
+//! and acknowledged writes surviving SIGKILL (crash tier).
+
+use super::{checks, CheckResult, Ctx};
+use crate::history::{self, Exploration};
+use std::sync::Arc;
+use std::time::Duration;
+use tokenstore_core::TokenStore;
+
+checks![
+    (
+        "concurrency.linearizable",
+        concurrent_histories_are_linearizable
+    ),
+    (
+        "processes.linearizable",
+        histories_of_several_processes_are_linearizable
+    ),
+    (
+        "crash.acknowledged-kept",
+        acknowledged_writes_survive_sigkill
+    ),
+];
+
+/// Histories the concurrency tier explores: 4 tasks, up to 6 calls each.
+pub const TASK_HISTORIES: Exploration = Exploration {
+    histories: 40,
+    clients: 4,
+    calls_per_client: 6,
+    seed: 36,
+};
+
+/// Histories the processes tier explores: 3 processes, up to 6 calls each.
+pub const PROCESS_HISTORIES: Exploration = Exploration {
+    histories: 20,
+    clients: 3,
+    calls_per_client: 6,
+    seed: 37,
+};
+
+/// Writing processes the crash tier kills, and the longest a writer runs before its kill.
+pub const KILLS: usize = 20;
+pub const MAX_KILL_DELAY: Duration = Duration::from_millis(40);
+
+async fn concurrent_histories_are_linearizable(ctx: Ctx) -> CheckResult {
+    history::explore(vec![ctx.store.clone()], ctx.choices, TASK_HISTORIES)
+        .await
+        .map(drop)
+}
+
+async fn histories_of_several_processes_are_linearizable(ctx: Ctx) -> CheckResult {
+    let mut processes = Vec::new();
+    for n in 0..PROCESS_HISTORIES.clients {
+        let process = ctx
+            .storage
+            .spawn(crate::MAIN_NAMESPACE)
+            .await
+            .map_err(|e| format!("starting client process {}: {e}", n + 1))?;
+        processes.push(process);
+    }
+    let stores: Vec<Arc<dyn TokenStore>> = processes.iter().map(|p| p.store.clone()).collect();
+    history::explore(stores, ctx.choices, PROCESS_HISTORIES)
+        .await
+        .map(drop)
+}
+
+async fn acknowledged_writes_survive_sigkill(ctx: Ctx) -> CheckResult {
+    crate::crash::survive_kills(&*ctx.storage, KILLS, MAX_KILL_DELAY, 38)
+        .await
+        .map(drop)
+}

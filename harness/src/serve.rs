@@ -1,0 +1,151 @@
+//! The serving side of the adapter protocol (`specs/adapter-protocol.md`) for the built-in
+//! stores that keep their storage in a directory: `tokenstore-check serve --backend NAME`. It is
+//! what the processes and crash tiers start, several times on one storage, to check a built-in
+//! store from separate processes exactly as an adapter store is checked.
+
+use crate::fixture::{DirFixture, Storage, StoreFixture};
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+use std::io::{BufRead, Write};
+use std::path::PathBuf;
+use std::sync::Arc;
+use tokenstore_core::{StoreError, Token, TokenStore};
+
+/// Serves `fixture` on standard input and output until `shutdown` or the end of input.
+pub fn serve(fixture: &DirFixture) -> std::io::Result<()> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let mut server = Server {
+        fixture,
+        storage: None,
+        stores: BTreeMap::new(),
+    };
+    let stdin = std::io::stdin();
+    let mut stdout = std::io::stdout().lock();
+    for line in stdin.lock().lines() {
+        let line = line?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let request: Value = serde_json::from_str(&line).unwrap_or(Value::Null);
+        let op = request["op"].as_str().unwrap_or_default().to_owned();
+        let mut response = json!({"seq": request["seq"]});
+        match rt.block_on(server.answer(&op, &request)) {
+            Ok(ok) => response["ok"] = ok,
+            Err(e) => response["error"] = error(&e),
+        }
+        writeln!(stdout, "{response}")?;
+        stdout.flush()?;
+        if op == "shutdown" {
+            break;
+        }
+    }
+    Ok(())
+}
+
+struct Server<'a> {
+    fixture: &'a DirFixture,
+    storage: Option<(Box<dyn Storage>, Option<PathBuf>)>,
+    stores: BTreeMap<u64, Arc<dyn TokenStore>>,
+}
+
+fn error(e: &StoreError) -> Value {
+    let kind = match e.kind() {
+        tokenstore_core::ErrorKind::Backend => "other".to_owned(),
+        kind => format!("{kind:?}"),
+    };
+    let mut out = json!({"kind": kind, "message": e.to_string()});
+    if let StoreError::InvalidToken { field, .. } = e {
+        out["field"] = json!(field.name());
+    }
+    out
+}
+
+fn bad_request(why: impl Into<String>) -> StoreError {
+    StoreError::Backend {
+        message: why.into(),
+        source: None,
+    }
+}
+
+fn token_arg(request: &Value) -> Result<Token, StoreError> {
+    serde_json::from_value(request["token"].clone())
+        .map_err(|e| bad_request(format!("the token is not ten strings or nulls: {e}")))
+}
+
+fn id_arg(request: &Value) -> Result<&str, StoreError> {
+    request["id"]
+        .as_str()
+        .ok_or_else(|| bad_request("the request has no string id"))
+}
+
+impl Server<'_> {
+    async fn answer(&mut self, op: &str, request: &Value) -> Result<Value, StoreError> {
+        match op {
+            "hello" => Ok(json!({
+                "name": self.fixture.name(),
+                "language": "rust",
+                "protocol": 1,
+                "capabilities": self.fixture.capabilities(),
+            })),
+            "reset" => {
+                self.stores.clear();
+                let storage = self.fixture.storage().await.map_err(bad_request)?;
+                self.storage = Some((storage, None));
+                Ok(Value::Null)
+            }
+            "attach" => {
+                self.stores.clear();
+                let dir = request["dir"]
+                    .as_str()
+                    .ok_or_else(|| bad_request("attach needs the storage's directory"))?;
+                let dir = PathBuf::from(dir);
+                self.storage = Some((self.fixture.storage_at(&dir), Some(dir)));
+                Ok(Value::Null)
+            }
+            "reopen" => {
+                let (storage, _) = self
+                    .storage
+                    .as_ref()
+                    .ok_or_else(|| bad_request("reopen before reset or attach"))?;
+                let namespace = request["namespace"]
+                    .as_str()
+                    .unwrap_or(crate::MAIN_NAMESPACE);
+                let store = storage.open(namespace).await?;
+                let handle = self.stores.len() as u64 + 1;
+                self.stores.insert(handle, store);
+                Ok(json!({"store": handle}))
+            }
+            "shutdown" => Ok(Value::Null),
+            _ => self.call(op, request).await,
+        }
+    }
+
+    async fn call(&self, op: &str, request: &Value) -> Result<Value, StoreError> {
+        let store = request["store"]
+            .as_u64()
+            .and_then(|h| self.stores.get(&h))
+            .ok_or_else(|| bad_request(format!("{op}: no open store with that handle")))?;
+        match op {
+            "find_token" => {
+                let probe = token_arg(request)?;
+                let found = store.find_token(&probe).await?;
+                Ok(json!({"found": found, "caller": probe}))
+            }
+            "save_token" => {
+                let mut token = token_arg(request)?;
+                store.save_token(&mut token).await?;
+                Ok(json!({"caller": token}))
+            }
+            "delete_token" => store
+                .delete_token(id_arg(request)?)
+                .await
+                .map(|()| Value::Null),
+            "get_tokens" => Ok(json!(store.get_tokens().await?)),
+            "delete_tokens" => store.delete_tokens().await.map(|()| Value::Null),
+            "find_token_by_id" => Ok(json!(store.find_token_by_id(id_arg(request)?).await?)),
+            _ => Err(bad_request(format!("unknown op {op:?}"))),
+        }
+    }
+}
