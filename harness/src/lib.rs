@@ -22,6 +22,7 @@ pub mod replay;
 pub mod report;
 pub mod rules;
 pub mod runner;
+pub mod server_admin;
 pub mod servers;
 pub mod show;
 pub mod suite;

@@ -127,6 +127,7 @@ macro_rules! suite {
             concurrency_distinct_users => "concurrency.distinct-users",
             concurrency_same_user => "concurrency.same-user",
             concurrency_reader_consistent => "concurrency.reader-consistent",
+            server_loss_recovers => "server-loss.recovers",
         ]);
     };
 }

@@ -9,6 +9,7 @@ mod find;
 mod find_by_id;
 mod flows;
 mod save;
+pub mod server_loss;
 mod store;
 
 use crate::fixture::{Capabilities, Storage};
@@ -40,6 +41,7 @@ pub fn all() -> Vec<Check> {
         delete::CHECKS,
         store::CHECKS,
         concurrency::CHECKS,
+        server_loss::CHECKS,
         flows::CHECKS,
     ]
     .concat()
