@@ -27,6 +27,10 @@ impl Storage for CountingStorage<'_> {
     async fn remove(&self) -> Result<(), StoreError> {
         self.inner.remove().await
     }
+
+    async fn kill_connections(&self) -> Result<usize, StoreError> {
+        self.inner.kill_connections().await
+    }
 }
 
 struct Counted {

@@ -26,6 +26,7 @@ pub mod report;
 pub mod rules;
 pub mod runner;
 pub mod serve;
+pub mod server_admin;
 pub mod servers;
 pub mod show;
 pub mod suite;

@@ -5,12 +5,14 @@
 //!
 //! Every storage is its own namespace (table or key prefix) named after the run, removed when the
 //! storage is, so parallel runs never collide and nothing outside the namespace is touched.
+//! [`Storage::kill_connections`] kills the connections of the stores the storage opened, and no
+//! other: each store's connections carry its label (Redis, PostgreSQL) or are known by id (MySQL).
 
 use crate::fixture::{Capabilities, Storage, StoreFixture};
 use async_trait::async_trait;
 use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, Weak};
 use tokenstore_core::{StoreError, TokenStore};
 
 /// A server kind.
@@ -191,6 +193,7 @@ impl StoreFixture for ServerFixture {
             persistent: true,
             namespaces: true,
             concurrent: true,
+            connections: true,
             ..Capabilities::default()
         }
     }
@@ -215,6 +218,7 @@ impl StoreFixture for ServerFixture {
             url,
             base: format!("{}_{n}", self.run),
             opened: Mutex::new(BTreeSet::new()),
+            stores: Mutex::new(Vec::new()),
         }))
     }
 }
@@ -224,6 +228,48 @@ struct ServerStorage {
     url: String,
     base: String,
     opened: Mutex<BTreeSet<String>>,
+    /// The stores opened on this storage, to find their connections on the server.
+    stores: Mutex<Vec<OpenedStore>>,
+}
+
+/// A store the storage opened, not kept alive by the storage.
+enum OpenedStore {
+    Mysql(Weak<tokenstore_mysql::MysqlStore>),
+    Redis(Weak<tokenstore_redis::RedisStore>),
+    Postgres(Weak<tokenstore_postgres::PostgresStore>),
+}
+
+/// How the connections of the storage's live stores are found on the server.
+#[derive(Default)]
+struct Tags {
+    mysql_ids: Vec<u32>,
+    labels: Vec<String>,
+}
+
+impl Tags {
+    fn of(stores: &[OpenedStore]) -> Tags {
+        let mut tags = Tags::default();
+        for store in stores {
+            match store {
+                OpenedStore::Mysql(s) => {
+                    if let Some(s) = s.upgrade() {
+                        tags.mysql_ids.extend(s.connection_ids());
+                    }
+                }
+                OpenedStore::Redis(s) => {
+                    if let Some(s) = s.upgrade() {
+                        tags.labels.push(s.connection_label().to_owned());
+                    }
+                }
+                OpenedStore::Postgres(s) => {
+                    if let Some(s) = s.upgrade() {
+                        tags.labels.push(s.connection_label().to_owned());
+                    }
+                }
+            }
+        }
+        tags
+    }
 }
 
 impl ServerStorage {
@@ -256,11 +302,34 @@ impl Storage for ServerStorage {
             .lock()
             .expect("not poisoned")
             .insert(name.clone());
-        Ok(match self.connect(&name).await? {
-            Connected::Mysql(s) => Arc::new(s),
-            Connected::Redis(s) => Arc::new(s),
-            Connected::Postgres(s) => Arc::new(s),
-        })
+        let (store, opened): (Arc<dyn TokenStore>, OpenedStore) = match self.connect(&name).await? {
+            Connected::Mysql(s) => {
+                let s = Arc::new(s);
+                let weak = Arc::downgrade(&s);
+                (s, OpenedStore::Mysql(weak))
+            }
+            Connected::Redis(s) => {
+                let s = Arc::new(s);
+                let weak = Arc::downgrade(&s);
+                (s, OpenedStore::Redis(weak))
+            }
+            Connected::Postgres(s) => {
+                let s = Arc::new(s);
+                let weak = Arc::downgrade(&s);
+                (s, OpenedStore::Postgres(weak))
+            }
+        };
+        self.stores.lock().expect("not poisoned").push(opened);
+        Ok(store)
+    }
+
+    async fn kill_connections(&self) -> Result<usize, StoreError> {
+        let tags = Tags::of(&self.stores.lock().expect("not poisoned"));
+        match self.server {
+            Server::Mysql => crate::server_admin::kill_mysql(&self.url, &tags.mysql_ids).await,
+            Server::Redis => crate::server_admin::kill_redis(&self.url, &tags.labels).await,
+            Server::Postgres => crate::server_admin::kill_postgres(&self.url, &tags.labels).await,
+        }
     }
 
     async fn remove(&self) -> Result<(), StoreError> {

@@ -130,6 +130,7 @@ macro_rules! suite {
             concurrency_linearizable => "concurrency.linearizable",
             processes_linearizable => "processes.linearizable",
             crash_acknowledged_kept => "crash.acknowledged-kept",
+            server_loss_recovers => "server-loss.recovers",
             limits_declared => "limits.declared",
         ]);
     };

@@ -7,15 +7,22 @@
 //!
 //! A find is one query. A save is one transaction: one query fetches (and locks) every token the
 //! decision depends on, `tokenstore_core::plan_save` decides, one statement writes. A transaction
-//! that loses a race (deadlock, duplicate key) is retried from the start.
+//! that loses a race (deadlock, duplicate key) is retried from the start. A call whose connection
+//! is lost (killed, reset, the server restarted) is sent once more on a fresh connection when that
+//! cannot write twice (`tokenstore_retry::Resend`); the pool drops dead idle connections when it
+//! hands them out. The store remembers the server ids of its connections
+//! ([`MysqlStore::connection_ids`]), so that they can be told apart from other clients'.
 
 use mysql_async::prelude::Queryable;
-use mysql_async::{IsolationLevel, Opts, Pool, Row, TxOpts, Value};
+use mysql_async::{Conn, IsolationLevel, Opts, Pool, Row, TxOpts, Value};
+use std::collections::BTreeSet;
+use std::sync::Mutex;
 use tokenstore_core::sql::{check_identifier, where_any, COLUMNS};
 use tokenstore_core::{find_in, find_lookups, plan_save, save_lookups};
 use tokenstore_core::{
     Candidates, Choices, Field, Limits, Result, SavePlan, StoreError, Token, TokenStore,
 };
+use tokenstore_retry::{with_retries, Resend};
 
 /// The choices of the `mysql` store: no fallback; missing-id deletes are silent (as the DBStore).
 pub const MYSQL_CHOICES: Choices = Choices {
@@ -41,10 +48,14 @@ pub const MYSQL_LIMITS: Limits = Limits {
     forbidden_chars: &[],
 };
 
+/// How many connection ids a store remembers: the newest, far more than its pool holds at once.
+const REMEMBERED_CONNECTIONS: usize = 1024;
+
 /// A token store on one table of a MySQL or MariaDB database.
 pub struct MysqlStore {
     pool: Pool,
     table: String,
+    connection_ids: Mutex<BTreeSet<u32>>,
 }
 
 impl MysqlStore {
@@ -58,17 +69,42 @@ impl MysqlStore {
         let store = MysqlStore {
             pool,
             table: table.to_owned(),
+            connection_ids: Mutex::new(BTreeSet::new()),
         };
         store.create_tables().await?;
         Ok(store)
     }
 
-    async fn create_tables(&self) -> Result<()> {
-        let mut conn = self
+    /// The server ids (`CONNECTION_ID()`, the `ID` of `information_schema.PROCESSLIST`) of the
+    /// connections this store has used, the newest [`REMEMBERED_CONNECTIONS`] of them; some may
+    /// be closed by now.
+    pub fn connection_ids(&self) -> Vec<u32> {
+        self.ids().iter().copied().collect()
+    }
+
+    fn ids(&self) -> std::sync::MutexGuard<'_, BTreeSet<u32>> {
+        self.connection_ids
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// A connection from the pool (which drops idle ones the server closed), remembered by id.
+    async fn conn(&self) -> Result<Conn, Attempt> {
+        let conn = self
             .pool
             .get_conn()
             .await
-            .map_err(backend("cannot connect"))?;
+            .map_err(attempt_error("cannot connect"))?;
+        let mut ids = self.ids();
+        ids.insert(conn.id());
+        if ids.len() > REMEMBERED_CONNECTIONS {
+            ids.pop_first();
+        }
+        Ok(conn)
+    }
+
+    async fn create_tables(&self) -> Result<()> {
+        let mut conn = self.conn().await.map_err(final_error)?;
         let version: Option<String> = conn
             .query_first("SELECT VERSION()")
             .await
@@ -106,11 +142,7 @@ impl MysqlStore {
     /// Drops the table and its counter: the end of a namespace.
     pub async fn drop_tables(&self) -> Result<()> {
         let t = &self.table;
-        let mut conn = self
-            .pool
-            .get_conn()
-            .await
-            .map_err(backend("cannot connect"))?;
+        let mut conn = self.conn().await.map_err(final_error)?;
         conn.query_drop(format!("DROP TABLE IF EXISTS `{t}`, `{t}_ids`"))
             .await
             .map_err(backend("cannot drop the tables"))
@@ -129,7 +161,7 @@ impl MysqlStore {
         conn: &mut impl Queryable,
         lookups: &[(Field, String)],
         lock: bool,
-    ) -> Result<Candidates> {
+    ) -> Result<Candidates, Attempt> {
         let (clause, params) = where_any(lookups, |_| "?".into());
         let sql = format!(
             "SELECT {COLUMNS} FROM `{}` WHERE {clause}{}",
@@ -139,8 +171,31 @@ impl MysqlStore {
         let rows: Vec<Row> = conn
             .exec(sql, params)
             .await
-            .map_err(backend("cannot read the token table"))?;
+            .map_err(attempt_error("cannot read the token table"))?;
         Ok(Candidates(rows.into_iter().map(row_token).collect()))
+    }
+
+    /// The tokens `lookups` designate, read on one connection.
+    async fn try_select(&self, lookups: &[(Field, String)]) -> Result<Candidates, Attempt> {
+        let mut conn = self.conn().await?;
+        self.select(&mut conn, lookups, false).await
+    }
+
+    /// Runs one statement that writes, on one connection.
+    async fn try_write(&self, sql: &str, params: Vec<Value>) -> Result<(), Attempt> {
+        let mut conn = self.conn().await?;
+        conn.exec_drop(sql, params)
+            .await
+            .map_err(attempt_error("cannot delete"))
+    }
+
+    async fn try_get_tokens(&self) -> Result<Vec<Token>, Attempt> {
+        let mut conn = self.conn().await?;
+        let rows: Vec<Row> = conn
+            .query(format!("SELECT {COLUMNS} FROM `{}`", self.table))
+            .await
+            .map_err(attempt_error("cannot read"))?;
+        Ok(rows.into_iter().map(row_token).collect())
     }
 
     /// One attempt at a save, in one transaction.
@@ -149,11 +204,11 @@ impl MysqlStore {
         // unique key makes the second wait for the first, fail, and retry as an update.
         let mut options = TxOpts::default();
         options.with_isolation_level(IsolationLevel::ReadCommitted);
-        let mut tx = self
-            .pool
+        let mut conn = self.conn().await?;
+        let mut tx = conn
             .start_transaction(options)
             .await
-            .map_err(attempt_error)?;
+            .map_err(attempt_error("cannot save"))?;
         let candidates = self
             .select(&mut tx, &save_lookups(token, MYSQL_CHOICES), true)
             .await?;
@@ -170,7 +225,7 @@ impl MysqlStore {
                     params.push(Value::from(merged.id.clone()));
                     tx.exec_drop(format!("UPDATE `{t}` SET {set} WHERE id = ?"), params)
                         .await
-                        .map_err(attempt_error)?;
+                        .map_err(attempt_error("cannot save"))?;
                 }
                 merged.id.unwrap_or_default()
             }
@@ -184,11 +239,11 @@ impl MysqlStore {
                     values(&new).to_vec(),
                 )
                 .await
-                .map_err(attempt_error)?;
+                .map_err(attempt_error("cannot save"))?;
                 new.id.unwrap_or_default()
             }
         };
-        tx.commit().await.map_err(attempt_error)?;
+        tx.commit().await.map_err(attempt_error("cannot save"))?;
         Ok(id)
     }
 
@@ -199,7 +254,7 @@ impl MysqlStore {
         let mut counter: u64 = tx
             .query_first(format!("SELECT n FROM `{t}_ids` FOR UPDATE"))
             .await
-            .map_err(attempt_error)?
+            .map_err(attempt_error("cannot save"))?
             .unwrap_or(0);
         let mut jumped = false;
         loop {
@@ -210,7 +265,7 @@ impl MysqlStore {
                     (counter.to_string(),),
                 )
                 .await
-                .map_err(attempt_error)?;
+                .map_err(attempt_error("cannot save"))?;
             if taken.is_none() {
                 break;
             }
@@ -223,24 +278,51 @@ impl MysqlStore {
                         "SELECT MAX(CAST(id AS UNSIGNED)) FROM `{t}` WHERE id REGEXP '^[0-9]{{1,19}}$'"
                     ))
                     .await
-                    .map_err(attempt_error)?;
+                    .map_err(attempt_error("cannot save"))?;
                 counter = counter.max(largest.flatten().unwrap_or(0));
             }
         }
         tx.exec_drop(format!("UPDATE `{t}_ids` SET n = ?"), (counter,))
             .await
-            .map_err(attempt_error)?;
+            .map_err(attempt_error("cannot save"))?;
         Ok(counter.to_string())
     }
 }
 
 type Attempt = tokenstore_retry::Attempt<mysql_async::Error>;
 
-/// A lost race (deadlock, lock wait timeout, duplicate key) is retried; anything else is final.
-fn attempt_error(e: mysql_async::Error) -> Attempt {
-    match &e {
+/// A lost race (deadlock, lock wait timeout, duplicate key) is retried, a lost connection sent
+/// again when that is safe; anything else is final.
+fn attempt_error(what: &'static str) -> impl Fn(mysql_async::Error) -> Attempt {
+    move |e| match &e {
         mysql_async::Error::Server(s) if matches!(s.code, 1213 | 1205 | 1062) => Attempt::Retry(e),
-        _ => Attempt::Final(StoreError::backend(format!("mysql: {e}"), e)),
+        _ if connection_lost(&e) => Attempt::Lost(backend(what)(e)),
+        _ => Attempt::Final(backend(what)(e)),
+    }
+}
+
+/// Whether `e` says the connection itself failed: an I/O error, a closed connection, or the
+/// server's word that it killed the connection or is shutting down (MariaDB 1927
+/// `ER_CONNECTION_KILLED`, 1053 `ER_SERVER_SHUTDOWN`, 1317 `ER_QUERY_INTERRUPTED`, MySQL 8 4031
+/// `ER_CLIENT_INTERACTION_TIMEOUT`, the client codes 2006 and 2013 for a server gone away).
+fn connection_lost(e: &mysql_async::Error) -> bool {
+    match e {
+        mysql_async::Error::Io(_) => true,
+        mysql_async::Error::Driver(d) => {
+            matches!(d, mysql_async::DriverError::ConnectionClosed)
+        }
+        mysql_async::Error::Server(s) => {
+            matches!(s.code, 1927 | 1053 | 1317 | 4031 | 2006 | 2013)
+        }
+        _ => false,
+    }
+}
+
+/// The error a one-off call (creating or dropping the tables) reports.
+fn final_error(attempt: Attempt) -> StoreError {
+    match attempt {
+        Attempt::Final(e) | Attempt::Lost(e) => e,
+        Attempt::Retry(e) => backend("lost a race")(e),
     }
 }
 
@@ -268,66 +350,38 @@ impl TokenStore for MysqlStore {
         if lookups.is_empty() {
             return Ok(None);
         }
-        let mut conn = self
-            .pool
-            .get_conn()
-            .await
-            .map_err(backend("cannot connect"))?;
-        let candidates = self.select(&mut conn, &lookups, false).await?;
+        let candidates = with_retries("mysql", Resend::Safe, || self.try_select(&lookups)).await?;
         find_in(&candidates, probe, MYSQL_CHOICES)
     }
 
     async fn save_token(&self, token: &mut Token) -> Result<()> {
         MYSQL_LIMITS.check(token)?;
-        let id = tokenstore_retry::with_retries("mysql", || self.try_save(token)).await?;
+        let resend = Resend::of_save(token);
+        let id = with_retries("mysql", resend, || self.try_save(token)).await?;
         token.id = Some(id);
         Ok(())
     }
 
     async fn delete_token(&self, id: &str) -> Result<()> {
-        let mut conn = self
-            .pool
-            .get_conn()
-            .await
-            .map_err(backend("cannot connect"))?;
-        conn.exec_drop(format!("DELETE FROM `{}` WHERE id = ?", self.table), (id,))
-            .await
-            .map_err(backend("cannot delete"))
+        let sql = format!("DELETE FROM `{}` WHERE id = ?", self.table);
+        with_retries("mysql", Resend::Delete, || {
+            self.try_write(&sql, vec![Value::from(id)])
+        })
+        .await
     }
 
     async fn get_tokens(&self) -> Result<Vec<Token>> {
-        let mut conn = self
-            .pool
-            .get_conn()
-            .await
-            .map_err(backend("cannot connect"))?;
-        let rows: Vec<Row> = conn
-            .query(format!("SELECT {COLUMNS} FROM `{}`", self.table))
-            .await
-            .map_err(backend("cannot read"))?;
-        Ok(rows.into_iter().map(row_token).collect())
+        with_retries("mysql", Resend::Safe, || self.try_get_tokens()).await
     }
 
     async fn delete_tokens(&self) -> Result<()> {
-        let mut conn = self
-            .pool
-            .get_conn()
-            .await
-            .map_err(backend("cannot connect"))?;
-        conn.query_drop(format!("DELETE FROM `{}`", self.table))
-            .await
-            .map_err(backend("cannot delete"))
+        let sql = format!("DELETE FROM `{}`", self.table);
+        with_retries("mysql", Resend::Safe, || self.try_write(&sql, Vec::new())).await
     }
 
     async fn find_token_by_id(&self, id: &str) -> Result<Token> {
-        let mut conn = self
-            .pool
-            .get_conn()
-            .await
-            .map_err(backend("cannot connect"))?;
-        let candidates = self
-            .select(&mut conn, &[(Field::Id, id.to_owned())], false)
-            .await?;
+        let lookups = [(Field::Id, id.to_owned())];
+        let candidates = with_retries("mysql", Resend::Safe, || self.try_select(&lookups)).await?;
         tokenstore_core::find_by_id_in(&candidates, id)
     }
 }

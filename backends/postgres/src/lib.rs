@@ -4,15 +4,20 @@
 //!
 //! A find is one query. A save is one transaction: one query fetches (and locks) every token the
 //! decision depends on, `tokenstore_core::plan_save` decides, and one `INSERT ... ON CONFLICT`
-//! writes. A transaction that loses a race (unique violation, deadlock) is retried.
+//! writes. A transaction that loses a race (unique violation, deadlock) is retried. A call whose
+//! connection is lost (terminated by an administrator, the server restarted) is sent once more on
+//! a fresh connection when that cannot write twice (`tokenstore_retry::Resend`); the broken
+//! connection is dropped, not returned to the pool. Every connection carries the store's
+//! [`PostgresStore::connection_label`] as its `application_name`.
 
 use deadpool_postgres::GenericClient;
-use deadpool_postgres::{Config, Pool, Runtime};
+use deadpool_postgres::{Config, Object, Pool, Runtime};
 use tokenstore_core::sql::{check_identifier, where_any, COLUMNS};
 use tokenstore_core::{find_by_id_in, find_in, find_lookups, plan_save, save_lookups};
 use tokenstore_core::{
     Candidates, Choices, Field, Limits, Result, SavePlan, StoreError, Token, TokenStore,
 };
+use tokenstore_retry::{connection_label, with_retries, Resend};
 use tokio_postgres::types::ToSql;
 use tokio_postgres::{NoTls, Row};
 
@@ -33,6 +38,7 @@ pub const POSTGRES_LIMITS: Limits = Limits {
 pub struct PostgresStore {
     pool: Pool,
     table: String,
+    label: String,
 }
 
 impl PostgresStore {
@@ -40,8 +46,10 @@ impl PostgresStore {
     /// its id sequence `table_ids` when they do not exist.
     pub async fn open(url: &str, table: &str) -> Result<Self> {
         check_identifier(table)?;
+        let label = connection_label("postgres");
         let config = Config {
             url: Some(url.to_owned()),
+            application_name: Some(label.clone()),
             ..Config::default()
         };
         let pool = config
@@ -50,8 +58,9 @@ impl PostgresStore {
         let store = PostgresStore {
             pool,
             table: table.to_owned(),
+            label,
         };
-        let client = store.client().await?;
+        let client = store.client().await.map_err(final_error)?;
         let t = table;
         client
             .batch_execute(&format!(
@@ -103,11 +112,18 @@ impl PostgresStore {
         tx.execute(&stmt, &params).await.map(drop)
     }
 
+    /// The `application_name` of every connection of this store, unique to it (see
+    /// `pg_stat_activity`).
+    pub fn connection_label(&self) -> &str {
+        &self.label
+    }
+
     /// Drops the table and its sequence: the end of a namespace.
     pub async fn drop_tables(&self) -> Result<()> {
         let t = &self.table;
         self.client()
-            .await?
+            .await
+            .map_err(final_error)?
             .batch_execute(&format!(
                 "DROP TABLE IF EXISTS {t}; DROP SEQUENCE IF EXISTS {t}_ids;"
             ))
@@ -115,11 +131,49 @@ impl PostgresStore {
             .map_err(backend("cannot drop the table"))
     }
 
-    async fn client(&self) -> Result<deadpool_postgres::Object> {
-        self.pool
-            .get()
-            .await
-            .map_err(|e| StoreError::backend(format!("postgres: cannot connect: {e}"), e))
+    /// A connection from the pool, which drops idle ones the server closed when it hands them
+    /// out.
+    async fn client(&self) -> Result<Object, Attempt> {
+        self.pool.get().await.map_err(|e| {
+            let lost = matches!(&e, deadpool_postgres::PoolError::Backend(b) if connection_lost(b));
+            let error = StoreError::backend(format!("postgres: cannot connect: {e}"), e);
+            if lost {
+                Attempt::Lost(error)
+            } else {
+                Attempt::Final(error)
+            }
+        })
+    }
+
+    /// Runs one statement on one connection: the rows it returns.
+    async fn try_query(
+        &self,
+        what: &'static str,
+        sql: &str,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> Result<Vec<Row>, Attempt> {
+        let client = self.client().await?;
+        let answer = client.query(sql, params).await;
+        answer.map_err(|e| failed(client, what, e))
+    }
+
+    /// Runs one statement that writes, on one connection: how many rows it changed.
+    async fn try_execute(
+        &self,
+        what: &'static str,
+        sql: &str,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> Result<u64, Attempt> {
+        let client = self.client().await?;
+        let answer = client.execute(sql, params).await;
+        answer.map_err(|e| failed(client, what, e))
+    }
+
+    /// The tokens `lookups` designate, read on one connection.
+    async fn try_select(&self, lookups: &[(Field, String)]) -> Result<Candidates, Attempt> {
+        let client = self.client().await?;
+        let answer = self.select(&client, lookups, false).await;
+        answer.map_err(|e| failed(client, "cannot read", e))
     }
 
     async fn select(
@@ -145,14 +199,14 @@ impl PostgresStore {
         let mut client = self.client().await?;
         match self.save_in_transaction(&mut client, token).await {
             Ok(decided) => decided.map_err(Attempt::Final),
-            Err(e) => Err(attempt_error(e)),
+            Err(e) => Err(failed(client, "cannot save", e)),
         }
     }
 
     /// One save in one transaction: the outer error is the database's, the inner the spec's.
     async fn save_in_transaction(
         &self,
-        client: &mut deadpool_postgres::Object,
+        client: &mut Object,
         token: &Token,
     ) -> Result<Result<String>, tokio_postgres::Error> {
         let tx = client.transaction().await?;
@@ -206,9 +260,10 @@ impl PostgresStore {
 
 type Attempt = tokenstore_retry::Attempt<tokio_postgres::Error>;
 
-/// A lost race (unique violation from a concurrent insert, deadlock, serialization failure) is
-/// retried; anything else is final.
-fn attempt_error(e: tokio_postgres::Error) -> Attempt {
+/// What a call that failed on `client` reports: a lost race (unique violation from a concurrent
+/// insert, deadlock, serialization failure) is retried, a lost connection is dropped from the
+/// pool and the call sent again when that is safe; anything else is final.
+fn failed(client: Object, what: &'static str, e: tokio_postgres::Error) -> Attempt {
     use tokio_postgres::error::SqlState;
     let raced = e.code().is_some_and(|c| {
         *c == SqlState::UNIQUE_VIOLATION
@@ -217,8 +272,32 @@ fn attempt_error(e: tokio_postgres::Error) -> Attempt {
     });
     if raced {
         Attempt::Retry(e)
+    } else if connection_lost(&e) {
+        drop(Object::take(client));
+        Attempt::Lost(backend(what)(e))
     } else {
-        Attempt::Final(StoreError::backend(format!("postgres: {e}"), e))
+        Attempt::Final(backend(what)(e))
+    }
+}
+
+/// Whether `e` says the connection itself failed: closed, an I/O error, or the server's word
+/// that it terminated the session or is shutting down or starting up (SQLSTATE class 57P).
+fn connection_lost(e: &tokio_postgres::Error) -> bool {
+    use tokio_postgres::error::SqlState;
+    let io = std::error::Error::source(e).is_some_and(|s| s.is::<std::io::Error>());
+    let shutdown = e.code().is_some_and(|c| {
+        *c == SqlState::ADMIN_SHUTDOWN
+            || *c == SqlState::CRASH_SHUTDOWN
+            || *c == SqlState::CANNOT_CONNECT_NOW
+    });
+    e.is_closed() || io || shutdown
+}
+
+/// The error a one-off call (creating or dropping the table) reports.
+fn final_error(attempt: Attempt) -> StoreError {
+    match attempt {
+        Attempt::Final(e) | Attempt::Lost(e) => e,
+        Attempt::Retry(e) => backend("lost a race")(e),
     }
 }
 
@@ -242,17 +321,15 @@ impl TokenStore for PostgresStore {
         if lookups.is_empty() {
             return Ok(None);
         }
-        let client = self.client().await?;
-        let candidates = self
-            .select(&client, &lookups, false)
-            .await
-            .map_err(backend("cannot read"))?;
+        let candidates =
+            with_retries("postgres", Resend::Safe, || self.try_select(&lookups)).await?;
         find_in(&candidates, probe, POSTGRES_CHOICES)
     }
 
     async fn save_token(&self, token: &mut Token) -> Result<()> {
         POSTGRES_LIMITS.check(token)?;
-        let id = tokenstore_retry::with_retries("postgres", || self.try_save(token)).await?;
+        let resend = Resend::of_save(token);
+        let id = with_retries("postgres", resend, || self.try_save(token)).await?;
         token.id = Some(id);
         Ok(())
     }
@@ -261,46 +338,42 @@ impl TokenStore for PostgresStore {
         if !POSTGRES_LIMITS.holds(Field::Id, id) {
             return Err(StoreError::NotFound { id: id.to_owned() });
         }
-        let deleted = self
-            .client()
-            .await?
-            .execute(&format!("DELETE FROM {} WHERE id = $1", self.table), &[&id])
-            .await
-            .map_err(backend("cannot delete"))?;
-        if deleted == 0 && POSTGRES_CHOICES.delete_missing_reports_not_found {
-            return Err(StoreError::NotFound { id: id.to_owned() });
-        }
-        Ok(())
+        let sql = format!("DELETE FROM {} WHERE id = $1", self.table);
+        with_retries("postgres", Resend::Delete, || async {
+            let deleted = self.try_execute("cannot delete", &sql, &[&id]).await?;
+            if deleted == 0 && POSTGRES_CHOICES.delete_missing_reports_not_found {
+                return Err(Attempt::Final(StoreError::NotFound { id: id.to_owned() }));
+            }
+            Ok(())
+        })
+        .await
     }
 
     async fn get_tokens(&self) -> Result<Vec<Token>> {
-        let rows = self
-            .client()
-            .await?
-            .query(&format!("SELECT {COLUMNS} FROM {}", self.table), &[])
-            .await
-            .map_err(backend("cannot read"))?;
+        let sql = format!("SELECT {COLUMNS} FROM {}", self.table);
+        let rows = with_retries("postgres", Resend::Safe, || {
+            self.try_query("cannot read", &sql, &[])
+        })
+        .await?;
         Ok(rows.iter().map(row_token).collect())
     }
 
     async fn delete_tokens(&self) -> Result<()> {
-        self.client()
-            .await?
-            .execute(&format!("DELETE FROM {}", self.table), &[])
-            .await
-            .map(drop)
-            .map_err(backend("cannot delete"))
+        let sql = format!("DELETE FROM {}", self.table);
+        with_retries("postgres", Resend::Safe, || {
+            self.try_execute("cannot delete", &sql, &[])
+        })
+        .await
+        .map(drop)
     }
 
     async fn find_token_by_id(&self, id: &str) -> Result<Token> {
         if !POSTGRES_LIMITS.holds(Field::Id, id) {
             return Err(StoreError::NotFound { id: id.to_owned() });
         }
-        let client = self.client().await?;
-        let candidates = self
-            .select(&client, &[(Field::Id, id.to_owned())], false)
-            .await
-            .map_err(backend("cannot read"))?;
+        let lookups = [(Field::Id, id.to_owned())];
+        let candidates =
+            with_retries("postgres", Resend::Safe, || self.try_select(&lookups)).await?;
         find_by_id_in(&candidates, id)
     }
 }

@@ -7,12 +7,20 @@
 //! The key order comes from `tokenstore_core` (the lookups passed to the scripts), and answers
 //! are re-checked with its exact comparisons; the merge and the conflicts of a save run inside
 //! `lua/save.lua`, because a save must be one atomic step on the server.
+//!
+//! The store holds one multiplexed connection, named with its
+//! [`RedisStore::connection_label`] (`CLIENT SETNAME`). When a call finds it lost (closed, reset,
+//! killed with `CLIENT KILL`, the server restarted), the store drops it, connects again on the
+//! next call, and sends the failed call once more when that cannot write twice
+//! (`tokenstore_retry::Resend`).
 
-use redis::aio::ConnectionManager;
-use redis::Script;
-use std::sync::LazyLock;
+use redis::aio::MultiplexedConnection;
+use redis::{AsyncConnectionConfig, RedisResult, Script};
+use std::future::Future;
+use std::sync::{LazyLock, Mutex, MutexGuard, PoisonError};
 use tokenstore_core::{find_by_id_in, find_in, find_lookups, Candidates, Choices, Field, Result};
 use tokenstore_core::{StoreError, Token, TokenStore};
+use tokenstore_retry::{connection_label, with_retries, Resend};
 
 /// The choices of the `redis` store: no fallback; missing-id deletes report NotFound.
 pub const REDIS_CHOICES: Choices = Choices {
@@ -25,9 +33,21 @@ static FIND: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("lua/f
 static DELETE: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("lua/delete.lua")));
 static CLEAR: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("lua/clear.lua")));
 
+type Attempt = tokenstore_retry::Attempt<redis::RedisError>;
+
+/// The connection in use, and which one it is (connections are numbered as they are made).
+struct Current {
+    serial: u64,
+    conn: MultiplexedConnection,
+}
+
 /// A token store on one namespace of a Redis server.
 pub struct RedisStore {
-    conn: ConnectionManager,
+    client: redis::Client,
+    current: Mutex<Option<Current>>,
+    /// Held while connecting, so that concurrent calls that find no connection make one.
+    connecting: tokio::sync::Mutex<u64>,
+    label: String,
     prefix: String,
 }
 
@@ -38,25 +58,125 @@ impl RedisStore {
         tokenstore_core::sql::check_identifier(namespace)?;
         let client = redis::Client::open(url)
             .map_err(|e| StoreError::backend(format!("redis: bad URL {url:?}: {e}"), e))?;
-        let conn = client
-            .get_connection_manager()
-            .await
-            .map_err(backend("cannot connect"))?;
-        Ok(RedisStore {
-            conn,
+        let store = RedisStore {
+            client,
+            current: Mutex::new(None),
+            connecting: tokio::sync::Mutex::new(0),
+            label: connection_label("redis"),
             prefix: format!("{{tokenstore:{namespace}}}"),
-        })
+        };
+        store.connection().await.map_err(|attempt| match attempt {
+            Attempt::Final(e) | Attempt::Lost(e) => e,
+            Attempt::Retry(e) => backend("cannot connect")(e),
+        })?;
+        Ok(store)
+    }
+
+    /// The client name of the store's connection (`CLIENT LIST` shows it), unique to the store.
+    pub fn connection_label(&self) -> &str {
+        &self.label
     }
 
     /// Removes every key of the namespace, the id counter included.
     pub async fn drop_namespace(&self) -> Result<()> {
-        CLEAR
-            .key(&self.prefix)
-            .arg("drop")
-            .invoke_async::<i64>(&mut self.conn.clone())
+        let mut clear = CLEAR.key(&self.prefix);
+        clear.arg("drop");
+        self.invoke::<i64>("cannot clear", Resend::Safe, &clear)
             .await
-            .map_err(backend("cannot clear"))?;
-        Ok(())
+            .map(drop)
+    }
+
+    fn current(&self) -> MutexGuard<'_, Option<Current>> {
+        self.current.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The connection in use, made (and named) if there is none.
+    async fn connection(&self) -> Result<(u64, MultiplexedConnection), Attempt> {
+        if let Some(c) = &*self.current() {
+            return Ok((c.serial, c.conn.clone()));
+        }
+        let mut made = self.connecting.lock().await;
+        if let Some(c) = &*self.current() {
+            return Ok((c.serial, c.conn.clone()));
+        }
+        let mut conn = self
+            .client
+            .get_multiplexed_async_connection_with_config(&AsyncConnectionConfig::new())
+            .await
+            .map_err(failed("cannot connect"))?;
+        redis::cmd("CLIENT")
+            .arg("SETNAME")
+            .arg(&self.label)
+            .exec_async(&mut conn)
+            .await
+            .map_err(failed("cannot name the connection"))?;
+        *made += 1;
+        *self.current() = Some(Current {
+            serial: *made,
+            conn: conn.clone(),
+        });
+        Ok((*made, conn))
+    }
+
+    /// Drops connection `serial` if it is still the one in use: the next call makes a new one.
+    fn discard(&self, serial: u64) {
+        let mut current = self.current();
+        if current.as_ref().is_some_and(|c| c.serial == serial) {
+            *current = None;
+        }
+    }
+
+    /// Runs a script on the store's connection, as [`RedisStore::send`].
+    async fn invoke<T: redis::FromRedisValue>(
+        &self,
+        what: &'static str,
+        resend: Resend,
+        script: &redis::ScriptInvocation<'_>,
+    ) -> Result<T> {
+        self.send(what, resend, |mut conn| async move {
+            script.invoke_async(&mut conn).await.map(Ok)
+        })
+        .await
+    }
+
+    /// Runs `call` on the store's connection (its outer error is Redis's, the inner the spec's
+    /// answer); a lost connection is dropped, and the call sent again as `resend` allows.
+    async fn send<T, F, Fut>(&self, what: &'static str, resend: Resend, call: F) -> Result<T>
+    where
+        F: Fn(MultiplexedConnection) -> Fut,
+        Fut: Future<Output = RedisResult<Result<T>>>,
+    {
+        with_retries("redis", resend, || async {
+            let (serial, conn) = self.connection().await?;
+            match call(conn).await {
+                Ok(answer) => answer.map_err(Attempt::Final),
+                Err(e) => {
+                    let attempt = failed(what)(e);
+                    if matches!(attempt, Attempt::Lost(_)) {
+                        self.discard(serial);
+                    }
+                    Err(attempt)
+                }
+            }
+        })
+        .await
+    }
+}
+
+/// A lost connection (I/O error, closed, reset, refused, timed out) may be sent again; anything
+/// else is final.
+fn failed(what: &'static str) -> impl Fn(redis::RedisError) -> Attempt {
+    move |e| {
+        let lost = e.is_io_error()
+            || e.is_connection_dropped()
+            || e.is_connection_refusal()
+            || e.is_timeout()
+            || e.is_unrecoverable_error();
+        if lost {
+            Attempt::Lost(backend(what)(e))
+        } else {
+            Attempt::Final(backend(what)(e))
+        }
     }
 }
 
@@ -86,10 +206,7 @@ impl TokenStore for RedisStore {
         for (field, value) in &lookups {
             call.arg(field.name()).arg(value);
         }
-        let found: Option<Vec<String>> = call
-            .invoke_async(&mut self.conn.clone())
-            .await
-            .map_err(backend("cannot find"))?;
+        let found: Option<Vec<String>> = self.invoke("cannot find", Resend::Safe, &call).await?;
         find_in(
             &Candidates(found.map(token_of).into_iter().collect()),
             probe,
@@ -108,10 +225,8 @@ impl TokenStore for RedisStore {
         for field in Field::ALL {
             call.arg(normalized.get(field).unwrap_or(""));
         }
-        let reply: Vec<String> = call
-            .invoke_async(&mut self.conn.clone())
-            .await
-            .map_err(backend("cannot save"))?;
+        let resend = Resend::of_save(&normalized);
+        let reply: Vec<String> = self.invoke("cannot save", resend, &call).await?;
         match reply.as_slice() {
             [ok, id] if ok == "ok" => {
                 token.id = Some(id.clone());
@@ -135,59 +250,64 @@ impl TokenStore for RedisStore {
     }
 
     async fn delete_token(&self, id: &str) -> Result<()> {
-        let deleted: i64 = DELETE
-            .key(&self.prefix)
-            .arg(id)
-            .invoke_async(&mut self.conn.clone())
-            .await
-            .map_err(backend("cannot delete"))?;
-        if deleted == 0 && REDIS_CHOICES.delete_missing_reports_not_found {
-            return Err(StoreError::NotFound { id: id.to_owned() });
-        }
-        Ok(())
+        let mut call = DELETE.key(&self.prefix);
+        call.arg(id);
+        let script = &call;
+        self.send("cannot delete", Resend::Delete, |mut conn| async move {
+            let deleted: i64 = script.invoke_async(&mut conn).await?;
+            if deleted == 0 && REDIS_CHOICES.delete_missing_reports_not_found {
+                return Ok(Err(StoreError::NotFound { id: id.to_owned() }));
+            }
+            Ok(Ok(()))
+        })
+        .await
     }
 
     /// One SMEMBERS, then the hashes in pipelined batches: a single script over a big store
     /// would hold the server for as long as it runs. Each token is read whole (one HGETALL); a
     /// token deleted meanwhile is left out.
     async fn get_tokens(&self) -> Result<Vec<Token>> {
-        let mut conn = self.conn.clone();
-        let ids: Vec<String> = redis::cmd("SMEMBERS")
-            .arg(format!("{}:ids", self.prefix))
-            .query_async(&mut conn)
-            .await
-            .map_err(backend("cannot read"))?;
-        let mut tokens = Vec::with_capacity(ids.len());
-        for batch in ids.chunks(1000) {
-            let mut pipe = redis::pipe();
-            for id in batch {
-                pipe.cmd("HGETALL").arg(format!("{}:t:{id}", self.prefix));
-            }
-            let hashes: Vec<Vec<String>> = pipe
+        self.send("cannot read", Resend::Safe, |mut conn| async move {
+            let ids: Vec<String> = redis::cmd("SMEMBERS")
+                .arg(format!("{}:ids", self.prefix))
                 .query_async(&mut conn)
-                .await
-                .map_err(backend("cannot read"))?;
-            tokens.extend(hashes.into_iter().filter(|h| !h.is_empty()).map(token_of));
-        }
-        Ok(tokens)
+                .await?;
+            let mut tokens = Vec::with_capacity(ids.len());
+            for batch in ids.chunks(1000) {
+                let mut pipe = redis::pipe();
+                for id in batch {
+                    pipe.cmd("HGETALL").arg(format!("{}:t:{id}", self.prefix));
+                }
+                let hashes: Vec<Vec<String>> = pipe.query_async(&mut conn).await?;
+                tokens.extend(hashes.into_iter().filter(|h| !h.is_empty()).map(token_of));
+            }
+            Ok(Ok(tokens))
+        })
+        .await
     }
 
     async fn delete_tokens(&self) -> Result<()> {
-        CLEAR
-            .key(&self.prefix)
-            .arg("keep")
-            .invoke_async::<i64>(&mut self.conn.clone())
+        let mut clear = CLEAR.key(&self.prefix);
+        clear.arg("keep");
+        self.invoke::<i64>("cannot clear", Resend::Safe, &clear)
             .await
-            .map_err(backend("cannot clear"))?;
-        Ok(())
+            .map(drop)
     }
 
     async fn find_token_by_id(&self, id: &str) -> Result<Token> {
-        let flat: Vec<String> = redis::cmd("HGETALL")
-            .arg(format!("{}:t:{id}", self.prefix))
-            .query_async(&mut self.conn.clone())
-            .await
-            .map_err(backend("cannot read"))?;
+        let key = format!("{}:t:{id}", self.prefix);
+        let flat: Vec<String> = self
+            .send("cannot read", Resend::Safe, |mut conn| {
+                let key = &key;
+                async move {
+                    redis::cmd("HGETALL")
+                        .arg(key)
+                        .query_async(&mut conn)
+                        .await
+                        .map(Ok)
+                }
+            })
+            .await?;
         find_by_id_in(
             &Candidates(
                 vec![token_of(flat)]

@@ -11,6 +11,7 @@ mod flows;
 mod histories;
 mod limits;
 mod save;
+pub mod server_loss;
 mod store;
 
 use crate::fixture::{Capabilities, Storage};
@@ -43,6 +44,7 @@ pub fn all() -> Vec<Check> {
         store::CHECKS,
         concurrency::CHECKS,
         histories::CHECKS,
+        server_loss::CHECKS,
         limits::CHECKS,
         flows::CHECKS,
     ]
