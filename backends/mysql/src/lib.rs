@@ -198,7 +198,10 @@ impl MysqlStore {
         Ok(rows.into_iter().map(row_token).collect())
     }
 
-    /// One attempt at a save, in one transaction.
+    /// One attempt at a save, in one transaction. The transaction first locks the table's
+    /// counter row, so saves to one table take turns: under READ COMMITTED a save that found no
+    /// token for its key could otherwise insert beside a token another save inserted for that
+    /// key meanwhile (a phantom), a state no order of the two saves gives.
     async fn try_save(&self, token: &Token) -> Result<String, Attempt> {
         // READ COMMITTED: no gap locks, so two inserts of one new user do not deadlock; the
         // unique key makes the second wait for the first, fail, and retry as an update.
@@ -209,10 +212,15 @@ impl MysqlStore {
             .start_transaction(options)
             .await
             .map_err(attempt_error("cannot save"))?;
+        let t = &self.table;
+        let counter: u64 = tx
+            .query_first(format!("SELECT n FROM `{t}_ids` FOR UPDATE"))
+            .await
+            .map_err(attempt_error("cannot save"))?
+            .unwrap_or(0);
         let candidates = self
             .select(&mut tx, &save_lookups(token, MYSQL_CHOICES), true)
             .await?;
-        let t = &self.table;
         let id = match plan_save(&candidates, token, MYSQL_CHOICES)? {
             SavePlan::Update { merged, changed } => {
                 if changed {
@@ -231,7 +239,7 @@ impl MysqlStore {
             }
             SavePlan::Insert(mut new) => {
                 if new.id.is_none() {
-                    new.id = Some(self.fresh_id(&mut tx).await?);
+                    new.id = Some(self.fresh_id(&mut tx, counter).await?);
                 }
                 let placeholders = vec!["?"; 10].join(", ");
                 tx.exec_drop(
@@ -247,15 +255,14 @@ impl MysqlStore {
         Ok(id)
     }
 
-    /// A fresh id from the counter row, which stays locked until the transaction ends; ids that
-    /// callers chose are skipped.
-    async fn fresh_id(&self, tx: &mut mysql_async::Transaction<'_>) -> Result<String, Attempt> {
+    /// A fresh id after `counter`, the value of the counter row this transaction holds locked;
+    /// ids that callers chose are skipped.
+    async fn fresh_id(
+        &self,
+        tx: &mut mysql_async::Transaction<'_>,
+        mut counter: u64,
+    ) -> Result<String, Attempt> {
         let t = &self.table;
-        let mut counter: u64 = tx
-            .query_first(format!("SELECT n FROM `{t}_ids` FOR UPDATE"))
-            .await
-            .map_err(attempt_error("cannot save"))?
-            .unwrap_or(0);
         let mut jumped = false;
         loop {
             counter += 1;

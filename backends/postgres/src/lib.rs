@@ -210,6 +210,15 @@ impl PostgresStore {
         token: &Token,
     ) -> Result<Result<String>, tokio_postgres::Error> {
         let tx = client.transaction().await?;
+        // Saves to one table take turns (the lock mode conflicts with itself, not with reads):
+        // under READ COMMITTED a save that found no token for its key could otherwise insert
+        // beside a token another save inserted for that key meanwhile, a state no order of the
+        // two saves gives.
+        tx.batch_execute(&format!(
+            "LOCK TABLE {} IN SHARE ROW EXCLUSIVE MODE",
+            self.table
+        ))
+        .await?;
         let candidates = self
             .select(&tx, &save_lookups(token, POSTGRES_CHOICES), true)
             .await?;
