@@ -3,47 +3,15 @@
 //! is reported with a clear message instead of hanging the harness.
 
 use rstest::rstest;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, Instant};
 use tokenstore_harness::adapter::AdapterFixture;
-use tokenstore_harness::servers::required;
 use tokenstore_harness::{check_store, RunOptions, Status, StoreFixture};
 
-fn python_with_sdk() -> Option<String> {
-    match std::env::var("TOKENSTORE_PYTHON") {
-        Ok(p) => Some(p),
-        Err(_) => {
-            assert!(
-                !required("sdk"),
-                "TOKENSTORE_REQUIRE names sdk, but TOKENSTORE_PYTHON is not set"
-            );
-            eprintln!("skipped: set TOKENSTORE_PYTHON to a Python with zohocrmsdk8-0");
-            None
-        }
-    }
-}
+#[path = "support/python_controls.rs"]
+mod python_controls;
 
-fn python_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("adapters/python")
-}
-
-fn control(python: &str, class: &str) -> AdapterFixture {
-    let dir = python_dir();
-    let command: Vec<String> = [
-        python,
-        dir.join("tokenstore_adapter.py").to_str().unwrap(),
-        "--path",
-        dir.join("controls").to_str().unwrap(),
-        "--store",
-        class,
-        "--kwargs",
-        r#"{"path": "{tmpdir}/tokens.db", "table": "{namespace}"}"#,
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
-    AdapterFixture::start(&command, Duration::from_secs(10), false).expect("the adapter starts")
-}
+use python_controls::{control, python_dir, python_with_sdk};
 
 fn failed(report: &tokenstore_harness::StoreReport) -> Vec<String> {
     report
@@ -76,6 +44,8 @@ fn python_positive_control_passes_every_rule() {
 #[case::trimming("broken_stores:TrimmingStore", "token.roundtrip")]
 #[case::no_id_write_back("broken_stores:NoIdWriteBackStore", "save.id-written-back")]
 #[case::counting_ids("broken_stores:CountingIdStore", "save.fresh-id-unique")]
+#[case::racy_upsert("broken_stores:RacyUpsertStore", "processes.linearizable")]
+#[case::in_place_file("broken_stores:InPlaceFileStore", "crash.acknowledged-kept")]
 fn python_negative_control_fails_its_rule(#[case] class: &str, #[case] rule: &str) {
     let Some(python) = python_with_sdk() else {
         return;

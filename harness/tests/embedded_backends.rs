@@ -4,40 +4,44 @@
 use rstest::rstest;
 use std::sync::Arc;
 use tokenstore_core::TokenStore;
-use tokenstore_harness::{builtin, check_store, Capabilities, DirFixture, RunOptions, Status};
+use tokenstore_harness::{
+    builtin, check_store, Capabilities, DirFixture, RunOptions, Status, StoreFixture,
+};
 
 #[rstest]
 fn embedded_backend_passes_every_rule(
     #[values("memory", "list", "sqlite", "sqlite-memory", "file")] backend: &str,
 ) {
-    let fixture = builtin::fixture(backend).expect("an embedded backend");
+    let program = std::path::PathBuf::from(env!("CARGO_BIN_EXE_tokenstore-check"));
+    let fixture = builtin::dir_fixture(backend, Some(program)).expect("an embedded backend");
     let options = RunOptions {
         cases: 48,
         seed: 11,
         ..RunOptions::default()
     };
-    let report = check_store(fixture.as_ref(), &options, &|_| {});
-    let failed: Vec<_> = report
+    let report = check_store(&fixture, &options, &|_| {});
+    let capabilities = fixture.capabilities();
+    let wrong: Vec<_> = report
         .rules
         .iter()
-        .filter(|r| r.status == Status::Fail)
-        .map(|r| format!("{}: {:?} {:?}", r.id, r.message, r.repro))
+        .filter(|r| r.status != expected_status(&r.id, capabilities))
+        .map(|r| format!("{} {:?}: {:?} {:?}", r.id, r.status, r.message, r.repro))
         .collect();
-    assert!(failed.is_empty(), "{backend} fails: {failed:#?}");
-    let persistent = fixture.capabilities().persistent;
-    let durable = report.rule("store.durable").unwrap().status;
-    assert_eq!(
-        durable,
-        if persistent {
-            Status::Pass
-        } else {
-            Status::Skip
-        }
-    );
+    assert!(wrong.is_empty(), "{backend}: {wrong:#?}");
+    let persists_locally = matches!(backend, "sqlite" | "file");
+    assert_eq!(capabilities.processes, persists_locally, "{backend}");
     assert!(
         report.model.as_ref().is_some_and(|m| m.steps > 0),
         "the model-based test ran no step"
     );
+}
+
+/// Pass for every rule whose tier the store declares, skip for the others.
+fn expected_status(rule: &str, capabilities: Capabilities) -> Status {
+    match tokenstore_harness::rules::rule(rule).and_then(|r| r.requires) {
+        Some(needed) if !capabilities.has(needed) => Status::Skip,
+        _ => Status::Pass,
+    }
 }
 
 #[test]
@@ -77,6 +81,7 @@ tokenstore_harness::suite!(
             Ok(Arc::new(store) as Arc<dyn TokenStore>)
         },
     )
+    .with_limits(tokenstore_file::FILE_LIMITS)
 );
 
 #[cfg(unix)]

@@ -22,6 +22,7 @@ async fn churn_once(fixture: &ServerFixture) -> Result<ChurnFigures, String> {
         storage: storage.clone(),
         choices,
         capabilities: fixture.capabilities(),
+        limits: fixture.limits(),
     };
     let figures = churn(&ctx).await;
     drop(ctx);

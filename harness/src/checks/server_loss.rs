@@ -261,6 +261,9 @@ async fn work(
     let not_found_on_delete = ctx.choices.delete_missing_reports_not_found;
     let mut step = 0;
     while !stop.load(Ordering::Relaxed) {
+        // A store that answers without waiting would otherwise keep this worker thread, and
+        // the task that kills connections and sets `stop` might never run.
+        tokio::task::yield_now().await;
         let user = &mut state.users[step % USERS_PER_WORKER];
         match step % 8 {
             0 | 3 | 6 => {

@@ -4,11 +4,11 @@
 
 use async_trait::async_trait;
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 use tokenstore_core::{
-    delete_in, find_by_id_in, find_in, plan_save, save_into, Choices, Field, LookupKey,
+    delete_in, find_by_id_in, find_in, plan_save, save_into, Choices, Field, Limits, LookupKey,
 };
 use tokenstore_core::{Result, SavePlan, StoreError, Token, TokenRows, TokenStore, TokenTable};
 use tokenstore_harness::{Capabilities, Storage, StoreFixture};
@@ -53,6 +53,10 @@ pub enum Mutation {
     RacyUpsert,
     RacyIds,
     NonAtomicUpdate,
+    /// Once its (simulated) server connection is killed, every call fails: it never reconnects.
+    NeverReconnects,
+    /// Declares that it holds user names of at most 64 characters, and stores longer ones.
+    UnenforcedLimit,
 }
 
 use Mutation as M;
@@ -66,11 +70,25 @@ pub struct Broken {
     table: Arc<Mutex<ListTable>>,
     mutation: Mutation,
     deletes: AtomicUsize,
+    /// Set when the storage's (simulated) server connections are killed.
+    connection_lost: Arc<AtomicBool>,
 }
 
 impl Broken {
     fn lock(&self) -> MutexGuard<'_, ListTable> {
         self.table.lock().unwrap()
+    }
+
+    /// A correct store reconnects after its connection was killed; NeverReconnects fails.
+    fn connected(&self) -> Result<()> {
+        if self.mutation == M::NeverReconnects && self.connection_lost.load(Ordering::SeqCst) {
+            return Err(StoreError::Backend {
+                message: "the connection was lost".into(),
+                source: None,
+            });
+        }
+        self.connection_lost.store(false, Ordering::SeqCst);
+        Ok(())
     }
 }
 
@@ -88,6 +106,7 @@ fn with_fresh_id(table: &mut ListTable, mut token: Token) -> Result<Token> {
 #[async_trait]
 impl TokenStore for Broken {
     async fn find_token(&self, probe: &Token) -> Result<Option<Token>> {
+        self.connected()?;
         let t = self.lock();
         let rows = t.rows();
         let kind = key_kind(probe);
@@ -148,6 +167,7 @@ impl TokenStore for Broken {
     }
 
     async fn save_token(&self, token: &mut Token) -> Result<()> {
+        self.connected()?;
         match self.mutation {
             M::RacyUpsert | M::RacyIds | M::NonAtomicUpdate => return self.racy_save(token).await,
             _ => {}
@@ -263,6 +283,7 @@ impl TokenStore for Broken {
     }
 
     async fn delete_token(&self, id: &str) -> Result<()> {
+        self.connected()?;
         match self.mutation {
             M::DeleteIsNoop => Ok(()),
             M::DeleteMissingFlips => {
@@ -278,6 +299,7 @@ impl TokenStore for Broken {
     }
 
     async fn get_tokens(&self) -> Result<Vec<Token>> {
+        self.connected()?;
         let mut all = self.lock().all()?;
         if self.mutation == M::DuplicatesInGetTokens && all.len() > 1 {
             all.push(all[0].clone());
@@ -286,6 +308,7 @@ impl TokenStore for Broken {
     }
 
     async fn delete_tokens(&self) -> Result<()> {
+        self.connected()?;
         let mut t = self.lock();
         if self.mutation == M::DeleteTokensKeepsFirst {
             let first = t.rows().first().cloned();
@@ -299,6 +322,7 @@ impl TokenStore for Broken {
     }
 
     async fn find_token_by_id(&self, id: &str) -> Result<Token> {
+        self.connected()?;
         let t = self.lock();
         match (self.mutation, find_by_id_in(&*t, id)) {
             (M::ByIdMissWrongError, Err(StoreError::NotFound { .. })) => Err(StoreError::Backend {
@@ -370,7 +394,18 @@ impl StoreFixture for BrokenFixture {
             persistent: true,
             namespaces: true,
             concurrent: true,
+            connections: true,
             ..Capabilities::default()
+        }
+    }
+
+    fn limits(&self) -> Limits {
+        match self.0 {
+            M::UnenforcedLimit => Limits {
+                max_chars: &[(Field::UserName, 64)],
+                forbidden_chars: &[],
+            },
+            _ => Limits::default(),
         }
     }
 
@@ -378,6 +413,7 @@ impl StoreFixture for BrokenFixture {
         Ok(Box::new(BrokenStorage {
             mutation: self.0,
             tables: Mutex::new(HashMap::new()),
+            connection_lost: Arc::new(AtomicBool::new(false)),
         }))
     }
 }
@@ -385,6 +421,7 @@ impl StoreFixture for BrokenFixture {
 struct BrokenStorage {
     mutation: Mutation,
     tables: Mutex<HashMap<String, Arc<Mutex<ListTable>>>>,
+    connection_lost: Arc<AtomicBool>,
 }
 
 #[async_trait]
@@ -405,6 +442,13 @@ impl Storage for BrokenStorage {
             table,
             mutation: self.mutation,
             deletes: AtomicUsize::new(0),
+            connection_lost: self.connection_lost.clone(),
         }))
+    }
+
+    /// The stores share one simulated connection; killing it counts as one connection.
+    async fn kill_connections(&self) -> Result<usize> {
+        self.connection_lost.store(true, Ordering::SeqCst);
+        Ok(1)
     }
 }

@@ -1,7 +1,11 @@
 """Negative controls of the adapter tests: the correct SqliteTokenStore with one rule broken each,
 the way hand-written stores get it wrong. The suite must catch each by the rule it names."""
 
-from sqlite_store import SqliteTokenStore, lookup_key, read, write
+import json
+import os
+import time
+
+from sqlite_store import FIELDS, SqliteTokenStore, lookup_key, read, write
 
 
 class CaseInsensitiveStore(SqliteTokenStore):
@@ -37,3 +41,75 @@ class CountingIdStore(SqliteTokenStore):
 
     def _fresh_id(self):
         return str(self.db.execute("SELECT COUNT(*) FROM %s" % self.table).fetchone()[0] + 1)
+
+
+class RacyUpsertStore(SqliteTokenStore):
+    """Breaks processes.linearizable: a save reads, then writes, with no transaction around the
+    two, so two processes saving one new user both insert."""
+
+    def save_token(self, token):
+        token.set_id(self._save(read(token)))
+
+    def _designated(self, t):
+        found = super()._designated(t)
+        time.sleep(0.002)
+        return found
+
+
+class InPlaceFileStore(SqliteTokenStore):
+    """Breaks crash.acknowledged-kept: keeps its tokens in a JSON-lines file that every change
+    rewrites in place (truncate, then one row after another), so a process killed mid-write
+    leaves a torn or emptied file. The rows are worked on in an in-memory database."""
+
+    def __init__(self, path, table="oauthtoken"):
+        super().__init__(":memory:", table)
+        self.file = path
+
+    def _load(self):
+        self.db.execute("DELETE FROM %s" % self.table)
+        if not os.path.exists(self.file):
+            return
+        with open(self.file, encoding="utf-8") as rows:
+            for line in rows:
+                row = json.loads(line)
+                self.db.execute("INSERT INTO %s (%s) VALUES (%s)"
+                                % (self.table, ", ".join(FIELDS), ", ".join("?" * 10)),
+                                [row[f] for f in FIELDS])
+
+    def _dump(self):
+        with open(self.file, "w", encoding="utf-8") as out:
+            for row in self.db.execute("SELECT %s FROM %s" % (", ".join(FIELDS), self.table)):
+                out.write(json.dumps(dict(zip(FIELDS, row))) + "\n")
+                out.flush()
+
+    def _fresh_id(self):
+        ids = [int(r[0]) for r in self.db.execute("SELECT id FROM %s" % self.table)
+               if r[0].isdigit()]
+        return str(max(ids, default=0) + 1)
+
+    def find_token(self, token):
+        self._load()
+        return super().find_token(token)
+
+    def get_tokens(self):
+        self._load()
+        return super().get_tokens()
+
+    def find_token_by_id(self, id):
+        self._load()
+        return super().find_token_by_id(id)
+
+    def save_token(self, token):
+        self._load()
+        super().save_token(token)
+        self._dump()
+
+    def delete_token(self, id):
+        self._load()
+        super().delete_token(id)
+        self._dump()
+
+    def delete_tokens(self):
+        self._load()
+        super().delete_tokens()
+        self._dump()

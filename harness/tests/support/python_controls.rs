@@ -1,0 +1,56 @@
+//! The Python stores of `harness/adapters/python/controls` behind the adapter, for the tests
+//! that check them: the interpreter with the SDK comes from TOKENSTORE_PYTHON.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+use tokenstore_harness::adapter::AdapterFixture;
+use tokenstore_harness::servers::required;
+
+/// The Python with the official SDK installed, or `None` (and a printed line) when the tests
+/// that need it are to be skipped; a failure when TOKENSTORE_REQUIRE names sdk.
+pub fn python_with_sdk() -> Option<String> {
+    match std::env::var("TOKENSTORE_PYTHON") {
+        Ok(p) => Some(p),
+        Err(_) => {
+            assert!(
+                !required("sdk"),
+                "TOKENSTORE_REQUIRE names sdk, but TOKENSTORE_PYTHON is not set"
+            );
+            eprintln!("skipped: set TOKENSTORE_PYTHON to a Python with zohocrmsdk8-0");
+            None
+        }
+    }
+}
+
+/// The directory of the Python adapter.
+pub fn python_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("adapters/python")
+}
+
+/// The adapter command for the control `class` (`module:Class`), on a file in {tmpdir}.
+pub fn control_command(python: &str, class: &str) -> Vec<String> {
+    let dir = python_dir();
+    [
+        python,
+        dir.join("tokenstore_adapter.py").to_str().unwrap(),
+        "--path",
+        dir.join("controls").to_str().unwrap(),
+        "--store",
+        class,
+        "--kwargs",
+        r#"{"path": "{tmpdir}/tokens.db", "table": "{namespace}"}"#,
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect()
+}
+
+/// The control `class` started behind the adapter.
+pub fn control(python: &str, class: &str) -> AdapterFixture {
+    AdapterFixture::start(
+        &control_command(python, class),
+        Duration::from_secs(10),
+        false,
+    )
+    .expect("the adapter starts")
+}
