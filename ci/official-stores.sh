@@ -32,6 +32,7 @@ status=0
     --replay-dir target/tokenstore-check/replays "$mode" ci/baselines/python-dbstore.json \
     --adapter -- "$python" "$adapter" --store "$stores:DBStore" \
     --kwargs '{"host": "127.0.0.1", "database_name": "test", "user_name": "root", "password": "", "port_number": "3306", "table_name": "oauthtoken_sdk_check"}' \
+    --limits '{"max_chars": {"id": 10, "user_name": 255, "client_id": 255, "client_secret": 255, "refresh_token": 255, "access_token": 255, "grant_token": 255, "expiry_time": 20, "redirect_url": 255, "api_domain": 255}}' \
     || status=1
 mysql --protocol=tcp -h 127.0.0.1 -P 3306 -uroot test -e "DROP TABLE IF EXISTS oauthtoken_sdk_check"
 exit $status

@@ -16,7 +16,7 @@ use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokenstore_core::{Field, StoreError, Token, TokenStore};
+use tokenstore_core::{Field, Limits, StoreError, Token, TokenStore};
 
 /// How long an adapter may take to answer one request, unless told otherwise.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -248,10 +248,50 @@ fn store_error(e: CallError, id: Option<&str>) -> StoreError {
     }
 }
 
+/// The limits an adapter declares in its hello: `{"max_chars": {"user_name": 255, ...},
+/// "forbidden_chars": ["\u0000", ...]}`, both optional. They live as long as the run.
+fn declared_limits(declared: &Value) -> Result<Limits, String> {
+    let mut max_chars = Vec::new();
+    if let Some(fields) = declared["max_chars"].as_object() {
+        for (name, max) in fields {
+            let field = Field::ALL
+                .into_iter()
+                .find(|f| f.name() == name)
+                .ok_or_else(|| {
+                    format!("the adapter declares a limit for {name:?}, which is not a token field")
+                })?;
+            let max = max.as_u64().ok_or_else(|| {
+                format!("the adapter's limit for {name} is {max}, not a number of characters")
+            })?;
+            max_chars.push((field, max as usize));
+        }
+    }
+    let mut forbidden_chars = Vec::new();
+    for c in declared["forbidden_chars"].as_array().into_iter().flatten() {
+        let mut chars = c.as_str().unwrap_or_default().chars();
+        match (chars.next(), chars.next()) {
+            (Some(c), None) => {
+                let name: &'static str = format!("the character U+{:04X}", c as u32).leak();
+                forbidden_chars.push((c, name));
+            }
+            _ => {
+                return Err(format!(
+                    "the adapter declares {c} forbidden: want one character per string"
+                ))
+            }
+        }
+    }
+    Ok(Limits {
+        max_chars: max_chars.leak(),
+        forbidden_chars: forbidden_chars.leak(),
+    })
+}
+
 /// A store behind an adapter, as a fixture: one child process for the whole run.
 pub struct AdapterFixture {
     name: String,
     capabilities: Capabilities,
+    limits: Limits,
     process: Shared,
     /// How to start more processes of the adapter (processes and crash tiers).
     command: Vec<String>,
@@ -302,6 +342,7 @@ impl AdapterFixture {
             }
         }
         let flag = |name: &str| hello["capabilities"][name].as_bool().unwrap_or(false);
+        let limits = declared_limits(&hello["limits"])?;
         Ok(AdapterFixture {
             name: hello["name"].as_str().unwrap_or("adapter").to_owned(),
             capabilities: Capabilities {
@@ -311,6 +352,7 @@ impl AdapterFixture {
                 processes: flag("processes"),
                 connections: flag("connections"),
             },
+            limits,
             process: Arc::new(Mutex::new(process)),
             command: command.to_vec(),
             timeout,
@@ -326,6 +368,10 @@ impl StoreFixture for AdapterFixture {
 
     fn capabilities(&self) -> Capabilities {
         self.capabilities
+    }
+
+    fn limits(&self) -> Limits {
+        self.limits
     }
 
     /// An adapter that cannot give storage is broken, never merely unavailable.

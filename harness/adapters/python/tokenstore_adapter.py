@@ -7,7 +7,7 @@ set to None, UserSignature for the user name), calls the store's six methods, an
 answers, the caller's token as the store left it, and exceptions as error kinds.
 
     python3 tokenstore_adapter.py --store module:Class [--path DIR] [--kwargs JSON]
-                                  [--name NAME] [--not-persistent]
+                                  [--name NAME] [--limits JSON] [--not-persistent]
 
 In --kwargs, "{tmpdir}" becomes a fresh directory at each reset (the same one at each reopen) and
 "{namespace}" the namespace being opened. The store runs with that directory as its working
@@ -115,6 +115,7 @@ class Adapter:
         self.kwargs_text = args.kwargs
         self.name = args.name or class_name
         self.persistent = not args.not_persistent
+        self.limits = json.loads(args.limits)
         self.local = "{tmpdir}" in args.kwargs
         self.namespaced = "{namespace}" in args.kwargs
         self.tmpdir = None
@@ -131,7 +132,8 @@ class Adapter:
     def hello(self, request):
         return {"name": self.name, "language": "python", "protocol": 1,
                 "capabilities": {"persistent": self.persistent, "namespaces": self.namespaced,
-                                 "concurrent": False, "processes": self.persistent}}
+                                 "concurrent": False, "processes": self.persistent},
+                "limits": self.limits}
 
     def new_tmpdir(self):
         self.drop_tmpdir()
@@ -213,6 +215,9 @@ def main():
     parser.add_argument("--path", help="directory to put first on sys.path")
     parser.add_argument("--kwargs", default="{}", help="constructor keyword arguments, JSON")
     parser.add_argument("--name", help="the store's name in reports (default: the class name)")
+    parser.add_argument("--limits", default="{}",
+                        help='what the store cannot hold, JSON: {"max_chars": {"user_name": 255}, '
+                             '"forbidden_chars": ["\\u0000"]}')
     parser.add_argument("--not-persistent", action="store_true",
                         help="a reopened store does not see earlier tokens (in-memory stores)")
     args = parser.parse_args()
