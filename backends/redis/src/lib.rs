@@ -32,6 +32,7 @@ static SAVE: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("lua/s
 static FIND: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("lua/find.lua")));
 static DELETE: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("lua/delete.lua")));
 static CLEAR: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("lua/clear.lua")));
+static ALL: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("lua/all.lua")));
 
 type Attempt = tokenstore_retry::Attempt<redis::RedisError>;
 
@@ -263,27 +264,15 @@ impl TokenStore for RedisStore {
         .await
     }
 
-    /// One SMEMBERS, then the hashes in pipelined batches: a single script over a big store
-    /// would hold the server for as long as it runs. Each token is read whole (one HGETALL); a
-    /// token deleted meanwhile is left out.
+    /// One script, so the list is a snapshot: reading the ids and then each hash, even
+    /// pipelined, lets saves and deletes of other clients land between the reads, and the list
+    /// can then hold a token as no single moment had it (rule `concurrency.linearizable`). The
+    /// price: over a big store the script holds the server while it reads every hash.
     async fn get_tokens(&self) -> Result<Vec<Token>> {
-        self.send("cannot read", Resend::Safe, |mut conn| async move {
-            let ids: Vec<String> = redis::cmd("SMEMBERS")
-                .arg(format!("{}:ids", self.prefix))
-                .query_async(&mut conn)
-                .await?;
-            let mut tokens = Vec::with_capacity(ids.len());
-            for batch in ids.chunks(1000) {
-                let mut pipe = redis::pipe();
-                for id in batch {
-                    pipe.cmd("HGETALL").arg(format!("{}:t:{id}", self.prefix));
-                }
-                let hashes: Vec<Vec<String>> = pipe.query_async(&mut conn).await?;
-                tokens.extend(hashes.into_iter().filter(|h| !h.is_empty()).map(token_of));
-            }
-            Ok(Ok(tokens))
-        })
-        .await
+        let hashes: Vec<Vec<String>> = self
+            .invoke("cannot read", Resend::Safe, &ALL.key(&self.prefix))
+            .await?;
+        Ok(hashes.into_iter().map(token_of).collect())
     }
 
     async fn delete_tokens(&self) -> Result<()> {

@@ -23,19 +23,19 @@ checks![
     ),
 ];
 
-/// Histories the concurrency tier explores: 4 tasks, up to 6 calls each.
+/// Histories the concurrency tier explores: 4 tasks, up to 8 calls each.
 pub const TASK_HISTORIES: Exploration = Exploration {
-    histories: 40,
+    histories: 150,
     clients: 4,
-    calls_per_client: 6,
+    calls_per_client: 8,
     seed: 36,
 };
 
-/// Histories the processes tier explores: 3 processes, up to 6 calls each.
+/// Histories the processes tier explores: 3 processes, up to 8 calls each.
 pub const PROCESS_HISTORIES: Exploration = Exploration {
-    histories: 20,
+    histories: 80,
     clients: 3,
-    calls_per_client: 6,
+    calls_per_client: 8,
     seed: 37,
 };
 

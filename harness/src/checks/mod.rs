@@ -8,7 +8,7 @@ mod delete;
 mod find;
 mod find_by_id;
 mod flows;
-mod histories;
+pub mod histories;
 mod limits;
 mod save;
 pub mod server_loss;
