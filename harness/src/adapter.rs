@@ -205,14 +205,18 @@ impl Drop for Process {
 
 type Shared = Arc<Mutex<Process>>;
 
-/// Runs one call, telling a multi-threaded runtime that this thread blocks (for at most the
-/// timeout), so other tasks move to other workers meanwhile.
-async fn call(process: &Shared, op: &'static str, request: Value) -> Result<Value, CallError> {
-    let run = || process.lock().expect("not poisoned").call(op, request);
+/// Runs `work`, which waits on a child process (for at most the timeout), telling a
+/// multi-threaded runtime that this thread blocks, so other tasks move to other workers meanwhile.
+fn blocking<T>(work: impl FnOnce() -> T) -> T {
     match tokio::runtime::Handle::try_current().map(|h| h.runtime_flavor()) {
-        Ok(tokio::runtime::RuntimeFlavor::MultiThread) => tokio::task::block_in_place(run),
-        _ => run(),
+        Ok(tokio::runtime::RuntimeFlavor::MultiThread) => tokio::task::block_in_place(work),
+        _ => work(),
     }
+}
+
+/// Runs one call to the adapter.
+async fn call(process: &Shared, op: &'static str, request: Value) -> Result<Value, CallError> {
+    blocking(|| process.lock().expect("not poisoned").call(op, request))
 }
 
 fn store_error(e: CallError, id: Option<&str>) -> StoreError {
@@ -431,6 +435,15 @@ impl ProcessStore {
     /// the storage in `dir` (or to the storage it is configured with, when `None`), and opens
     /// `namespace` there.
     pub async fn start(
+        command: &[String],
+        dir: Option<&Path>,
+        namespace: &str,
+        timeout: Duration,
+    ) -> Result<ProcessStore, StoreError> {
+        blocking(|| Self::start_blocking(command, dir, namespace, timeout))
+    }
+
+    fn start_blocking(
         command: &[String],
         dir: Option<&Path>,
         namespace: &str,

@@ -91,9 +91,7 @@ pub fn check_store(
             continue;
         }
         progress(check.name);
-        if let Err(message) =
-            rt.block_on(run_check(fixture, &check, &profile, options.check_timeout))
-        {
+        if let Err(message) = rt.block_on(run_check(fixture, &check, &profile, options)) {
             findings
                 .entry(check.rule)
                 .or_default()
@@ -130,13 +128,15 @@ pub fn check_store(
     assemble(fixture, &profile, capabilities, findings, Some(stats))
 }
 
-/// Runs one example check on fresh storage.
+/// Runs one example check on fresh storage, for at most the options' check timeout; checks
+/// that draw random workloads draw them from the options' seed.
 pub async fn run_check(
     fixture: &dyn StoreFixture,
     check: &Check,
     profile: &Profile,
-    timeout: Duration,
+    options: &RunOptions,
 ) -> Result<(), String> {
+    let timeout = options.check_timeout;
     let storage: Arc<dyn crate::Storage> = Arc::from(fixture.storage().await?);
     let store = storage
         .open(crate::MAIN_NAMESPACE)
@@ -148,6 +148,7 @@ pub async fn run_check(
         choices: profile.choices,
         capabilities: fixture.capabilities(),
         limits: fixture.limits(),
+        seed: options.seed,
     };
     let result = match tokio::time::timeout(timeout, (check.run)(ctx)).await {
         Ok(result) => result,

@@ -30,8 +30,8 @@ pub fn rule_test(fixture: &dyn StoreFixture, rule: &str) {
         failures.push(problem.clone());
     }
     for check in checks::all().into_iter().filter(|c| c.rule == rule) {
-        let timeout = RunOptions::default().check_timeout;
-        if let Err(message) = rt.block_on(runner::run_check(fixture, &check, &profile, timeout)) {
+        let options = RunOptions::default();
+        if let Err(message) = rt.block_on(runner::run_check(fixture, &check, &profile, &options)) {
             failures.push(format!("{}: {message}", check.name));
         }
     }

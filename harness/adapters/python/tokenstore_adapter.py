@@ -12,7 +12,9 @@ answers, the caller's token as the store left it, and exceptions as error kinds.
 In --kwargs, "{tmpdir}" becomes a fresh directory at each reset (the same one at each reopen) and
 "{namespace}" the namespace being opened. The store runs with that directory as its working
 directory. When the kwargs name no {tmpdir}, the storage outlives the instance (a database), so a
-reset empties it through the store's own delete_tokens. Standard library only, beside the SDK.
+reset empties it through the store's own delete_tokens. A second adapter process `attach`es to the
+first one's {tmpdir} (or the same database) for the processes and crash tiers; --limits declares
+what the store cannot hold. Standard library only, beside the SDK.
 """
 
 import argparse

@@ -44,7 +44,11 @@ pub const KILLS: usize = 20;
 pub const MAX_KILL_DELAY: Duration = Duration::from_millis(40);
 
 async fn concurrent_histories_are_linearizable(ctx: Ctx) -> CheckResult {
-    history::explore(vec![ctx.store.clone()], ctx.choices, TASK_HISTORIES)
+    let plan = Exploration {
+        seed: TASK_HISTORIES.seed ^ ctx.seed,
+        ..TASK_HISTORIES
+    };
+    history::explore(vec![ctx.store.clone()], ctx.choices, plan)
         .await
         .map(drop)
 }
@@ -60,13 +64,15 @@ async fn histories_of_several_processes_are_linearizable(ctx: Ctx) -> CheckResul
         processes.push(process);
     }
     let stores: Vec<Arc<dyn TokenStore>> = processes.iter().map(|p| p.store.clone()).collect();
-    history::explore(stores, ctx.choices, PROCESS_HISTORIES)
-        .await
-        .map(drop)
+    let plan = Exploration {
+        seed: PROCESS_HISTORIES.seed ^ ctx.seed,
+        ..PROCESS_HISTORIES
+    };
+    history::explore(stores, ctx.choices, plan).await.map(drop)
 }
 
 async fn acknowledged_writes_survive_sigkill(ctx: Ctx) -> CheckResult {
-    crate::crash::survive_kills(&*ctx.storage, KILLS, MAX_KILL_DELAY, 38)
+    crate::crash::survive_kills(&*ctx.storage, KILLS, MAX_KILL_DELAY, 38 ^ ctx.seed)
         .await
         .map(drop)
 }

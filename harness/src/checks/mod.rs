@@ -85,6 +85,8 @@ pub struct Ctx {
     pub capabilities: Capabilities,
     /// The limits the store declares.
     pub limits: Limits,
+    /// The run's seed, for checks that draw random workloads.
+    pub seed: u64,
 }
 
 /// A client id and secret pair, so that a probe's grant or refresh token is its key.
