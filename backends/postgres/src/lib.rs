@@ -213,15 +213,14 @@ impl PostgresStore {
         // Saves to one table take turns (the lock mode conflicts with itself, not with reads):
         // under READ COMMITTED a save that found no token for its key could otherwise insert
         // beside a token another save inserted for that key meanwhile, a state no order of the
-        // two saves gives.
-        tx.batch_execute(&format!(
-            "LOCK TABLE {} IN SHARE ROW EXCLUSIVE MODE",
-            self.table
-        ))
-        .await?;
-        let candidates = self
-            .select(&tx, &save_lookups(token, POSTGRES_CHOICES), true)
-            .await?;
+        // two saves gives. The lock and the select are pipelined: sent in this order, one round
+        // trip.
+        let lock_sql = format!("LOCK TABLE {} IN SHARE ROW EXCLUSIVE MODE", self.table);
+        let lookups = save_lookups(token, POSTGRES_CHOICES);
+        let ((), candidates) = futures::try_join!(
+            tx.batch_execute(&lock_sql),
+            self.select(&tx, &lookups, true)
+        )?;
         let plan = match plan_save(&candidates, token, POSTGRES_CHOICES) {
             Ok(plan) => plan,
             Err(refused) => return Ok(Err(refused)),

@@ -34,6 +34,9 @@ static DELETE: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("lua
 static CLEAR: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("lua/clear.lua")));
 static ALL: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("lua/all.lua")));
 
+/// How many pipelined reads of every token `get_tokens` tries before it reads them in a script.
+const SNAPSHOT_ATTEMPTS: usize = 3;
+
 type Attempt = tokenstore_retry::Attempt<redis::RedisError>;
 
 /// The connection in use, and which one it is (connections are numbered as they are made).
@@ -128,6 +131,39 @@ impl RedisStore {
     }
 
     /// Runs a script on the store's connection, as [`RedisStore::send`].
+    /// Every token, read with pipelined HGETALLs between two reads of the namespace's version;
+    /// `None` when the version moved (a write landed between the reads).
+    async fn read_all_unchanged(&self) -> Result<Option<Vec<Token>>> {
+        let version = format!("{}:ver", self.prefix);
+        let ids = format!("{}:ids", self.prefix);
+        self.send("cannot read", Resend::Safe, |mut conn| {
+            let (version, ids) = (&version, &ids);
+            async move {
+                let (before, ids): (Option<u64>, Vec<String>) = redis::pipe()
+                    .atomic()
+                    .get(version)
+                    .smembers(ids)
+                    .query_async(&mut conn)
+                    .await?;
+                let mut tokens = Vec::with_capacity(ids.len());
+                for batch in ids.chunks(1000) {
+                    let mut pipe = redis::pipe();
+                    for id in batch {
+                        pipe.hgetall(format!("{}:t:{id}", self.prefix));
+                    }
+                    let hashes: Vec<Vec<String>> = pipe.query_async(&mut conn).await?;
+                    tokens.extend(hashes.into_iter().filter(|h| !h.is_empty()).map(token_of));
+                }
+                let after: Option<u64> = redis::cmd("GET")
+                    .arg(version)
+                    .query_async(&mut conn)
+                    .await?;
+                Ok(Ok((before == after).then_some(tokens)))
+            }
+        })
+        .await
+    }
+
     async fn invoke<T: redis::FromRedisValue>(
         &self,
         what: &'static str,
@@ -264,11 +300,19 @@ impl TokenStore for RedisStore {
         .await
     }
 
-    /// One script, so the list is a snapshot: reading the ids and then each hash, even
-    /// pipelined, lets saves and deletes of other clients land between the reads, and the list
-    /// can then hold a token as no single moment had it (rule `concurrency.linearizable`). The
-    /// price: over a big store the script holds the server while it reads every hash.
+    /// A snapshot, which reading the ids and then each hash is not by itself: saves and deletes
+    /// of other clients may land between the reads, and the list then holds tokens as no single
+    /// moment had them (rule `concurrency.linearizable`). So the ids are read with the
+    /// namespace's version (which every change increments, in the same script), the hashes in
+    /// pipelined batches, and the version again: unchanged, nothing landed in between. After
+    /// [`SNAPSHOT_ATTEMPTS`] reads that writers overlapped, one Lua script reads everything,
+    /// holding the server meanwhile.
     async fn get_tokens(&self) -> Result<Vec<Token>> {
+        for _ in 0..SNAPSHOT_ATTEMPTS {
+            if let Some(tokens) = self.read_all_unchanged().await? {
+                return Ok(tokens);
+            }
+        }
         let hashes: Vec<Vec<String>> = self
             .invoke("cannot read", Resend::Safe, &ALL.key(&self.prefix))
             .await?;

@@ -8,5 +8,10 @@ for _, index in ipairs(redis.call('SMEMBERS', p .. ':indexes')) do
   redis.call('DEL', index)
 end
 redis.call('DEL', p .. ':ids', p .. ':indexes')
-if ARGV[1] == 'drop' then redis.call('DEL', p .. ':seq') end
+if ARGV[1] == 'drop' then
+  redis.call('DEL', p .. ':seq', p .. ':ver')
+else
+  -- Never reset: a reader that saw version n before the clear must not see n again after it.
+  redis.call('INCR', p .. ':ver')
+end
 return 1

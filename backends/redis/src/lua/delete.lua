@@ -11,4 +11,5 @@ for i = 1, #flat, 2 do
 end
 redis.call('DEL', key)
 redis.call('SREM', p .. ':ids', ARGV[1])
+redis.call('INCR', p .. ':ver')
 return 1
