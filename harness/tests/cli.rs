@@ -436,3 +436,55 @@ fn bench_writes_json_and_charts_with_the_floor_ratio() {
     );
     assert_one_line_error(&check(&["bench", "--sizes", "10,x"]), "--sizes");
 }
+
+#[test]
+fn serve_speaks_the_adapter_protocol_and_refuses_unknown_stores() {
+    use std::io::Write;
+    let out = check(&["serve", "--backend", "mysql"]);
+    assert_one_line_error(&out, "keeps its storage in a directory");
+
+    let dir = tempfile::tempdir().unwrap();
+    let requests = [
+        serde_json::json!({"seq": 1, "op": "hello", "protocol": 1}),
+        serde_json::json!({"seq": 2, "op": "attach", "dir": dir.path()}),
+        serde_json::json!({"seq": 3, "op": "reopen", "namespace": "main"}),
+        serde_json::json!({"seq": 4, "op": "save_token", "store": 1,
+            "token": {"user_name": "alice", "refresh_token": "r1"}}),
+        serde_json::json!({"seq": 5, "op": "find_token_by_id", "store": 1, "id": "99"}),
+        serde_json::json!({"seq": 6, "op": "get_tokens", "store": 1}),
+        serde_json::json!({"seq": 7, "op": "shutdown"}),
+    ];
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tokenstore-check"))
+        .args(["serve", "--backend", "sqlite"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    for request in &requests {
+        writeln!(stdin, "{request}").unwrap();
+    }
+    drop(stdin);
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success());
+    let answers: Vec<Value> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(answers.len(), requests.len(), "{answers:#?}");
+    for (i, answer) in answers.iter().enumerate() {
+        assert_eq!(answer["seq"], i + 1, "{answer}");
+    }
+    assert_eq!(answers[0]["ok"]["capabilities"]["persistent"], true);
+    assert_eq!(answers[3]["ok"]["caller"]["id"], "1");
+    assert_eq!(answers[4]["error"]["kind"], "NotFound");
+    assert_eq!(answers[5]["ok"][0]["user_name"], "alice");
+    // The storage is the attached directory: a store opened there in this process sees the token.
+    let store = tokenstore_sqlite::SqliteStore::open(dir.path().join("tokens.db"), "main").unwrap();
+    let held = tokio::runtime::Runtime::new()
+        .unwrap()
+        .block_on(tokenstore_core::TokenStore::get_tokens(&store))
+        .unwrap();
+    assert_eq!(held.len(), 1);
+}
