@@ -198,6 +198,9 @@ fn reports_never_print_a_secret_value() {
         Mutation::TrimsValues,
         Mutation::FindOverwritesProbe,
         Mutation::IgnoresIdOnSave,
+        Mutation::RacyUpsert,
+        Mutation::NeverReconnects,
+        Mutation::UnenforcedLimit,
     ] {
         report.stores.push(check(mutation));
     }
