@@ -94,10 +94,10 @@ fn fields() -> impl Strategy<Value = Vec<(Field, String)>> {
 fn planned() -> impl Strategy<Value = Planned> {
     let id = any::<IdPick>();
     prop_oneof![
-        8 => (prop::option::weighted(0.2, id.clone()), fields())
+        8 => (prop::option::weighted(0.2, id), fields())
             .prop_map(|(id, fields)| Planned::Save { id, fields }),
         4 => fields().prop_map(Planned::Find),
-        3 => id.clone().prop_map(Planned::FindById),
+        3 => id.prop_map(Planned::FindById),
         2 => id.prop_map(Planned::Delete),
         2 => Just(Planned::GetTokens),
         1 => Just(Planned::DeleteTokens),

@@ -241,7 +241,7 @@ impl MysqlStore {
                 if new.id.is_none() {
                     new.id = Some(self.fresh_id(&mut tx, counter).await?);
                 }
-                let placeholders = vec!["?"; 10].join(", ");
+                let placeholders = ["?"; 10].join(", ");
                 tx.exec_drop(
                     format!("INSERT INTO `{t}` ({COLUMNS}) VALUES ({placeholders})"),
                     values(&new).to_vec(),

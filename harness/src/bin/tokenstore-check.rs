@@ -240,7 +240,7 @@ fn random_seed() -> u64 {
 impl Stores {
     /// The fixtures named: the backends, then the adapter; `default` when none is named.
     fn fixtures(&self, default: &[&str]) -> Result<Vec<Box<dyn StoreFixture>>, String> {
-        if self.adapter != !self.command.is_empty() {
+        if self.adapter == self.command.is_empty() {
             return Err("--adapter needs the adapter command after `--`, and a command after `--` needs --adapter".into());
         }
         let mut names: Vec<String> = Vec::new();
