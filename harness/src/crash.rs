@@ -5,6 +5,8 @@
 
 use crate::fixture::Storage;
 use crate::show;
+use proptest::prelude::RngExt;
+use proptest::test_runner::TestRng;
 use std::collections::BTreeMap;
 use std::time::Duration;
 use tokenstore_core::{Token, TokenStore};
@@ -31,15 +33,12 @@ enum Write {
 /// The tokens by user name, as the writes acknowledged so far left them.
 type Expected = BTreeMap<String, Token>;
 
-/// A small deterministic generator: kill moments and write choices repeat for a seed.
-struct Dice(u64);
+/// Kill moments and write choices, the same for the same seed.
+struct Dice(TestRng);
 
 impl Dice {
     fn roll(&mut self, below: u64) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0 % below.max(1)
+        self.0.random_range(0..below.max(1))
     }
 }
 
@@ -120,7 +119,7 @@ pub async fn survive_kills(
     max_delay: Duration,
     seed: u64,
 ) -> Result<Survived, String> {
-    let mut dice = Dice(seed | 1);
+    let mut dice = Dice(crate::runner::seeded_rng(seed));
     let mut expected = Expected::new();
     let mut survived = Survived::default();
     let mut n = 0;

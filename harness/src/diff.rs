@@ -8,7 +8,7 @@ use crate::fixture::StoreFixture;
 use crate::machine::{FreshIds, Sequences, Step};
 use crate::runner::RunOptions;
 use crate::show;
-use proptest::test_runner::{Config, RngAlgorithm, TestCaseError, TestError, TestRng, TestRunner};
+use proptest::test_runner::{Config, TestCaseError, TestError};
 use proptest_state_machine::ReferenceStateMachine;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -39,10 +39,7 @@ pub fn diff(
         max_shrink_iters: 4096,
         ..Config::default()
     };
-    let mut seed = [0u8; 32];
-    seed[..8].copy_from_slice(&options.seed.to_le_bytes());
-    let mut runner =
-        TestRunner::new_with_rng(config, TestRng::from_seed(RngAlgorithm::ChaCha, &seed));
+    let mut runner = crate::runner::seeded_runner(config, options.seed);
     let both = |steps: &[Step]| -> Result<(Vec<String>, Vec<String>), String> {
         rt.block_on(async { Ok((observe(left, steps).await?, observe(right, steps).await?)) })
     };

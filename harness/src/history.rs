@@ -3,9 +3,11 @@
 //! the history checked for linearizability ([`crate::linearize`]). Workloads are generated and
 //! shrunk by proptest, so a violation is reported as the smallest history found.
 
+use crate::adapter::ProcessStore;
+use crate::fixture::Storage;
 use crate::linearize::{self, Answer, Call, Op};
 use proptest::prelude::*;
-use proptest::test_runner::{Config, RngAlgorithm, TestCaseError, TestError, TestRng, TestRunner};
+use proptest::test_runner::{Config, TestCaseError, TestError};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 use tokenstore_core::{Choices, Field, Token, TokenStore};
@@ -234,6 +236,29 @@ pub async fn record(stores: &[Arc<dyn TokenStore>], work: &Workload) -> Result<V
     Ok(history)
 }
 
+/// Starts `count` processes on `storage` (its processes capability), each with a store on the
+/// main namespace: the clients of a processes-tier history. Keep them as long as the stores are
+/// used; dropping one stops its process.
+pub async fn start_processes(
+    storage: &dyn Storage,
+    count: usize,
+) -> Result<Vec<ProcessStore>, String> {
+    let mut processes = Vec::with_capacity(count);
+    for n in 0..count {
+        let process = storage
+            .spawn(crate::MAIN_NAMESPACE)
+            .await
+            .map_err(|e| format!("starting client process {}: {e}", n + 1))?;
+        processes.push(process);
+    }
+    Ok(processes)
+}
+
+/// The stores of `processes`, one per client.
+pub fn stores_of(processes: &[ProcessStore]) -> Vec<Arc<dyn TokenStore>> {
+    processes.iter().map(|p| p.store.clone()).collect()
+}
+
 /// The smallest failing history seen, with why it fails.
 type Smallest = Mutex<Option<(Vec<Call>, String)>>;
 
@@ -264,10 +289,7 @@ fn explore_blocking(
         max_shrink_time: 60_000,
         ..Config::default()
     };
-    let mut seed = [0u8; 32];
-    seed[..8].copy_from_slice(&plan.seed.to_le_bytes());
-    let mut runner =
-        TestRunner::new_with_rng(config, TestRng::from_seed(RngAlgorithm::ChaCha, &seed));
+    let mut runner = crate::runner::seeded_runner(config, plan.seed);
     let explored = Mutex::new(Explored::default());
     let smallest: Smallest = Mutex::new(None);
     let result = runner.run(&workload(&plan), |work| {

@@ -57,6 +57,18 @@ pub fn runtime() -> tokio::runtime::Runtime {
         .expect("a tokio runtime starts")
 }
 
+/// proptest's random source for `seed`: the same seed draws the same values.
+pub fn seeded_rng(seed: u64) -> TestRng {
+    let mut bytes = [0u8; 32];
+    bytes[..8].copy_from_slice(&seed.to_le_bytes());
+    TestRng::from_seed(RngAlgorithm::ChaCha, &bytes)
+}
+
+/// A proptest runner with `config` whose cases are drawn from `seed`.
+pub fn seeded_runner(config: Config, seed: u64) -> TestRunner {
+    TestRunner::new_with_rng(config, seeded_rng(seed))
+}
+
 /// A minimal failing sequence: the violation, the transcript of the run, and the steps.
 pub type ModelFailure = (Violation, Vec<String>, Vec<Step>);
 
@@ -179,10 +191,7 @@ pub fn run_model(
         max_shrink_time: 120_000,
         ..Config::default()
     };
-    let mut seed = [0u8; 32];
-    seed[..8].copy_from_slice(&options.seed.to_le_bytes());
-    let mut runner =
-        TestRunner::new_with_rng(config, TestRng::from_seed(RngAlgorithm::ChaCha, &seed));
+    let mut runner = seeded_runner(config, options.seed);
     let choices = profile.choices;
     let test = |(_, steps, seen): ((), Vec<Step>, Option<Arc<std::sync::atomic::AtomicUsize>>)| {
         let storage = rt

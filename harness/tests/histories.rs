@@ -5,10 +5,8 @@
 
 use rstest::rstest;
 use std::path::PathBuf;
-use std::sync::Arc;
-use tokenstore_core::TokenStore;
 use tokenstore_harness::checks::histories::{PROCESS_HISTORIES, TASK_HISTORIES};
-use tokenstore_harness::history::{explore, Explored};
+use tokenstore_harness::history::{explore, start_processes, stores_of, Explored};
 use tokenstore_harness::servers::{required, Server, ServerFixture};
 use tokenstore_harness::{builtin, profile, runner, StoreFixture, MAIN_NAMESPACE};
 
@@ -74,12 +72,10 @@ fn histories_of_processes_are_linearizable(#[values("sqlite", "file")] backend: 
     let explored = rt.block_on(async {
         let choices = profile::detect(&*fixture).await.unwrap().choices;
         let storage = fixture.storage().await.unwrap();
-        let mut processes = Vec::new();
-        for _ in 0..PROCESS_HISTORIES.clients {
-            processes.push(storage.spawn(MAIN_NAMESPACE).await.unwrap());
-        }
-        let stores: Vec<Arc<dyn TokenStore>> = processes.iter().map(|p| p.store.clone()).collect();
-        explore(stores, choices, PROCESS_HISTORIES).await
+        let processes = start_processes(&*storage, PROCESS_HISTORIES.clients)
+            .await
+            .unwrap();
+        explore(stores_of(&processes), choices, PROCESS_HISTORIES).await
     });
     report(
         backend,

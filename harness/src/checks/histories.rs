@@ -4,9 +4,7 @@
 
 use super::{checks, CheckResult, Ctx};
 use crate::history::{self, Exploration};
-use std::sync::Arc;
 use std::time::Duration;
-use tokenstore_core::TokenStore;
 
 checks![
     (
@@ -54,16 +52,8 @@ async fn concurrent_histories_are_linearizable(ctx: Ctx) -> CheckResult {
 }
 
 async fn histories_of_several_processes_are_linearizable(ctx: Ctx) -> CheckResult {
-    let mut processes = Vec::new();
-    for n in 0..PROCESS_HISTORIES.clients {
-        let process = ctx
-            .storage
-            .spawn(crate::MAIN_NAMESPACE)
-            .await
-            .map_err(|e| format!("starting client process {}: {e}", n + 1))?;
-        processes.push(process);
-    }
-    let stores: Vec<Arc<dyn TokenStore>> = processes.iter().map(|p| p.store.clone()).collect();
+    let processes = history::start_processes(&*ctx.storage, PROCESS_HISTORIES.clients).await?;
+    let stores = history::stores_of(&processes);
     let plan = Exploration {
         seed: PROCESS_HISTORIES.seed ^ ctx.seed,
         ..PROCESS_HISTORIES
