@@ -8,6 +8,10 @@ pub enum ErrorKind {
     NotFound,
     Conflict,
     InvalidToken,
+    /// An untyped refusal: the store said no from its own checks without saying which kind of
+    /// no (the SDKs' one exception type). It satisfies a rule that requires any refusal, for a
+    /// store whose refusals are untyped ([`crate::Choices::untyped_refusals`]).
+    Refused,
     Backend,
 }
 
@@ -23,6 +27,10 @@ pub enum StoreError {
     /// The token cannot be stored as given; `field` names the field at fault.
     #[error("invalid token: {field}: {reason}")]
     InvalidToken { field: Field, reason: String },
+    /// The store refused the call from its own checks, without a kind (a Python store raising
+    /// the SDK's `SDKException`, say): never a failure of the storage.
+    #[error("refused: {message}")]
+    Refused { message: String },
     /// The storage itself failed (I/O, connection, a corrupt file).
     #[error("backend error: {message}")]
     Backend {
@@ -57,6 +65,7 @@ impl StoreError {
             StoreError::NotFound { .. } => ErrorKind::NotFound,
             StoreError::Conflict(_) => ErrorKind::Conflict,
             StoreError::InvalidToken { .. } => ErrorKind::InvalidToken,
+            StoreError::Refused { .. } => ErrorKind::Refused,
             StoreError::Backend { .. } => ErrorKind::Backend,
         }
     }

@@ -4,7 +4,7 @@
 //! access token when client id and client secret are both absent; else, when both are present,
 //! the grant token, or the refresh token when there is no grant token; else no key at all.
 
-use crate::{Field, Token};
+use crate::{ErrorKind, Field, Token};
 
 /// The implementation-defined choices the spec leaves to a store.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -14,6 +14,19 @@ pub struct Choices {
     pub grant_falls_back_to_refresh: bool,
     /// `delete_token` of an id that is not stored reports NotFound (else it succeeds silently).
     pub delete_missing_reports_not_found: bool,
+    /// The store's refusals are untyped ([`ErrorKind::Refused`]): it says no without saying
+    /// whether the id was not found, the save conflicts or the token is invalid, as a store
+    /// raising only the SDKs' one exception type does. A store that types some refusals types
+    /// them all, so this is false for any store that ever answers a typed refusal.
+    pub untyped_refusals: bool,
+}
+
+impl Choices {
+    /// Whether an error of kind `got` is the refusal `want` from a store with these choices:
+    /// the same kind, or an untyped refusal from a store whose refusals are untyped.
+    pub fn refuses_as(&self, got: ErrorKind, want: ErrorKind) -> bool {
+        got == want || (self.untyped_refusals && got == ErrorKind::Refused)
+    }
 }
 
 /// The field and value a probe is matched on.

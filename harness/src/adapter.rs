@@ -6,7 +6,7 @@
 //! not the answer is killed and reported with the tail of its stderr, and every later call fails
 //! with that report, so a broken adapter fails the run instead of hanging it.
 
-use crate::fixture::{Capabilities, Storage, StoreFixture};
+use crate::fixture::{Capabilities, SetupError, Storage, StoreFixture};
 use async_trait::async_trait;
 use serde_json::{json, Value};
 use std::collections::VecDeque;
@@ -42,6 +42,8 @@ enum CallError {
         kind: String,
         message: String,
         field: Option<String>,
+        /// The rule the store broke, when the adapter could not prepare storage (`reset`).
+        rule: Option<String>,
     },
     Broken(String),
 }
@@ -142,6 +144,7 @@ impl Process {
                 kind: text("kind").unwrap_or_else(|| "other".into()),
                 message: text("message").unwrap_or_default(),
                 field: text("field"),
+                rule: text("rule"),
             });
         }
         match answer.get("ok") {
@@ -229,11 +232,13 @@ fn store_error(e: CallError, id: Option<&str>) -> StoreError {
             kind,
             message,
             field,
+            ..
         } => match kind.as_str() {
             "NotFound" => StoreError::NotFound {
                 id: id.unwrap_or_default().to_owned(),
             },
             "Conflict" => StoreError::Conflict(message),
+            "refused" => StoreError::Refused { message },
             "InvalidToken" => {
                 match field.and_then(|f| Field::ALL.into_iter().find(|x| x.name() == f)) {
                     Some(field) => StoreError::invalid(field, message),
@@ -383,10 +388,20 @@ impl StoreFixture for AdapterFixture {
         true
     }
 
-    async fn storage(&self) -> Result<Box<dyn Storage>, String> {
+    async fn storage(&self) -> Result<Box<dyn Storage>, SetupError> {
         let reset = call(&self.process, "reset", json!({}))
             .await
-            .map_err(|e| store_error(e, None).to_string())?;
+            .map_err(|e| {
+                let breaks = match &e {
+                    CallError::Answer { rule: Some(r), .. } => crate::rules::rule(r).map(|r| r.id.as_str()),
+                    _ => None,
+                };
+                let message = match e {
+                    CallError::Answer { message, rule: Some(_), .. } => message,
+                    e => format!("preparing fresh storage (reset): {}", store_error(e, None)),
+                };
+                SetupError { message, breaks }
+            })?;
         Ok(Box::new(AdapterStorage {
             process: self.process.clone(),
             dir: reset["dir"].as_str().map(PathBuf::from),

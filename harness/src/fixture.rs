@@ -57,8 +57,45 @@ pub trait StoreFixture: Send + Sync {
     }
 
     /// New storage, empty and shared with no other storage, removed when dropped. An error says
-    /// in one line what the user must do (start a server, set a variable).
-    async fn storage(&self) -> Result<Box<dyn Storage>, String>;
+    /// in one line what the user must do (start a server, set a variable), and names the rule
+    /// the store broke when the store itself could not be emptied.
+    async fn storage(&self) -> Result<Box<dyn Storage>, SetupError>;
+}
+
+/// Why a fixture could not give fresh storage: one line for the user, and the rule the store
+/// broke when its own call failed (a `delete_tokens` that cannot empty it). The runner reports
+/// that rule failed once, and the rules it could not check as blocked.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SetupError {
+    pub message: String,
+    pub breaks: Option<&'static str>,
+}
+
+impl From<String> for SetupError {
+    fn from(message: String) -> Self {
+        SetupError {
+            message,
+            breaks: None,
+        }
+    }
+}
+
+impl From<&str> for SetupError {
+    fn from(message: &str) -> Self {
+        message.to_owned().into()
+    }
+}
+
+impl From<SetupError> for String {
+    fn from(e: SetupError) -> Self {
+        e.message
+    }
+}
+
+impl std::fmt::Display for SetupError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
 }
 
 /// One isolated storage: a temporary directory, a table, a key prefix.
@@ -175,7 +212,7 @@ impl StoreFixture for DirFixture {
         self.limits
     }
 
-    async fn storage(&self) -> Result<Box<dyn Storage>, String> {
+    async fn storage(&self) -> Result<Box<dyn Storage>, SetupError> {
         let dir = tempfile::Builder::new()
             .prefix("tokenstore-check-")
             .tempdir()

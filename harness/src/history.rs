@@ -183,13 +183,16 @@ async fn call(store: &dyn TokenStore, op: &Op) -> Answer {
     }
 }
 
+/// How the failure of the `delete_tokens` that starts every history begins.
+pub const EMPTYING: &str = "emptying the store before a history: ";
+
 /// Runs each client's calls on its store, all clients at once from an empty store, and returns
 /// the history. `stores[i]` serves client `i` (all may be the same object).
 pub async fn record(stores: &[Arc<dyn TokenStore>], work: &Workload) -> Result<Vec<Call>, String> {
     stores[0]
         .delete_tokens()
         .await
-        .map_err(|e| format!("emptying the store before a history: delete_tokens() = Err({e})"))?;
+        .map_err(|e| format!("{EMPTYING}delete_tokens() = Err({e}), want Ok"))?;
     let epoch = Instant::now();
     let barrier = Arc::new(tokio::sync::Barrier::new(work.len()));
     let tasks: Vec<_> = work
@@ -259,6 +262,36 @@ pub fn stores_of(processes: &[ProcessStore]) -> Vec<Arc<dyn TokenStore>> {
     processes.iter().map(|p| p.store.clone()).collect()
 }
 
+/// Ends the message of a violation whose calls, made again one at a time, break the rules too:
+/// a sequential defect seen from several clients, not a race.
+pub const SEQUENTIAL: &str =
+    "\n  the same calls made again one at a time, in this order, break the rules too: a sequential defect, not a race";
+
+/// Whether `history`'s calls, made again one at a time in the order they started on an emptied
+/// store, give a history the model rejects.
+async fn breaks_one_at_a_time(
+    stores: &[Arc<dyn TokenStore>],
+    history: &[Call],
+    choices: Choices,
+) -> bool {
+    if stores[0].delete_tokens().await.is_err() {
+        return false;
+    }
+    let mut calls = Vec::with_capacity(history.len());
+    for (n, c) in history.iter().enumerate() {
+        let answer = call(&*stores[c.client % stores.len()], &c.op).await;
+        let at = 2 * n as u64;
+        calls.push(Call {
+            client: c.client,
+            start: at,
+            end: at + 1,
+            op: c.op.clone(),
+            answer,
+        });
+    }
+    linearize::check(&calls, choices).is_err()
+}
+
 /// The smallest failing history seen, with why it fails.
 type Smallest = Mutex<Option<(Vec<Call>, String)>>;
 
@@ -322,15 +355,18 @@ fn explore_blocking(
         Err(TestError::Fail(why, _)) => {
             let found = smallest.into_inner().expect("not poisoned");
             let (history, why) = found.unwrap_or((Vec::new(), why.to_string()));
+            let sequential = !history.is_empty()
+                && handle.block_on(breaks_one_at_a_time(stores, &history, choices));
             let lines: Vec<String> = history
                 .iter()
                 .enumerate()
                 .map(|(i, c)| format!("    {}. {}", i + 1, c.describe()))
                 .collect();
             Err(format!(
-                "{why}\n  the smallest history found ({} calls, by start time):\n{}",
+                "{why}\n  the smallest history found ({} calls, by start time):\n{}{}",
                 history.len(),
-                lines.join("\n")
+                lines.join("\n"),
+                if sequential { SEQUENTIAL } else { "" }
             ))
         }
     }

@@ -29,10 +29,11 @@ pub mod serve;
 pub mod server_admin;
 pub mod servers;
 pub mod show;
+pub mod story;
 pub mod suite;
 pub mod values;
 
-pub use fixture::{Capabilities, DirFixture, Storage, StoreFixture};
+pub use fixture::{Capabilities, DirFixture, SetupError, Storage, StoreFixture};
 pub use report::{Report, Status, StoreReport};
 pub use runner::{check_store, RunOptions};
 

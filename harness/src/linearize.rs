@@ -214,7 +214,8 @@ fn apply(model: &Model, call: &Call) -> Result<Model, String> {
             return wrong("no Backend error: the storage did not fail".into())
         }
         (Op::Save(token), answer) => match (model.expect_save(token), answer) {
-            (SaveExpectation::Refused { kind, .. }, Answer::Failed(got, _)) if *got == kind => {}
+            (SaveExpectation::Refused { kind, .. }, Answer::Failed(got, _))
+                if model.choices.refuses_as(*got, kind) => {}
             (SaveExpectation::Refused { kind, why, .. }, _) => {
                 return wrong(format!("Err({kind:?}): {why}"))
             }
@@ -256,7 +257,8 @@ fn apply(model: &Model, call: &Call) -> Result<Model, String> {
         }
         (Op::FindById(id), answer) => match (model.get(id), answer) {
             (Some(want), Answer::Token(got)) if got == want => {}
-            (None, Answer::Failed(ErrorKind::NotFound, _)) => {}
+            (None, Answer::Failed(got, _))
+                if model.choices.refuses_as(*got, ErrorKind::NotFound) => {}
             (Some(want), _) => return wrong(show::token(want)),
             (None, _) => return wrong("Err(NotFound)".into()),
         },
@@ -264,7 +266,9 @@ fn apply(model: &Model, call: &Call) -> Result<Model, String> {
             let stored = next.delete(id);
             let explained = match answer {
                 Answer::Done => stored || !model.choices.delete_missing_reports_not_found,
-                Answer::Failed(ErrorKind::NotFound, _) => {
+                Answer::Failed(got, _)
+                    if model.choices.refuses_as(*got, ErrorKind::NotFound) =>
+                {
                     !stored && model.choices.delete_missing_reports_not_found
                 }
                 _ => false,

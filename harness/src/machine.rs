@@ -231,7 +231,9 @@ impl Run<'_> {
                     )
                     .await;
             }
-            (SaveExpectation::Refused { kind, .. }, Err(e)) if e.kind() == kind => {
+            (SaveExpectation::Refused { kind, .. }, Err(e))
+                if self.model.choices.refuses_as(e.kind(), kind) =>
+            {
                 return self
                     .check_all(
                         "get_tokens() after the refused save",
@@ -452,7 +454,7 @@ impl Run<'_> {
                 "find-by-id.hit",
                 format!("{call} = Err({e}), want {}", show::token(want)),
             )),
-            (None, Err(e)) if e.kind() == ErrorKind::NotFound => Ok(()),
+            (None, Err(e)) if self.model.choices.refuses_as(e.kind(), ErrorKind::NotFound) => Ok(()),
             (None, Err(e)) => Err((
                 "find-by-id.miss-not-found",
                 format!("{call} = Err({e}), want Err(NotFound)"),
@@ -485,7 +487,7 @@ impl Run<'_> {
             (Ok(()), false) if !self.model.choices.delete_missing_reports_not_found => {}
             (Err(e), false)
                 if self.model.choices.delete_missing_reports_not_found
-                    && e.kind() == ErrorKind::NotFound => {}
+                    && self.model.choices.refuses_as(e.kind(), ErrorKind::NotFound) => {}
             (_, false) => {
                 let want = if self.model.choices.delete_missing_reports_not_found {
                     "Err(NotFound)"

@@ -31,8 +31,13 @@ pub struct RuleResult {
     pub status: Status,
     /// Why it failed or was skipped, or the detected choice of an IMPL rule.
     pub message: Option<String>,
-    /// For a failure found by the model-based test: the replay file and the minimal steps.
+    /// For a failure: the calls that led to it (the minimal steps of a model-based failure,
+    /// with its replay file; the last calls of an example check).
     pub repro: Option<Repro>,
+    /// For a blocked rule: the rule whose failure kept it from being checked, or `setup` when
+    /// the store could not be opened.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub blocked_by: Option<String>,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -47,6 +52,8 @@ pub enum Status {
     Pass,
     Fail,
     Skip,
+    /// Not checked: the kit could not prepare or open the store for it (see `blocked_by`).
+    Blocked,
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
@@ -54,6 +61,8 @@ pub struct Summary {
     pub passed: usize,
     pub failed: usize,
     pub skipped: usize,
+    /// Rules not checked because the store could not be prepared for them.
+    pub blocked: usize,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -74,11 +83,12 @@ impl StoreReport {
         self.rules.iter().find(|r| r.id == id)
     }
 
-    /// Whether a MUST rule failed: what makes `run` exit non-zero.
+    /// Whether a MUST rule failed, or any rule could not be checked: what makes `run` exit
+    /// non-zero.
     pub fn must_failed(&self) -> bool {
-        self.rules
-            .iter()
-            .any(|r| r.level == Level::Must && r.status == Status::Fail)
+        self.rules.iter().any(|r| {
+            (r.level == Level::Must && r.status == Status::Fail) || r.status == Status::Blocked
+        })
     }
 }
 
@@ -112,6 +122,7 @@ impl Report {
                     Some(Status::Pass) => "pass",
                     Some(Status::Fail) => "FAIL",
                     Some(Status::Skip) => "skip",
+                    Some(Status::Blocked) => "blocked",
                     None => "-",
                 };
                 let _ = write!(out, "{cell:>15}");
@@ -125,6 +136,9 @@ impl Report {
                 "\n{}: {} passed, {} failed, {} skipped",
                 store.name, s.passed, s.failed, s.skipped
             );
+            if s.blocked > 0 {
+                let _ = write!(out, ", {} blocked", s.blocked);
+            }
             if !store.profile.is_empty() {
                 let choices: Vec<_> = store
                     .profile
@@ -146,10 +160,10 @@ impl Report {
                 let Some(message) = &rule.message else {
                     continue;
                 };
-                let tag = if rule.status == Status::Fail {
-                    "FAIL"
-                } else {
-                    "skip"
+                let tag = match rule.status {
+                    Status::Fail => "FAIL",
+                    Status::Blocked => "BLOCKED",
+                    _ => "skip",
                 };
                 // Rules that share one reason (no server, say) are listed once, under the first.
                 if rule.repro.is_none() && said.contains(&(tag, message.as_str())) {
@@ -171,7 +185,15 @@ impl Report {
                 }
                 let _ = writeln!(out, "  {tag} {}: {message}", rule.id);
                 if let Some(repro) = &rule.repro {
-                    let _ = writeln!(out, "    minimal steps:");
+                    let _ = writeln!(
+                        out,
+                        "    {}:",
+                        if repro.replay_file.is_some() {
+                            "minimal steps"
+                        } else {
+                            "the calls before it"
+                        }
+                    );
                     for step in &repro.steps {
                         let _ = writeln!(out, "      {step}");
                     }
@@ -199,6 +221,7 @@ impl Report {
                     Status::Pass => TestCaseStatus::success(),
                     Status::Fail => TestCaseStatus::non_success(NonSuccessKind::Failure),
                     Status::Skip => TestCaseStatus::skipped(),
+                    Status::Blocked => TestCaseStatus::non_success(NonSuccessKind::Error),
                 };
                 if rule.status != Status::Pass {
                     if let Some(message) = &rule.message {

@@ -2,9 +2,10 @@
 //! its capabilities allow, runs the model-based test, and folds everything into one verdict per
 //! rule ([`StoreReport`]).
 
-use crate::checks::{self, Check, Ctx};
+use crate::checks::{self, Check, Ctx, Notes};
 use crate::counting::CountingStorage;
-use crate::fixture::{Capabilities, StoreFixture};
+use crate::fixture::{Capabilities, SetupError, StoreFixture};
+use crate::story::{Recorded, Story};
 use crate::machine::{self, Sequences, Step, Violation};
 use crate::profile::{self, Profile};
 use crate::replay::{ReplayFile, FORMAT};
@@ -72,8 +73,6 @@ pub fn seeded_runner(config: Config, seed: u64) -> TestRunner {
 /// A minimal failing sequence: the violation, the transcript of the run, and the steps.
 pub type ModelFailure = (Violation, Vec<String>, Vec<Step>);
 
-/// The failures found for one rule.
-type Findings = BTreeMap<&'static str, Vec<(String, Option<Repro>)>>;
 
 /// Checks `fixture` against every rule and returns the verdicts.
 pub fn check_store(
@@ -86,58 +85,185 @@ pub fn check_store(
     progress("profile");
     let profile = match rt.block_on(profile::detect(fixture)) {
         Ok(profile) => profile,
-        Err(why) => return unavailable(fixture, &why, fixture.required()),
+        Err(why) if why.reached_store => {
+            let mut verdicts = Verdicts::default();
+            verdicts.block_all(why.error);
+            return assemble(fixture, &Profile::default(), capabilities, verdicts, None);
+        }
+        Err(why) => return unavailable(fixture, &why.error.message, fixture.required()),
     };
-    let mut findings: Findings = BTreeMap::new();
+    let mut verdicts = Verdicts::default();
     for (rule, problem) in &profile.problems {
         let rule = rules::rule(rule)
             .map(|r| r.id.as_str())
             .unwrap_or("get-tokens.exact");
-        findings
-            .entry(static_id(rule))
-            .or_default()
-            .push((problem.clone(), None));
+        verdicts.fail(static_id(rule), problem.clone(), None);
     }
     for check in checks::all() {
         if missing_capability(check.rule, capabilities).is_some() {
             continue;
         }
         progress(check.name);
-        if let Err(message) = rt.block_on(run_check(fixture, &check, &profile, options)) {
-            findings
-                .entry(check.rule)
-                .or_default()
-                .push((format!("{}: {message}", check.name), None));
+        let run = rt.block_on(run_check(fixture, &check, &profile, options));
+        let story = |lines: &[String]| {
+            (!lines.is_empty()).then(|| Repro {
+                replay_file: None,
+                steps: lines.to_vec(),
+            })
+        };
+        if let Some(blocked) = run.blocked {
+            verdicts.block(check.rule, blocked);
+            continue;
+        }
+        if let Some(message) = run.failure {
+            verdicts.fail(
+                check.rule,
+                format!("{}: {message}", check.name),
+                story(&run.story),
+            );
+        }
+        for (rule, message) in run.notes {
+            verdicts.fail(
+                rule,
+                format!("{} (checking {}): {message}", check.name, check.rule),
+                story(&run.story),
+            );
         }
     }
-    progress("model-based sequences");
-    let (stats, failure) = run_model(fixture, &profile, options, &rt);
-    if let Some((violation, transcript, steps)) = failure {
-        let replay_file = options.replay_dir.as_ref().and_then(|dir| {
-            let file = ReplayFile {
-                format: FORMAT.into(),
-                backend: fixture.name().into(),
-                rule: violation.rule.into(),
-                message: violation.message.clone(),
-                seed: options.seed,
-                steps,
-            };
-            file.write(dir).ok().map(|p| p.display().to_string())
-        });
-        let message = format!(
-            "model-based sequence, {} steps: {}",
-            violation.step + 1,
-            violation.message
-        );
-        findings.entry(violation.rule).or_default().push((
-            message,
-            Some(Repro {
-                replay_file,
-                steps: transcript,
-            }),
-        ));
+    let mut stats = None;
+    if verdicts.blocked.is_empty() {
+        progress("model-based sequences");
+        let (model_stats, failure) = run_model(fixture, &profile, options, &rt);
+        stats = Some(model_stats);
+        if let Some((violation, transcript, steps)) = failure {
+            let replay_file = options.replay_dir.as_ref().and_then(|dir| {
+                let file = ReplayFile {
+                    format: FORMAT.into(),
+                    backend: fixture.name().into(),
+                    rule: violation.rule.into(),
+                    message: violation.message.clone(),
+                    seed: options.seed,
+                    steps,
+                };
+                file.write(dir).ok().map(|p| p.display().to_string())
+            });
+            let message = format!(
+                "model-based sequence, {} steps: {}",
+                violation.step + 1,
+                violation.message
+            );
+            verdicts.fail(
+                violation.rule,
+                message,
+                Some(Repro {
+                    replay_file,
+                    steps: transcript,
+                }),
+            );
+        }
     }
-    assemble(fixture, &profile, capabilities, findings, Some(stats))
+    verdicts.explain_sequential_histories();
+    assemble(fixture, &profile, capabilities, verdicts, stats)
+}
+
+/// The rules of concurrent histories: a violation there may be a sequential defect seen from
+/// several clients.
+const HISTORY_RULES: [&str; 2] = ["concurrency.linearizable", "processes.linearizable"];
+
+/// The findings of a run so far: failures by rule, and the rules a setup failure kept from
+/// running.
+#[derive(Default)]
+struct Verdicts {
+    failures: BTreeMap<&'static str, Vec<(String, Option<Repro>)>>,
+    /// Rule → the setup failure that kept its checks from running.
+    blocked: BTreeMap<&'static str, SetupError>,
+    /// Every rule is blocked by this (the store could not be opened at all).
+    all_blocked: Option<SetupError>,
+    /// History rule → the sequential rule whose failure explains its violation.
+    explained: BTreeMap<&'static str, &'static str>,
+}
+
+impl Verdicts {
+    /// Records a failure of `rule`; the same message twice is kept once.
+    fn fail(&mut self, rule: &'static str, message: String, repro: Option<Repro>) {
+        let rule = static_id(rule);
+        let found = self.failures.entry(rule).or_default();
+        if !found.iter().any(|(m, _)| *m == message) {
+            found.push((message, repro));
+        }
+    }
+
+    /// Records that `rule`'s check could not run because of `why`; the rule the setup broke
+    /// (if any) fails once with it.
+    fn block(&mut self, rule: &'static str, why: SetupError) {
+        if let Some(broken) = why.breaks {
+            self.fail(broken, why.message.clone(), None);
+            if broken == rule {
+                return;
+            }
+        }
+        self.blocked.entry(static_id(rule)).or_insert(why);
+    }
+
+    /// A history violation whose calls break the rules made one at a time too, in a store that
+    /// already fails a sequential rule, is that rule's failure: it is said there, and the
+    /// history rule is not counted as failed.
+    fn explain_sequential_histories(&mut self) {
+        let sequential: Vec<&'static str> = rules::rules()
+            .iter()
+            .filter(|r| r.requires.is_none() && self.failures.contains_key(r.id.as_str()))
+            .map(|r| r.id.as_str())
+            .collect();
+        let Some(first) = sequential.first().copied() else {
+            return;
+        };
+        for rule in HISTORY_RULES {
+            let Some(found) = self.failures.get(rule) else {
+                continue;
+            };
+            if !found.iter().all(|(m, _)| m.contains(crate::history::SEQUENTIAL)) {
+                continue;
+            }
+            self.failures.remove(rule);
+            self.explained.insert(rule, first);
+            let said = format!(
+                "{rule} found a history that fails one call at a time too: this failure, seen from several clients"
+            );
+            self.fail(first, said, None);
+        }
+    }
+
+    fn block_all(&mut self, why: SetupError) {
+        if let Some(broken) = why.breaks {
+            self.fail(broken, why.message.clone(), None);
+        }
+        self.all_blocked = Some(why);
+    }
+}
+
+/// What one example check found.
+#[derive(Debug, Default)]
+pub struct CheckRun {
+    /// The check's own verdict: the message of its failure, if it failed.
+    pub failure: Option<String>,
+    /// Failures of other rules seen on the way (another call answered wrong): rule → message.
+    pub notes: Vec<(&'static str, String)>,
+    /// The calls made on the store since it was opened (the last ten), with their answers.
+    pub story: Vec<String>,
+    /// Set when the check could not run: fresh storage or a store on it could not be had.
+    pub blocked: Option<SetupError>,
+}
+
+impl CheckRun {
+    /// Every failure as one message: the check's own, then the notes (for `suite!` tests).
+    pub fn problems(&self) -> Vec<String> {
+        let mut all: Vec<String> = self.failure.iter().cloned().collect();
+        if let Some(blocked) = &self.blocked {
+            all.push(format!("could not run: {blocked}"));
+        }
+        all.extend(self.notes.iter().map(|(rule, m)| format!("{rule}: {m}")));
+        all
+    }
 }
 
 /// Runs one example check on fresh storage, for at most the options' check timeout; checks
@@ -147,20 +273,38 @@ pub async fn run_check(
     check: &Check,
     profile: &Profile,
     options: &RunOptions,
-) -> Result<(), String> {
+) -> CheckRun {
     let timeout = options.check_timeout;
-    let storage: Arc<dyn crate::Storage> = Arc::from(fixture.storage().await?);
-    let store = storage
-        .open(crate::MAIN_NAMESPACE)
-        .await
-        .map_err(|e| format!("opening a fresh store = Err({e})"))?;
+    let storage: Arc<dyn crate::Storage> = match fixture.storage().await {
+        Ok(storage) => Arc::from(storage),
+        Err(e) => {
+            return CheckRun {
+                blocked: Some(e),
+                ..CheckRun::default()
+            }
+        }
+    };
+    let store = match storage.open(crate::MAIN_NAMESPACE).await {
+        Ok(store) => store,
+        Err(e) => {
+            let _ = storage.remove().await;
+            return CheckRun {
+                blocked: Some(format!("opening a fresh store = Err({e}), want Ok").into()),
+                ..CheckRun::default()
+            };
+        }
+    };
+    let story = Story::default();
+    let notes = Notes::default();
     let ctx = Ctx {
-        store,
+        store: Recorded::wrap(store, &story),
         storage: storage.clone(),
         choices: profile.choices,
         capabilities: fixture.capabilities(),
         limits: fixture.limits(),
         seed: options.seed,
+        story: story.clone(),
+        notes: notes.clone(),
     };
     let result = match tokio::time::timeout(timeout, (check.run)(ctx)).await {
         Ok(result) => result,
@@ -170,7 +314,25 @@ pub async fn run_check(
         .remove()
         .await
         .map_err(|e| format!("removing the check's storage = Err({e})"));
-    result.and(removed)
+    let (notes, blocked_by) = notes.take();
+    let failure = result.and(removed).err();
+    match blocked_by {
+        Some((rule, message)) if failure.is_some() => CheckRun {
+            failure: None,
+            notes,
+            story: story.lines(),
+            blocked: Some(SetupError {
+                message: format!("{}: {message}", check.name),
+                breaks: Some(rule),
+            }),
+        },
+        _ => CheckRun {
+            failure,
+            notes,
+            story: story.lines(),
+            blocked: None,
+        },
+    }
 }
 
 /// The model-based test: statistics, and the minimal failing sequence if there is one (its
@@ -196,7 +358,7 @@ pub fn run_model(
     let test = |(_, steps, seen): ((), Vec<Step>, Option<Arc<std::sync::atomic::AtomicUsize>>)| {
         let storage = rt
             .block_on(fixture.storage())
-            .map_err(TestCaseError::fail)?;
+            .map_err(|e| TestCaseError::fail(e.message))?;
         let counted = CountingStorage {
             inner: &*storage,
             calls: calls.clone(),
@@ -281,23 +443,19 @@ fn assemble(
     fixture: &dyn StoreFixture,
     profile: &Profile,
     capabilities: Capabilities,
-    mut findings: Findings,
+    mut verdicts: Verdicts,
     model: Option<ModelStats>,
 ) -> StoreReport {
     let mut results = Vec::new();
     let mut summary = Summary::default();
     for rule in rules::rules() {
-        let result = if let Some(capability) = missing_capability(&rule.id, capabilities) {
-            summary.skipped += 1;
-            let name = format!("{capability:?}").to_lowercase();
-            RuleResult {
-                id: rule.id.clone(),
-                level: rule.level,
-                status: Status::Skip,
-                message: Some(format!("the store does not declare the {name} capability")),
-                repro: None,
-            }
-        } else if let Some(found) = findings.remove(rule.id.as_str()) {
+        let blocked = verdicts
+            .blocked
+            .remove(rule.id.as_str())
+            .or_else(|| verdicts.all_blocked.clone());
+        // A failure is reported whatever else holds: a rule whose capability is missing but
+        // which failed (through another rule's check) is a failure, never a skip.
+        let result = if let Some(found) = verdicts.failures.remove(rule.id.as_str()) {
             summary.failed += 1;
             let message = found
                 .iter()
@@ -310,22 +468,56 @@ fn assemble(
                 status: Status::Fail,
                 message: Some(message),
                 repro: found.into_iter().find_map(|(_, r)| r),
+                blocked_by: None,
+            }
+        } else if let Some(capability) = missing_capability(&rule.id, capabilities) {
+            summary.skipped += 1;
+            let name = format!("{capability:?}").to_lowercase();
+            RuleResult {
+                id: rule.id.clone(),
+                level: rule.level,
+                status: Status::Skip,
+                message: Some(format!("the store does not declare the {name} capability")),
+                repro: None,
+                blocked_by: None,
+            }
+        } else if let Some(why) = blocked {
+            summary.blocked += 1;
+            let by = why.breaks.unwrap_or("setup");
+            RuleResult {
+                id: rule.id.clone(),
+                level: rule.level,
+                status: Status::Blocked,
+                message: Some(format!("not checked: {why}")),
+                repro: None,
+                blocked_by: Some(by.to_owned()),
             }
         } else {
             summary.passed += 1;
+            let explained = verdicts.explained.get(rule.id.as_str()).map(|by| {
+                format!("no race found: its one violating history is the sequential failure of {by}")
+            });
             RuleResult {
                 id: rule.id.clone(),
                 level: rule.level,
                 status: Status::Pass,
-                message: profile
-                    .detected
-                    .get(&rule.id)
-                    .map(|c| format!("choice: {c}")),
+                message: explained.or_else(|| {
+                    profile
+                        .detected
+                        .get(&rule.id)
+                        .map(|c| format!("choice: {c}"))
+                }),
                 repro: None,
+                blocked_by: None,
             }
         };
         results.push(result);
     }
+    assert!(
+        verdicts.failures.is_empty(),
+        "findings for rules the rule table does not have: {:?}",
+        verdicts.failures.keys().collect::<Vec<_>>()
+    );
     StoreReport {
         name: fixture.name().into(),
         profile: profile.detected.clone(),
@@ -356,6 +548,7 @@ fn unavailable(fixture: &dyn StoreFixture, why: &str, required: bool) -> StoreRe
             status,
             message: Some(message.clone()),
             repro: None,
+            blocked_by: None,
         })
         .collect();
     let count = rules.len();

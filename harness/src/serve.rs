@@ -53,6 +53,7 @@ struct Server<'a> {
 fn error(e: &StoreError) -> Value {
     let kind = match e.kind() {
         tokenstore_core::ErrorKind::Backend => "other".to_owned(),
+        tokenstore_core::ErrorKind::Refused => "refused".to_owned(),
         kind => format!("{kind:?}"),
     };
     let mut out = json!({"kind": kind, "message": e.to_string()});

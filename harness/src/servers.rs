@@ -206,12 +206,12 @@ impl StoreFixture for ServerFixture {
         }
     }
 
-    async fn storage(&self) -> Result<Box<dyn Storage>, String> {
+    async fn storage(&self) -> Result<Box<dyn Storage>, crate::SetupError> {
         let provisioned = self
             .provisioned
             .get_or_init(|| provision(self.server))
             .await;
-        let url = provisioned.as_ref().map_err(Clone::clone)?.url.clone();
+        let url = provisioned.as_ref().map_err(|e| e.clone())?.url.clone();
         let n = self.storages.fetch_add(1, Ordering::Relaxed);
         Ok(Box::new(ServerStorage {
             server: self.server,

@@ -25,6 +25,7 @@ use tokenstore_list::ListTable;
 pub const FILE_CHOICES: Choices = Choices {
     grant_falls_back_to_refresh: true,
     delete_missing_reports_not_found: true,
+    untyped_refusals: false,
 };
 
 /// A token store on one CSV file.

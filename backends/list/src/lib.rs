@@ -20,6 +20,7 @@ pub fn list_store() -> ListStore {
     TableStore::new(Choices {
         grant_falls_back_to_refresh: false,
         delete_missing_reports_not_found: false,
+        untyped_refusals: false,
     })
 }
 

@@ -21,6 +21,7 @@ pub fn memory_store() -> MemoryStore {
     TableStore::new(Choices {
         grant_falls_back_to_refresh: false,
         delete_missing_reports_not_found: true,
+        untyped_refusals: false,
     })
 }
 

@@ -28,6 +28,7 @@ use tokenstore_retry::{with_retries, Resend};
 pub const MYSQL_CHOICES: Choices = Choices {
     grant_falls_back_to_refresh: false,
     delete_missing_reports_not_found: false,
+    untyped_refusals: false,
 };
 
 /// Column lengths: ids and user names 255 characters, token columns 768 (the longest an index

@@ -25,6 +25,7 @@ use tokio_postgres::{NoTls, Row};
 pub const POSTGRES_CHOICES: Choices = Choices {
     grant_falls_back_to_refresh: false,
     delete_missing_reports_not_found: true,
+    untyped_refusals: false,
 };
 
 /// PostgreSQL text cannot hold NUL; a btree index entry holds about 2,700 bytes, so the two

@@ -26,6 +26,7 @@ use tokenstore_retry::{connection_label, with_retries, Resend};
 pub const REDIS_CHOICES: Choices = Choices {
     grant_falls_back_to_refresh: false,
     delete_missing_reports_not_found: true,
+    untyped_refusals: false,
 };
 
 static SAVE: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("lua/save.lua")));

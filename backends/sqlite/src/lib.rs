@@ -13,6 +13,7 @@ use tokenstore_core::{StoreError, Token, TokenRows, TokenStore, TokenTable};
 pub const SQLITE_CHOICES: Choices = Choices {
     grant_falls_back_to_refresh: false,
     delete_missing_reports_not_found: false,
+    untyped_refusals: false,
 };
 
 use tokenstore_core::sql::COLUMNS;

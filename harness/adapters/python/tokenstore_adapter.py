@@ -8,13 +8,24 @@ answers, the caller's token as the store left it, and exceptions as error kinds.
 
     python3 tokenstore_adapter.py --store module:Class [--path DIR] [--kwargs JSON]
                                   [--name NAME] [--limits JSON] [--not-persistent]
+                                  [--refusal CLASS]... [--verbose]
 
 In --kwargs, "{tmpdir}" becomes a fresh directory at each reset (the same one at each reopen) and
 "{namespace}" the namespace being opened. The store runs with that directory as its working
 directory. When the kwargs name no {tmpdir}, the storage outlives the instance (a database), so a
-reset empties it through the store's own delete_tokens. A second adapter process `attach`es to the
+reset empties it through the store's own delete_tokens when a fresh store there is not empty.
+Every reset also gives the store a fresh working directory, so a store that writes a relative
+path (the SDK samples' `zohooauth.db`) starts empty without relying on its delete_tokens. A second adapter process `attach`es to the
 first one's {tmpdir} (or the same database) for the processes and crash tiers; --limits declares
 what the store cannot hold. Standard library only, beside the SDK.
+
+How a store says no (specs/tokenstore.md, section 12): an exception class named NotFound,
+Conflict or InvalidToken, or a `tokenstore_kind` attribute, is a typed refusal; the SDK's own
+SDKException (or a class named with --refusal) raised by the store itself is an untyped refusal;
+one whose cause (`cause=`, `raise ... from`) is another exception, such as a driver error, is a
+failure of the storage, as is any other exception. The adapter answers exactly what the store
+did: a list where get_tokens returns None, or a token that is not an OAuthToken, is reported as
+an error of that call, never repaired.
 """
 
 import argparse
@@ -65,9 +76,16 @@ def build_token(fields):
     return token
 
 
-def dump_token(token):
+class WrongAnswer(Exception):
+    """The store answered with a value of the wrong type (a failure of that call)."""
+
+
+def dump_token(token, call="the store"):
     if token is None:
         return None
+    if not hasattr(token, "get_refresh_token"):
+        raise WrongAnswer("%s returned %s %r, want an OAuthToken" % (call, type(token).__name__,
+                                                                      token))
     out = {}
     for name, getter in GETTERS:
         method = getattr(token, getter, None)
@@ -80,13 +98,49 @@ def dump_token(token):
     return out
 
 
+# Exception classes of database drivers that mean "a constraint refused this write" (a unique key,
+# say): a store that turns one into its refusal is refusing, not failing.
+CONSTRAINT_ERRORS = ("IntegrityError",)
+# The user's own untyped refusal classes (--refusal), by class name.
+REFUSALS = {"SDKException"}
+
+
+def class_names(exc):
+    return {cls.__name__ for cls in type(exc).__mro__}
+
+
+def cause_of(exc):
+    """The exception `exc` explicitly wraps: the SDKException's `cause`, or `raise ... from`."""
+    cause = getattr(exc, "cause", None)
+    if isinstance(cause, BaseException):
+        return cause
+    return exc.__cause__
+
+
+def is_refusal(exc):
+    """An untyped refusal: one of the refusal classes, raised by the store itself or wrapping
+    only refusals and constraint errors, never a driver or programming error."""
+    seen = 0
+    while exc is not None and seen < 10:
+        names = class_names(exc)
+        if names & set(CONSTRAINT_ERRORS):
+            return True
+        if not names & REFUSALS:
+            return False
+        exc = cause_of(exc)
+        seen += 1
+    return True
+
+
 def error_of(exc):
     """The protocol error for an exception the store raised. A store says what kind of error it
     means with a `tokenstore_kind` attribute or an exception class named NotFound, Conflict or
-    InvalidToken (with a `field` attribute); the official stores' SDKException is read from its
-    message; anything else is `other`."""
+    InvalidToken (with a `field` attribute): a typed refusal. The SDK's SDKException (or a class
+    named with --refusal) raised from the store's own checks is an untyped refusal, `refused`;
+    the official stores' SDKException for an unknown id is read from its message as NotFound.
+    Anything else, an SDKException wrapping a driver error included, is `other`."""
     kind = getattr(exc, "tokenstore_kind", None)
-    names = {cls.__name__ for cls in type(exc).__mro__}
+    names = class_names(exc)
     message = str(exc) or type(exc).__name__
     if kind is None:
         if names & {"NotFound", "NotFoundError", "TokenNotFound"}:
@@ -95,8 +149,11 @@ def error_of(exc):
             kind = "Conflict"
         elif "InvalidToken" in names:
             kind = "InvalidToken"
-        elif "SDKException" in names and any(m in message for m in SDK_NOT_FOUND):
+        elif "SDKException" in names and any(m in message for m in SDK_NOT_FOUND) \
+                and cause_of(exc) is None:
             kind = "NotFound"
+        elif is_refusal(exc):
+            kind = "refused"
         else:
             kind = "other"
     error = {"kind": kind, "message": "%s: %s" % (type(exc).__name__, message)}
@@ -106,14 +163,61 @@ def error_of(exc):
     return error
 
 
+class StartupError(Exception):
+    """A flag the adapter cannot start with: one line naming it and what to do."""
+
+
+class SetupFailure(Exception):
+    """The kit cannot prepare fresh storage because the store broke `rule` doing it."""
+
+    def __init__(self, rule, message):
+        Exception.__init__(self, message)
+        self.rule = rule
+        self.message = message
+
+
+def load_class(module_name, class_name, path):
+    """The store class, or a StartupError saying what the import path was."""
+    try:
+        module = importlib.import_module(module_name)
+    except Exception as exc:
+        where = "--path %s" % os.path.abspath(path) if path else "no --path"
+        raise StartupError(
+            "--store %s:%s: cannot import module %r (%s: %s); the import path has %s and the "
+            "working directory %s: pass --path DIR with the directory that holds %s.py"
+            % (module_name, class_name, module_name, type(exc).__name__, exc, where,
+               os.getcwd(), module_name.replace(".", "/")))
+    try:
+        return getattr(module, class_name)
+    except AttributeError:
+        raise StartupError("--store %s:%s: module %r (%s) has no class %r"
+                           % (module_name, class_name, module_name,
+                              getattr(module, "__file__", "?"), class_name))
+
+
 class Adapter:
     def __init__(self, args):
         if args.path:
             sys.path.insert(0, os.path.abspath(args.path))
         module_name, _, class_name = args.store.partition(":")
-        if not class_name:
-            raise SystemExit("--store must be module:Class, got %r" % args.store)
-        self.cls = getattr(importlib.import_module(module_name), class_name)
+        if not module_name or not class_name:
+            raise StartupError("--store %r: want module:Class, for example my_store:MyTokenStore"
+                               % args.store)
+        self.cls = load_class(module_name, class_name, args.path)
+        try:
+            kwargs = json.loads(args.kwargs.replace("{tmpdir}", "").replace("{namespace}", "x"))
+        except ValueError as exc:
+            raise StartupError("--kwargs %r is not JSON (%s): want an object such as "
+                               "'{\"path\": \"{tmpdir}/tokens.db\"}'" % (args.kwargs, exc))
+        if not isinstance(kwargs, dict):
+            raise StartupError("--kwargs %r is not a JSON object: want the constructor's keyword "
+                               "arguments, such as '{\"path\": \"{tmpdir}/tokens.db\"}'"
+                               % args.kwargs)
+        try:
+            json.loads(args.limits)
+        except ValueError as exc:
+            raise StartupError("--limits %r is not JSON (%s): want "
+                               "'{\"max_chars\": {\"user_name\": 255}}'" % (args.limits, exc))
         self.kwargs_text = args.kwargs
         self.name = args.name or class_name
         self.persistent = not args.not_persistent
@@ -150,16 +254,36 @@ class Adapter:
         self.tmpdir = None
 
     def reset(self, request):
+        """Fresh storage: a fresh working directory (and {tmpdir}); storage outside it (a
+        database) is emptied through the store's own delete_tokens, only when it holds tokens."""
         self.stores.clear()
         self.new_tmpdir()
         if not self.local:
             for namespace in (HARNESS_NAMESPACES if self.namespaced else ("main",)):
-                try:
-                    self.cls(**self.kwargs(namespace)).delete_tokens()
-                except Exception as exc:
-                    raise RuntimeError("reset: the store's delete_tokens failed, so its storage "
-                                       "cannot be emptied between checks: %s" % exc)
-        return {"dir": self.tmpdir if self.local else None}
+                self.empty(namespace)
+        return {"dir": self.tmpdir}
+
+    def empty(self, namespace):
+        store = self.cls(**self.kwargs(namespace))
+        try:
+            held = store.get_tokens()
+        except Exception:
+            held = True
+        if not held:
+            return
+        try:
+            store.delete_tokens()
+            left = store.get_tokens()
+        except Exception as exc:
+            raise SetupFailure("delete-tokens.empties",
+                               "delete_tokens() = Err(%s: %s), want Ok: the kit empties the "
+                               "store's storage with it before each check"
+                               % (type(exc).__name__, exc))
+        if left:
+            raise SetupFailure("delete-tokens.empties",
+                               "get_tokens() after delete_tokens() = %d tokens, want []: the "
+                               "kit empties the store's storage with it before each check"
+                               % len(left))
 
     def attach(self, request):
         """Uses the storage another adapter process made (its {tmpdir}), without emptying it."""
@@ -189,7 +313,7 @@ class Adapter:
     def find_token(self, request):
         caller = build_token(request["token"])
         found = self.store(request).find_token(caller)
-        return {"found": dump_token(found), "caller": dump_token(caller)}
+        return {"found": dump_token(found, "find_token()"), "caller": dump_token(caller)}
 
     def save_token(self, request):
         caller = build_token(request["token"])
@@ -201,14 +325,19 @@ class Adapter:
         return None
 
     def get_tokens(self, request):
-        return [dump_token(t) for t in (self.store(request).get_tokens() or [])]
+        tokens = self.store(request).get_tokens()
+        if not isinstance(tokens, (list, tuple)):
+            raise WrongAnswer("get_tokens() returned %s %r, want a list ([] for an empty store)"
+                              % (type(tokens).__name__, tokens))
+        return [dump_token(t, "get_tokens()") for t in tokens]
 
     def delete_tokens(self, request):
         self.store(request).delete_tokens()
         return None
 
     def find_token_by_id(self, request):
-        return dump_token(self.store(request).find_token_by_id(request["id"]))
+        return dump_token(self.store(request).find_token_by_id(request["id"]),
+                          "find_token_by_id()")
 
 
 def main():
@@ -222,7 +351,13 @@ def main():
                              '"forbidden_chars": ["\\u0000"]}')
     parser.add_argument("--not-persistent", action="store_true",
                         help="a reopened store does not see earlier tokens (in-memory stores)")
+    parser.add_argument("--refusal", action="append", default=[], metavar="CLASS",
+                        help="an exception class (name, or module:Class) the store raises for "
+                             "its refusals, beside the SDK's SDKException; repeatable")
+    parser.add_argument("--verbose", action="store_true",
+                        help="print the full traceback of a startup failure")
     args = parser.parse_args()
+    REFUSALS.update(name.rpartition(":")[2].rpartition(".")[2] for name in args.refusal)
 
     # Responses go to the real stdout; anything the store prints goes to stderr.
     responses = os.fdopen(os.dup(1), "w", buffering=1, encoding="utf-8")
@@ -230,8 +365,21 @@ def main():
     sys.stdout = sys.stderr
 
     global SDK
-    SDK = sdk_classes()
-    adapter = Adapter(args)
+    try:
+        SDK = sdk_classes()
+        adapter = Adapter(args)
+    except StartupError as exc:
+        if args.verbose:
+            traceback.print_exc(file=sys.stderr)
+        print("tokenstore_adapter: %s" % exc, file=sys.stderr)
+        sys.exit(2)
+    except ImportError as exc:
+        if args.verbose:
+            traceback.print_exc(file=sys.stderr)
+        print("tokenstore_adapter: cannot import the Zoho CRM SDK (%s): install it with "
+              "`pip install zohocrmsdk8-0` into the Python that runs the adapter" % exc,
+              file=sys.stderr)
+        sys.exit(2)
     for line in sys.stdin:
         if not line.strip():
             continue
@@ -247,6 +395,10 @@ def main():
             if handler is None:
                 raise RuntimeError("unknown op %r" % op)
             response["ok"] = handler(request)
+        except SetupFailure as exc:
+            response["error"] = {"kind": "other", "message": exc.message, "rule": exc.rule}
+        except WrongAnswer as exc:
+            response["error"] = {"kind": "other", "message": str(exc)}
         except Exception as exc:
             response["error"] = error_of(exc)
             if response["error"]["kind"] == "other":

@@ -370,7 +370,9 @@ fn replay(path: PathBuf, stores: &Stores) -> Result<ExitCode, String> {
     let rt = runner::runtime();
     let (transcript, result) = rt
         .block_on(async {
-            let profile = profile::detect(fixture.as_ref()).await?;
+            let profile = profile::detect(fixture.as_ref())
+                .await
+                .map_err(|e| e.to_string())?;
             let storage = fixture.storage().await?;
             let outcome = machine::execute(&*storage, &file.steps, profile.choices, None).await;
             let _ = storage.remove().await;

@@ -70,7 +70,7 @@ async fn unstored_ids_of_any_spelling_are_not_found(ctx: Ctx) -> CheckResult {
     ];
     for spelling in spellings {
         match ctx.by_id(&spelling).await? {
-            Err(e) if e.kind() == ErrorKind::NotFound => {}
+            Err(e) if ctx.choices.refuses_as(e.kind(), ErrorKind::NotFound) => {}
             Err(e) => {
                 return Err(format!(
                     "find_token_by_id({}) = Err({e}), want Err(NotFound)",

@@ -108,7 +108,7 @@ async fn sdk_logout_with_delete_token(ctx: Ctx) -> CheckResult {
         .map_err(|e| format!("delete_token({id:?}) = Err({e}), want Ok"))?;
     ctx.expect_find(&token!(user_name = "alice"), None).await?;
     ensure(
-        matches!(ctx.by_id(&id).await?, Err(e) if e.kind() == ErrorKind::NotFound),
+        matches!(ctx.by_id(&id).await?, Err(e) if ctx.choices.refuses_as(e.kind(), ErrorKind::NotFound)),
         || "a logged-out token is still found by id".into(),
     )?;
     ctx.expect_find(&token!(user_name = "bob"), Some(&bob))

@@ -16,8 +16,9 @@ mod store;
 
 use crate::fixture::{Capabilities, Storage};
 use crate::show;
+use crate::story::{Recorded, Story};
 use futures::future::BoxFuture;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use tokenstore_core::{Choices, ErrorKind, Limits, StoreError, Token, TokenStore};
 
 /// The outcome of one check.
@@ -76,9 +77,47 @@ macro_rules! token {
 }
 pub(crate) use token;
 
+/// Failures of other rules than its own that a check saw on the way: rule → message. A check of
+/// `save.insert` whose store answers its `get_tokens` wrongly reports `get-tokens.exact` here and
+/// goes on with its own rule.
+#[derive(Clone, Default)]
+pub struct Notes(Arc<Mutex<NoteList>>);
+
+#[derive(Default)]
+struct NoteList {
+    notes: Vec<(&'static str, String)>,
+    blocked_by: Option<(&'static str, String)>,
+}
+
+impl Notes {
+    /// Records that `rule` failed with `message` (the rule must be in the rule table).
+    pub fn add(&self, rule: &'static str, message: String) {
+        debug_assert!(crate::rules::rule(rule).is_some(), "{rule} is not a rule");
+        let mut list = self.0.lock().expect("not poisoned");
+        if !list.notes.iter().any(|(r, _)| *r == rule) {
+            list.notes.push((rule, message));
+        }
+    }
+
+    /// Records that a call the check relies on, of `rule`, failed with `message`, so the check
+    /// cannot go on: it is reported blocked by `rule`, which fails.
+    pub fn block(&self, rule: &'static str, message: String) {
+        debug_assert!(crate::rules::rule(rule).is_some(), "{rule} is not a rule");
+        let mut list = self.0.lock().expect("not poisoned");
+        list.blocked_by.get_or_insert((rule, message));
+    }
+
+    /// The notes, and what blocked the check, if anything.
+    pub fn take(&self) -> (Vec<(&'static str, String)>, Option<(&'static str, String)>) {
+        let mut list = self.0.lock().expect("not poisoned");
+        (std::mem::take(&mut list.notes), list.blocked_by.take())
+    }
+}
+
 /// What a check works with: a fresh store, its storage (for reopening), and the store's profile.
 #[derive(Clone)]
 pub struct Ctx {
+    /// The store under test, recording every call in `story`.
     pub store: Arc<dyn TokenStore>,
     pub storage: Arc<dyn Storage>,
     pub choices: Choices,
@@ -87,6 +126,10 @@ pub struct Ctx {
     pub limits: Limits,
     /// The run's seed, for checks that draw random workloads.
     pub seed: u64,
+    /// The calls made on `store`, for the failure's story.
+    pub story: Story,
+    /// Failures of other rules seen on the way.
+    pub notes: Notes,
 }
 
 /// A client id and secret pair, so that a probe's grant or refresh token is its key.
@@ -97,19 +140,113 @@ pub fn with_client(mut t: Token) -> Token {
 }
 
 impl Ctx {
-    /// Saves a copy of `token` and returns it as the store left it (with its id).
+    /// Saves a copy of `token` and returns it as the store left it (with its id). A store that
+    /// does not write the id back fails `save.id-written-back` (noted), and the check goes on
+    /// with the id the store holds the token under.
     pub async fn save(&self, token: &Token) -> Result<Token, String> {
         let mut t = token.clone();
         match self.store.save_token(&mut t).await {
             Ok(()) if t.id.is_some() => Ok(t),
-            Ok(()) => Err(format!(
-                "save_token({}) left the token without an id, want the stored id written back",
-                show::token(token)
-            )),
+            Ok(()) => {
+                let call = format!("save_token({})", show::token(token));
+                self.notes.add(
+                    "save.id-written-back",
+                    format!("{call} = Ok, and the caller's token has no id, want the stored id written back"),
+                );
+                match self.stored_id_of(token).await {
+                    Some(id) => {
+                        t.id = Some(id);
+                        Ok(t)
+                    }
+                    None => Err(format!(
+                        "{call} = Ok, want the token stored: find_token and get_tokens do not find it"
+                    )),
+                }
+            }
             Err(e) => Err(format!(
                 "save_token({}) = Err({e}), want Ok",
                 show::token(token)
             )),
+        }
+    }
+
+    /// The id of the stored token `saved` was saved as: the one its key finds, else the one
+    /// stored token whose fields hold every present field of `saved`.
+    async fn stored_id_of(&self, saved: &Token) -> Option<String> {
+        if let Ok(Some(found)) = self.store.find_token(saved).await {
+            if found.id.is_some() {
+                return found.id;
+            }
+        }
+        let all = self.store.get_tokens().await.ok()?;
+        let holds = |t: &Token| {
+            tokenstore_core::Field::ALL
+                .into_iter()
+                .filter(|f| *f != tokenstore_core::Field::Id)
+                .all(|f| saved.get(f).is_none() || t.get(f) == saved.get(f))
+        };
+        let mut matching = all.into_iter().filter(holds);
+        let first = matching.next()?;
+        match matching.next() {
+            None => first.id,
+            Some(_) => None,
+        }
+    }
+
+    /// Checks that `get_tokens` lists exactly `want` (sorted by id). When it does not, but
+    /// `find_token_by_id` answers every wanted token as wanted and knows no listed extra, the
+    /// fault is `get_tokens`': that is noted under `get-tokens.exact` and the check goes on.
+    pub async fn expect_tokens(&self, what: &str, want: &[Token]) -> CheckResult {
+        let got = self.all().await?;
+        let Err(message) = expect_same_tokens(what, &got, want) else {
+            return Ok(());
+        };
+        if self.by_id_agrees(&got, want).await {
+            self.notes.add(
+                "get-tokens.exact",
+                format!("{message} (find_token_by_id answers every token as wanted, so get_tokens is at fault)"),
+            );
+            return Ok(());
+        }
+        Err(message)
+    }
+
+    /// Whether `find_token_by_id` gives each of `want` exactly, and NotFound for every id `got`
+    /// lists beyond them.
+    pub async fn by_id_agrees(&self, got: &[Token], want: &[Token]) -> bool {
+        for w in want {
+            let Some(id) = &w.id else { return false };
+            match self.store.find_token_by_id(id).await {
+                Ok(t) if &t == w => {}
+                _ => return false,
+            }
+        }
+        for g in got {
+            let Some(id) = &g.id else { continue };
+            if want.iter().any(|w| w.id.as_ref() == Some(id)) {
+                continue;
+            }
+            match self.store.find_token_by_id(id).await {
+                Err(e) if self.choices.refuses_as(e.kind(), ErrorKind::NotFound) => {}
+                _ => return false,
+            }
+        }
+        true
+    }
+
+    /// Empties `store` (this one, or another namespace's) with `delete_tokens`, as a step of a
+    /// check of another rule. When it fails, that is noted under `delete-tokens.empties` and the
+    /// answer is `false`: the check ends there, with what it checked before.
+    pub async fn delete_all(&self, store: &dyn TokenStore, what: &str) -> bool {
+        match store.delete_tokens().await {
+            Ok(()) => true,
+            Err(e) => {
+                self.notes.add(
+                    "delete-tokens.empties",
+                    format!("{what}delete_tokens() = Err({e}), want Ok"),
+                );
+                false
+            }
         }
     }
 
@@ -123,7 +260,7 @@ impl Ctx {
         let before = self.all().await?;
         let mut t = token.clone();
         match self.store.save_token(&mut t).await {
-            Err(e) if e.kind() == kind => {}
+            Err(e) if self.choices.refuses_as(e.kind(), kind) => {}
             Err(e) => {
                 return Err(format!(
                     "save_token({}) = Err({e}), want Err({kind:?})",
@@ -138,15 +275,14 @@ impl Ctx {
                 ))
             }
         }
-        let after = self.all().await?;
-        expect_same_tokens(
+        self.expect_tokens(
             &format!(
                 "get_tokens() after the refused save_token({})",
                 show::token(token)
             ),
-            &after,
             &before,
         )
+        .await
     }
 
     pub async fn find(&self, probe: &Token) -> Result<Option<Token>, String> {
@@ -208,11 +344,13 @@ impl Ctx {
 
     /// A new store object on the same storage and namespace, replacing this one.
     pub async fn reopen(&mut self) -> CheckResult {
-        self.store = self
+        let store = self
             .storage
             .open(crate::MAIN_NAMESPACE)
             .await
             .map_err(|e| format!("reopening the store = Err({e}), want Ok"))?;
+        self.story.push("reopen".into());
+        self.store = Recorded::wrap(store, &self.story);
         Ok(())
     }
 }

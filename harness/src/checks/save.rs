@@ -1,7 +1,7 @@
 //! Checks of save_token: what selects the token to update, the merge, inserts and fresh ids,
 //! write-back of the id, and the saves the spec refuses.
 
-use super::{checks, ensure, expect_same_tokens, token, with_client, CheckResult, Ctx};
+use super::{checks, ensure, token, with_client, CheckResult, Ctx};
 use crate::show;
 use std::collections::HashSet;
 use tokenstore_core::{ErrorKind, Token};
@@ -174,10 +174,10 @@ async fn unmatched_save_inserts_one_token(ctx: Ctx) -> CheckResult {
     let second = ctx.save(&t).await?;
     let mut want = t.clone();
     want.id = second.id.clone();
-    let all = ctx.all().await?;
     let mut expected = vec![first, want];
     expected.sort_by(|a, b| a.id.cmp(&b.id));
-    expect_same_tokens("get_tokens() after two inserts", &all, &expected)
+    ctx.expect_tokens("get_tokens() after two inserts", &expected)
+        .await
 }
 
 async fn caller_chosen_id_is_kept_on_insert(ctx: Ctx) -> CheckResult {
@@ -365,11 +365,7 @@ async fn saving_twice_leaves_one_unchanged_token(ctx: Ctx) -> CheckResult {
     let first = ctx.save(&t).await?;
     let after_first = ctx.all().await?;
     let second = ctx.save(&first).await?;
-    expect_same_tokens(
-        "get_tokens() after saving the returned token again",
-        &ctx.all().await?,
-        &after_first,
-    )?;
+    ctx.expect_tokens("get_tokens() after saving the returned token again", &after_first).await?;
     ensure(second.id == first.id, || {
         format!(
             "saving the same token twice gave ids {:?} and {:?}",
@@ -377,9 +373,5 @@ async fn saving_twice_leaves_one_unchanged_token(ctx: Ctx) -> CheckResult {
         )
     })?;
     ctx.save(&t).await?;
-    expect_same_tokens(
-        "get_tokens() after saving a copy without id again",
-        &ctx.all().await?,
-        &after_first,
-    )
+    ctx.expect_tokens("get_tokens() after saving a copy without id again", &after_first).await
 }

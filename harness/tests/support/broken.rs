@@ -64,6 +64,7 @@ use Mutation as M;
 const CHOICES: Choices = Choices {
     grant_falls_back_to_refresh: false,
     delete_missing_reports_not_found: true,
+    untyped_refusals: false,
 };
 
 pub struct Broken {
@@ -409,7 +410,7 @@ impl StoreFixture for BrokenFixture {
         }
     }
 
-    async fn storage(&self) -> std::result::Result<Box<dyn Storage>, String> {
+    async fn storage(&self) -> std::result::Result<Box<dyn Storage>, tokenstore_harness::SetupError> {
         Ok(Box::new(BrokenStorage {
             mutation: self.0,
             tables: Mutex::new(HashMap::new()),
