@@ -262,10 +262,10 @@ pub fn stores_of(processes: &[ProcessStore]) -> Vec<Arc<dyn TokenStore>> {
     processes.iter().map(|p| p.store.clone()).collect()
 }
 
-/// Ends the message of a violation whose calls, made again one at a time, break the rules too:
-/// a sequential defect seen from several clients, not a race.
-pub const SEQUENTIAL: &str =
-    "\n  the same calls made again one at a time, in this order, break the rules too: a sequential defect, not a race";
+/// Ends the message of a tier failure that stays when its calls are made again one at a time,
+/// with no fault injected: a sequential defect seen from the tier, not a race or a lost
+/// connection.
+pub const SEQUENTIAL: &str = "\n  made again one at a time, with no fault injected, it fails too: a sequential defect, not a race or a lost connection";
 
 /// Whether `history`'s calls, made again one at a time in the order they started on an emptied
 /// store, give a history the model rejects.

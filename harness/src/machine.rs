@@ -277,7 +277,7 @@ impl Run<'_> {
                     let rule = if by_id {
                         "save.id-selects"
                     } else {
-                        "save.key-selects"
+                        self.save_key_rule(&token, self.model.get(&id))
                     };
                     return Err((
                         rule,
@@ -305,8 +305,12 @@ impl Run<'_> {
                     }
                     Some(_) => {}
                     None => {
-                        if self.model.get(&id).is_some() {
-                            return Err(("save.fresh-id-unique", format!("{call} returned fresh id {id:?}, which a stored token already has")));
+                        if let Some(updated) = self.model.get(&id) {
+                            let rule = match self.save_key_rule(&token, Some(updated)) {
+                                "save.key-selects" => "save.fresh-id-unique",
+                                rule => rule,
+                            };
+                            return Err((rule, format!("{call} = Ok, id {}, which a stored token already has, want an insert with a fresh id", show::value(&id))));
                         }
                         self.fresh.push(id.clone());
                     }
@@ -532,6 +536,15 @@ impl Run<'_> {
         if got == want {
             return Ok(());
         }
+        if rule != "get-tokens.exact" && self.by_id_agrees(&got, &want).await {
+            return Err((
+                "get-tokens.exact",
+                format!(
+                    "{what}: {} (find_token_by_id answers every token as the model holds it, so get_tokens is at fault)",
+                    diff(&got, &want)
+                ),
+            ));
+        }
         let rule = if got.len() == want.len()
             && got
                 .iter()
@@ -550,6 +563,67 @@ impl Run<'_> {
             }
         };
         Err((rule, format!("{what}: {}", diff(&got, &want))))
+    }
+}
+
+impl Run<'_> {
+    /// Whether `find_token_by_id` gives each of `want` exactly, and NotFound for every id `got`
+    /// lists beyond them: the witness that tells a wrong `get_tokens` from a wrong write.
+    async fn by_id_agrees(&self, got: &[Token], want: &[Token]) -> bool {
+        for w in want {
+            let Some(id) = &w.id else { return false };
+            match self.store.find_token_by_id(id).await {
+                Ok(t) if &t == w => {}
+                _ => return false,
+            }
+        }
+        for g in got {
+            let Some(id) = &g.id else { continue };
+            if want.iter().any(|w| w.id.as_ref() == Some(id)) {
+                continue;
+            }
+            match self.store.find_token_by_id(id).await {
+                Err(e) if self.model.choices.refuses_as(e.kind(), ErrorKind::NotFound) => {}
+                _ => return false,
+            }
+        }
+        true
+    }
+
+    /// The rule a save breaks when it selected the wrong token by key (or none, or one where it
+    /// should have inserted): the grant-to-refresh fallback when the store followed, or failed
+    /// to follow, its refresh token; exact matching when it took a token that matches only
+    /// loosely; else `save.key-selects`.
+    fn save_key_rule(&self, token: &Token, updated: Option<&Token>) -> &'static str {
+        let token = token.clone().normalized();
+        if let Some(((field, value), fallback)) = self.model.key(&token) {
+            if field == Field::GrantToken {
+                let grant_hits = self
+                    .model
+                    .tokens()
+                    .iter()
+                    .any(|t| t.get(Field::GrantToken) == Some(value.as_str()));
+                let refresh = token.get(Field::RefreshToken);
+                let refresh_hits = refresh.is_some_and(|r| {
+                    self.model
+                        .tokens()
+                        .iter()
+                        .any(|t| t.get(Field::RefreshToken) == Some(r))
+                });
+                let followed_refresh =
+                    updated.is_some_and(|u| refresh.is_some() && u.get(Field::RefreshToken) == refresh);
+                if !grant_hits && refresh_hits && (fallback.is_some() || followed_refresh) {
+                    return "find.grant-refresh-fallback";
+                }
+            }
+            let loosely = |v: &str| v.trim().to_lowercase();
+            if updated.and_then(|u| u.get(field)).is_some_and(|v| {
+                v != value && loosely(v) == loosely(&value)
+            }) {
+                return "find.exact-match";
+            }
+        }
+        "save.key-selects"
     }
 }
 

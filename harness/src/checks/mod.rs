@@ -130,6 +130,10 @@ pub struct Ctx {
     pub story: Story,
     /// Failures of other rules seen on the way.
     pub notes: Notes,
+    /// Whether the tier's fault is on: connections are killed (server loss), calls overlap
+    /// (concurrency). Off, the same check is a control run: a failure that stays without the
+    /// fault is a sequential defect, not the tier's.
+    pub faults: bool,
 }
 
 /// A client id and secret pair, so that a probe's grant or refresh token is its key.
@@ -295,6 +299,17 @@ impl Ctx {
     /// Checks `find_token(probe)` gives exactly `want`.
     pub async fn expect_find(&self, probe: &Token, want: Option<&Token>) -> CheckResult {
         let got = self.find(probe).await?;
+        if got.as_ref() != want && want.is_none() && self.probe_returned_on_a_miss(probe, &got).await {
+            self.notes.add(
+                "find.miss-none",
+                format!(
+                    "find_token({}) = {}, want None: no stored token has its key, and the store returned the probe itself",
+                    show::token(probe),
+                    show::opt_token(&got)
+                ),
+            );
+            return Ok(());
+        }
         if got.as_ref() != want {
             return Err(format!(
                 "find_token({}) = {}, want {}",
@@ -304,6 +319,23 @@ impl Ctx {
             ));
         }
         Ok(())
+    }
+
+    /// Whether `got` is `probe` handed back unchanged while no stored token has the probe's key
+    /// (get_tokens is the witness): a miss answered wrongly, whatever the check is about.
+    async fn probe_returned_on_a_miss(&self, probe: &Token, got: &Option<Token>) -> bool {
+        let Some(got) = got else { return false };
+        if got.clone().normalized() != probe.clone().normalized() {
+            return false;
+        }
+        let Ok(stored) = self.store.get_tokens().await else {
+            return false;
+        };
+        let mut model = crate::model::Model::new(self.choices);
+        for t in &stored {
+            model.apply_insert(t.id.as_deref().unwrap_or_default(), t);
+        }
+        model.find(probe).is_empty()
     }
 
     /// Checks `find_token(probe)` hits the token with id `id`.
@@ -331,7 +363,9 @@ impl Ctx {
             .map_err(|e| format!("find_token_by_id({id:?}) = Err({e}), want the stored token"))
     }
 
-    /// Every stored token, sorted by id.
+    /// Every stored token, sorted by id. A token listed twice, identical, is a fault of
+    /// get_tokens (no save stores one token twice): noted under `get-tokens.exact`, and listed
+    /// once, so the check goes on with its own rule.
     pub async fn all(&self) -> Result<Vec<Token>, String> {
         let mut tokens = self
             .store
@@ -339,6 +373,17 @@ impl Ctx {
             .await
             .map_err(|e| format!("get_tokens() = Err({e}), want Ok"))?;
         tokens.sort_by(|a, b| a.id.cmp(&b.id));
+        let listed = tokens.len();
+        tokens.dedup();
+        if tokens.len() != listed {
+            self.notes.add(
+                "get-tokens.exact",
+                format!(
+                    "get_tokens() listed {listed} tokens, {} of them copies of another, want each stored token once",
+                    listed - tokens.len()
+                ),
+            );
+        }
         Ok(tokens)
     }
 

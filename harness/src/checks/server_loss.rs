@@ -61,6 +61,9 @@ async fn within_limit<T>(call: &str, future: impl Future<Output = T>) -> Result<
 
 /// Kills the store's connections, which must include at least one.
 async fn kill_before(ctx: &Ctx, call: &str) -> Result<usize, String> {
+    if !ctx.faults {
+        return Ok(0);
+    }
     let killed = within_limit("kill_connections()", ctx.storage.kill_connections())
         .await?
         .map_err(|e| format!("kill_connections() before {call} = Err({e}), want Ok"))?;
@@ -352,6 +355,9 @@ async fn kill_repeatedly(ctx: &Ctx) -> Result<usize, String> {
     let mut killed = 0;
     for _ in 0..KILLS {
         tokio::time::sleep(BETWEEN_KILLS).await;
+        if !ctx.faults {
+            continue;
+        }
         killed += within_limit("kill_connections()", ctx.storage.kill_connections())
             .await?
             .map_err(|e| format!("kill_connections() = Err({e}), want Ok"))?;
