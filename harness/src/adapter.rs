@@ -389,19 +389,23 @@ impl StoreFixture for AdapterFixture {
     }
 
     async fn storage(&self) -> Result<Box<dyn Storage>, SetupError> {
-        let reset = call(&self.process, "reset", json!({}))
-            .await
-            .map_err(|e| {
-                let breaks = match &e {
-                    CallError::Answer { rule: Some(r), .. } => crate::rules::rule(r).map(|r| r.id.as_str()),
-                    _ => None,
-                };
-                let message = match e {
-                    CallError::Answer { message, rule: Some(_), .. } => message,
-                    e => format!("preparing fresh storage (reset): {}", store_error(e, None)),
-                };
-                SetupError { message, breaks }
-            })?;
+        let reset = call(&self.process, "reset", json!({})).await.map_err(|e| {
+            let breaks = match &e {
+                CallError::Answer { rule: Some(r), .. } => {
+                    crate::rules::rule(r).map(|r| r.id.as_str())
+                }
+                _ => None,
+            };
+            let message = match e {
+                CallError::Answer {
+                    message,
+                    rule: Some(_),
+                    ..
+                } => message,
+                e => format!("preparing fresh storage (reset): {}", store_error(e, None)),
+            };
+            SetupError { message, breaks }
+        })?;
         Ok(Box::new(AdapterStorage {
             process: self.process.clone(),
             dir: reset["dir"].as_str().map(PathBuf::from),

@@ -277,15 +277,31 @@ async fn breaks_one_at_a_time(
     if stores[0].delete_tokens().await.is_err() {
         return false;
     }
+    // The ids the store gave in the history, as the replay's store gives them again.
+    let mut ids: std::collections::HashMap<String, String> = std::collections::HashMap::new();
     let mut calls = Vec::with_capacity(history.len());
     for (n, c) in history.iter().enumerate() {
-        let answer = call(&*stores[c.client % stores.len()], &c.op).await;
+        let same = |id: &String| ids.get(id).cloned().unwrap_or_else(|| id.clone());
+        let op = match &c.op {
+            Op::Save(t) => {
+                let mut t = t.clone();
+                t.id = t.id.as_ref().map(same);
+                Op::Save(t)
+            }
+            Op::FindById(id) => Op::FindById(same(id)),
+            Op::Delete(id) => Op::Delete(same(id)),
+            op => op.clone(),
+        };
+        let answer = call(&*stores[c.client % stores.len()], &op).await;
+        if let (Answer::Saved(Some(was)), Answer::Saved(Some(now))) = (&c.answer, &answer) {
+            ids.entry(was.clone()).or_insert_with(|| now.clone());
+        }
         let at = 2 * n as u64;
         calls.push(Call {
             client: c.client,
             start: at,
             end: at + 1,
-            op: c.op.clone(),
+            op,
             answer,
         });
     }

@@ -266,9 +266,7 @@ fn apply(model: &Model, call: &Call) -> Result<Model, String> {
             let stored = next.delete(id);
             let explained = match answer {
                 Answer::Done => stored || !model.choices.delete_missing_reports_not_found,
-                Answer::Failed(got, _)
-                    if model.choices.refuses_as(*got, ErrorKind::NotFound) =>
-                {
+                Answer::Failed(got, _) if model.choices.refuses_as(*got, ErrorKind::NotFound) => {
                     !stored && model.choices.delete_missing_reports_not_found
                 }
                 _ => false,

@@ -458,7 +458,9 @@ impl Run<'_> {
                 "find-by-id.hit",
                 format!("{call} = Err({e}), want {}", show::token(want)),
             )),
-            (None, Err(e)) if self.model.choices.refuses_as(e.kind(), ErrorKind::NotFound) => Ok(()),
+            (None, Err(e)) if self.model.choices.refuses_as(e.kind(), ErrorKind::NotFound) => {
+                Ok(())
+            }
             (None, Err(e)) => Err((
                 "find-by-id.miss-not-found",
                 format!("{call} = Err({e}), want Err(NotFound)"),
@@ -610,16 +612,17 @@ impl Run<'_> {
                         .iter()
                         .any(|t| t.get(Field::RefreshToken) == Some(r))
                 });
-                let followed_refresh =
-                    updated.is_some_and(|u| refresh.is_some() && u.get(Field::RefreshToken) == refresh);
+                let followed_refresh = updated
+                    .is_some_and(|u| refresh.is_some() && u.get(Field::RefreshToken) == refresh);
                 if !grant_hits && refresh_hits && (fallback.is_some() || followed_refresh) {
                     return "find.grant-refresh-fallback";
                 }
             }
             let loosely = |v: &str| v.trim().to_lowercase();
-            if updated.and_then(|u| u.get(field)).is_some_and(|v| {
-                v != value && loosely(v) == loosely(&value)
-            }) {
+            if updated
+                .and_then(|u| u.get(field))
+                .is_some_and(|v| v != value && loosely(v) == loosely(&value))
+            {
                 return "find.exact-match";
             }
         }

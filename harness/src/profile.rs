@@ -152,8 +152,7 @@ async fn refusals_are_typed(store: &dyn tokenstore_core::TokenStore) -> bool {
         refresh_token: Some("probe-second-refresh".into()),
         ..Token::default()
     };
-    if store.save_token(&mut first).await.is_err() || store.save_token(&mut second).await.is_err()
-    {
+    if store.save_token(&mut first).await.is_err() || store.save_token(&mut second).await.is_err() {
         return false;
     }
     let mut rename = Token {

@@ -5,12 +5,12 @@
 use crate::checks::{self, Check, Ctx, Notes};
 use crate::counting::CountingStorage;
 use crate::fixture::{Capabilities, SetupError, StoreFixture};
-use crate::story::{Recorded, Story};
 use crate::machine::{self, Sequences, Step, Violation};
 use crate::profile::{self, Profile};
 use crate::replay::{ReplayFile, FORMAT};
 use crate::report::{ModelStats, Repro, RuleResult, Status, StoreReport, Summary};
 use crate::rules::{self, Capability};
+use crate::story::{Recorded, Story};
 use proptest::test_runner::{Config, RngAlgorithm, TestCaseError, TestError, TestRng, TestRunner};
 use proptest_state_machine::ReferenceStateMachine;
 use std::collections::BTreeMap;
@@ -72,7 +72,6 @@ pub fn seeded_runner(config: Config, seed: u64) -> TestRunner {
 
 /// A minimal failing sequence: the violation, the transcript of the run, and the steps.
 pub type ModelFailure = (Violation, Vec<String>, Vec<Step>);
-
 
 /// Checks `fixture` against every rule and returns the verdicts.
 pub fn check_store(
@@ -221,7 +220,10 @@ impl Verdicts {
             let Some(found) = self.failures.get(rule) else {
                 continue;
             };
-            if !found.iter().all(|(m, _)| m.contains(crate::history::SEQUENTIAL)) {
+            if !found
+                .iter()
+                .all(|(m, _)| m.contains(crate::history::SEQUENTIAL))
+            {
                 continue;
             }
             self.failures.remove(rule);

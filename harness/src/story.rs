@@ -26,7 +26,12 @@ impl Story {
 
     /// The recorded lines, oldest first.
     pub fn lines(&self) -> Vec<String> {
-        self.0.lock().expect("not poisoned").iter().cloned().collect()
+        self.0
+            .lock()
+            .expect("not poisoned")
+            .iter()
+            .cloned()
+            .collect()
     }
 }
 
@@ -58,8 +63,10 @@ impl TokenStore for Recorded {
             Ok(found) => crate::show::opt_token(found),
             Err(e) => error(e),
         };
-        self.story
-            .push(format!("find_token({}) = {shown}", crate::show::token(probe)));
+        self.story.push(format!(
+            "find_token({}) = {shown}",
+            crate::show::token(probe)
+        ));
         answer
     }
 
@@ -146,7 +153,10 @@ mod tests {
         assert_eq!(lines.len(), STORY_CALLS);
         assert!(lines[0].starts_with("save_token("), "{lines:?}");
         assert!(lines[0].contains("u3"), "{lines:?}");
-        assert!(lines.last().unwrap().starts_with("find_token_by_id(\"nope\") = Err("));
+        assert!(lines
+            .last()
+            .unwrap()
+            .starts_with("find_token_by_id(\"nope\") = Err("));
         assert!(lines.iter().all(|l| !l.contains("very-secret-refresh")));
     }
 }

@@ -33,6 +33,7 @@ async fn empty_strings_are_stored_as_absent(ctx: Ctx) -> CheckResult {
         .save(&token!(
             user_name = "u1",
             refresh_token = "r1",
+            redirect_url = "https://u1.example/cb",
             access_token = "",
             expiry_time = "",
             api_domain = ""
@@ -62,9 +63,14 @@ async fn empty_strings_are_stored_as_absent(ctx: Ctx) -> CheckResult {
         &found.into_iter().collect::<Vec<_>>(),
     )?;
     // An update with "" must not erase a stored value: "" is absent, and absent keeps.
-    ctx.save(&token!(user_name = "u1", refresh_token = ""))
-        .await?;
+    let update = token!(user_name = "u1", refresh_token = "");
+    ctx.save(&update).await?;
     let after = ctx.stored(&id).await?;
+    if after.refresh_token.is_none() {
+        if let Some(message) = ctx.blame_replace(&stored, &update, &after) {
+            return Err(message);
+        }
+    }
     ensure(after.refresh_token.as_deref() == Some("r1"), || {
         format!("after save_token({{user_name:\"u1\", refresh_token:\"\"}}), find_token_by_id({id:?}) = {}, want the stored refresh_token kept", show::token(&after))
     })
@@ -110,7 +116,8 @@ async fn hostile_values_round_trip_or_are_refused_by_field(ctx: Ctx) -> CheckRes
             t.set(field, Some(value.clone()));
             let before = ctx.all().await?;
             let Some(id) = save_or_refuse(&ctx, &t, field).await? else {
-                ctx.expect_tokens("get_tokens() after a refused save", &before).await?;
+                ctx.expect_tokens("get_tokens() after a refused save", &before)
+                    .await?;
                 continue;
             };
             let stored = ctx.stored(&id).await?;
@@ -157,6 +164,11 @@ async fn hostile_ids_round_trip_or_are_refused(ctx: Ctx) -> CheckResult {
         let Some(id) = save_or_refuse(&ctx, &t, Field::Id).await? else {
             continue;
         };
+        if id != value {
+            if let Some(message) = ctx.blame_ignored_id(&t, &value, &id).await {
+                return Err(message);
+            }
+        }
         ensure(id == value, || {
             format!(
                 "save_token({}) stored id {}, want the caller's id {}",

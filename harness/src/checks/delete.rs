@@ -37,7 +37,8 @@ async fn delete_removes_that_token_only(ctx: Ctx) -> CheckResult {
     ctx.expect_find(&token!(user_name = "bob"), None).await?;
     let mut want = vec![a.clone(), c];
     want.sort_by(|x, y| x.id.cmp(&y.id));
-    ctx.expect_tokens("get_tokens() after delete_token", &want).await?;
+    ctx.expect_tokens("get_tokens() after delete_token", &want)
+        .await?;
     // Another spelling of a stored id deletes nothing.
     let a_id = a.id.clone().unwrap_or_default();
     for spelling in [
@@ -47,7 +48,11 @@ async fn delete_removes_that_token_only(ctx: Ctx) -> CheckResult {
     ] {
         let _ = ctx.store.delete_token(&spelling).await;
     }
-    ctx.expect_tokens("get_tokens() after deleting other spellings of a stored id", &want).await
+    ctx.expect_tokens(
+        "get_tokens() after deleting other spellings of a stored id",
+        &want,
+    )
+    .await
 }
 
 async fn missing_id_delete_is_consistent_and_harmless(ctx: Ctx) -> CheckResult {
@@ -72,5 +77,6 @@ async fn missing_id_delete_is_consistent_and_harmless(ctx: Ctx) -> CheckResult {
             )
         })?;
     }
-    ctx.expect_tokens("get_tokens() after deleting missing ids", &before).await
+    ctx.expect_tokens("get_tokens() after deleting missing ids", &before)
+        .await
 }

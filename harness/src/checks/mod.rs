@@ -150,7 +150,18 @@ impl Ctx {
     pub async fn save(&self, token: &Token) -> Result<Token, String> {
         let mut t = token.clone();
         match self.store.save_token(&mut t).await {
-            Ok(()) if t.id.is_some() => Ok(t),
+            Ok(()) if t.id.is_some() => {
+                let got = t.id.clone().unwrap_or_default();
+                match &token.id {
+                    Some(sent) if *sent != got => {
+                        match self.blame_ignored_id(token, sent, &got).await {
+                            Some(message) => Err(message),
+                            None => Ok(t),
+                        }
+                    }
+                    _ => Ok(t),
+                }
+            }
             Ok(()) => {
                 let call = format!("save_token({})", show::token(token));
                 self.notes.add(
@@ -172,6 +183,94 @@ impl Ctx {
                 show::token(token)
             )),
         }
+    }
+
+    /// After `save_token(token)` wrote back `got` instead of the caller's id `sent`: when the
+    /// store ignores callers' ids (it does not keep even a plain one), the save broke
+    /// `save.id-selects` (`sent` names a stored token) or `save.insert` (it does not), and the
+    /// check, which relies on ids, is blocked by that rule; the message is returned. `None` when
+    /// only this value was altered (the check's own verdict stands).
+    pub async fn blame_ignored_id(&self, token: &Token, sent: &str, got: &str) -> Option<String> {
+        let stored = self.store.find_token_by_id(sent).await.is_ok();
+        let ignored = if stored {
+            !self.stored_ids_select(sent).await
+        } else {
+            !self.caller_ids_kept().await
+        };
+        if !ignored {
+            return None;
+        }
+        let (rule, why) = if stored {
+            ("save.id-selects", "a stored id selects the token it names")
+        } else {
+            ("save.insert", "an insert keeps the id its caller chose")
+        };
+        let message = format!(
+            "save_token({}) = Ok, id {}, want the caller's id {}: {why}",
+            show::token(token),
+            show::value(got),
+            show::value(sent)
+        );
+        self.notes.block(rule, message.clone());
+        Some(message)
+    }
+
+    /// After an update of `before` by `update` left `got`: when the store replaced the stored
+    /// token with the saved one (every field `update` lacks is gone, and `before` had one), the
+    /// update broke `save.merge`, and the check is blocked by it; the message is returned.
+    pub fn blame_replace(&self, before: &Token, update: &Token, got: &Token) -> Option<String> {
+        use tokenstore_core::Field;
+        let raw = update;
+        let update = update.clone().normalized();
+        let fields = Field::ALL.into_iter().filter(|f| *f != Field::Id);
+        // A field the update leaves out (not one it sets to "", which is another rule's
+        // matter) that was stored and is gone.
+        let replaced = fields.clone().all(|f| got.get(f) == update.get(f))
+            && fields
+                .clone()
+                .any(|f| raw.raw(f).is_none() && before.get(f).is_some());
+        if !replaced {
+            return None;
+        }
+        let message = format!(
+            "save_token({}) over the stored {} left {}, want the merge {}: absent fields keep their stored value",
+            show::token(&update),
+            show::token(before),
+            show::token(got),
+            show::token(&update.merged_over(before))
+        );
+        self.notes.block("save.merge", message.clone());
+        Some(message)
+    }
+
+    /// Whether a save naming the stored id `id`, with one field changed, updates that token
+    /// (the id written back is `id`).
+    async fn stored_ids_select(&self, id: &str) -> bool {
+        let mut probe = Token {
+            id: Some(id.into()),
+            expiry_time: Some("kit-probe-expiry".into()),
+            ..Token::default()
+        };
+        self.store.save_token(&mut probe).await.is_ok() && probe.id.as_deref() == Some(id)
+    }
+
+    /// Whether the store keeps a plain id its caller chose on insert (the probe token is
+    /// deleted again).
+    async fn caller_ids_kept(&self) -> bool {
+        const PROBE: &str = "kit-caller-id";
+        let mut probe = Token {
+            id: Some(PROBE.into()),
+            user_name: Some("kit-caller-id-user".into()),
+            refresh_token: Some("kit-caller-id-refresh".into()),
+            ..Token::default()
+        };
+        if self.store.save_token(&mut probe).await.is_err() {
+            return false;
+        }
+        if let Some(id) = &probe.id {
+            let _ = self.store.delete_token(id).await;
+        }
+        probe.id.as_deref() == Some(PROBE)
     }
 
     /// The id of the stored token `saved` was saved as: the one its key finds, else the one
@@ -272,11 +371,27 @@ impl Ctx {
                 ))
             }
             Ok(()) => {
+                let stored_id = token
+                    .id
+                    .as_ref()
+                    .filter(|sent| before.iter().any(|b| b.id.as_ref() == Some(*sent)));
+                if let (Some(sent), Some(got)) = (stored_id, &t.id) {
+                    if sent != got {
+                        let message = format!(
+                            "save_token({}) = Ok, id {}, want an update of the stored token with id {} (or the refusal): a stored id selects the token it names",
+                            show::token(token),
+                            show::value(got),
+                            show::value(sent)
+                        );
+                        self.notes.block("save.id-selects", message.clone());
+                        return Err(message);
+                    }
+                }
                 return Err(format!(
-                    "save_token({}) = Ok (id {:?}), want Err({kind:?})",
+                    "save_token({}) = Ok, id {}, want Err({kind:?})",
                     show::token(token),
-                    t.id
-                ))
+                    t.id.as_deref().map_or("absent".into(), show::value)
+                ));
             }
         }
         self.expect_tokens(
@@ -299,7 +414,10 @@ impl Ctx {
     /// Checks `find_token(probe)` gives exactly `want`.
     pub async fn expect_find(&self, probe: &Token, want: Option<&Token>) -> CheckResult {
         let got = self.find(probe).await?;
-        if got.as_ref() != want && want.is_none() && self.probe_returned_on_a_miss(probe, &got).await {
+        if got.as_ref() != want
+            && want.is_none()
+            && self.probe_returned_on_a_miss(probe, &got).await
+        {
             self.notes.add(
                 "find.miss-none",
                 format!(

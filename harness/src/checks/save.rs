@@ -48,6 +48,11 @@ async fn stored_id_selects_the_token_over_the_key(ctx: Ctx) -> CheckResult {
         )
     })?;
     let a = ctx.stored(&id(&alice)).await?;
+    if let Some(message) =
+        ctx.blame_replace(&alice, &token!(id = id(&alice), access_token = "a-bob"), &a)
+    {
+        return Err(message);
+    }
     ensure(
         a.access_token.as_deref() == Some("a-bob") && a.refresh_token.as_deref() == Some("r-alice"),
         || {
@@ -365,7 +370,11 @@ async fn saving_twice_leaves_one_unchanged_token(ctx: Ctx) -> CheckResult {
     let first = ctx.save(&t).await?;
     let after_first = ctx.all().await?;
     let second = ctx.save(&first).await?;
-    ctx.expect_tokens("get_tokens() after saving the returned token again", &after_first).await?;
+    ctx.expect_tokens(
+        "get_tokens() after saving the returned token again",
+        &after_first,
+    )
+    .await?;
     ensure(second.id == first.id, || {
         format!(
             "saving the same token twice gave ids {:?} and {:?}",
@@ -373,5 +382,9 @@ async fn saving_twice_leaves_one_unchanged_token(ctx: Ctx) -> CheckResult {
         )
     })?;
     ctx.save(&t).await?;
-    ctx.expect_tokens("get_tokens() after saving a copy without id again", &after_first).await
+    ctx.expect_tokens(
+        "get_tokens() after saving a copy without id again",
+        &after_first,
+    )
+    .await
 }

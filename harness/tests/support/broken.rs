@@ -410,7 +410,9 @@ impl StoreFixture for BrokenFixture {
         }
     }
 
-    async fn storage(&self) -> std::result::Result<Box<dyn Storage>, tokenstore_harness::SetupError> {
+    async fn storage(
+        &self,
+    ) -> std::result::Result<Box<dyn Storage>, tokenstore_harness::SetupError> {
         Ok(Box::new(BrokenStorage {
             mutation: self.0,
             tables: Mutex::new(HashMap::new()),
