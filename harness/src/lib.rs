@@ -11,6 +11,7 @@
 pub mod adapter;
 pub mod baseline;
 pub mod builtin;
+pub mod causes;
 pub mod checks;
 mod counting;
 pub mod crash;

@@ -38,6 +38,10 @@ pub struct RuleResult {
     /// the store could not be opened.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub blocked_by: Option<String>,
+    /// For a failure whose evidence matches a well-known mistake: the likely cause and what to
+    /// do ([`crate::causes`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub likely_cause: Option<String>,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -184,6 +188,9 @@ impl Report {
                     continue;
                 }
                 let _ = writeln!(out, "  {tag} {}: {message}", rule.id);
+                if let Some(cause) = &rule.likely_cause {
+                    let _ = writeln!(out, "    {cause}");
+                }
                 if let Some(repro) = &rule.repro {
                     let _ = writeln!(
                         out,
@@ -225,7 +232,11 @@ impl Report {
                 };
                 if rule.status != Status::Pass {
                     if let Some(message) = &rule.message {
-                        status.set_message(message.clone());
+                        let message = match &rule.likely_cause {
+                            Some(cause) => format!("{message} ({cause})"),
+                            None => message.clone(),
+                        };
+                        status.set_message(message);
                     }
                 }
                 if let Some(repro) = &rule.repro {

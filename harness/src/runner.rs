@@ -529,7 +529,9 @@ fn assemble(
                 id: rule.id.clone(),
                 level: rule.level,
                 status: Status::Fail,
+                likely_cause: crate::causes::likely_cause(&rule.id, &message).map(str::to_owned),
                 message: Some(message),
+
                 repro: found.into_iter().find_map(|(_, r)| r),
                 blocked_by: None,
             }
@@ -543,6 +545,7 @@ fn assemble(
                 message: Some(format!("the store does not declare the {name} capability")),
                 repro: None,
                 blocked_by: None,
+                likely_cause: None,
             }
         } else if let Some(why) = blocked {
             summary.blocked += 1;
@@ -554,6 +557,7 @@ fn assemble(
                 message: Some(format!("not checked: {why}")),
                 repro: None,
                 blocked_by: Some(by.to_owned()),
+                likely_cause: None,
             }
         } else {
             summary.passed += 1;
@@ -572,6 +576,7 @@ fn assemble(
                 }),
                 repro: None,
                 blocked_by: None,
+                likely_cause: None,
             }
         };
         results.push(result);
@@ -612,6 +617,7 @@ fn unavailable(fixture: &dyn StoreFixture, why: &str, required: bool) -> StoreRe
             message: Some(message.clone()),
             repro: None,
             blocked_by: None,
+            likely_cause: None,
         })
         .collect();
     let count = rules.len();

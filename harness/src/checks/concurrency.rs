@@ -79,14 +79,14 @@ async fn concurrent_saves_of_distinct_users_all_land(ctx: Ctx) -> CheckResult {
     let ids: HashSet<_> = saved.iter().map(|t| t.id.clone()).collect();
     ensure(ids.len() == CLIENTS, || {
         format!(
-            "{CLIENTS} concurrent inserts returned {} distinct ids",
+            "{CLIENTS} concurrent inserts returned {} distinct ids, want {CLIENTS}",
             ids.len()
         )
     })?;
     let all = ctx.all().await?;
     ensure(all.len() == CLIENTS, || {
         format!(
-            "after {CLIENTS} concurrent inserts get_tokens() holds {} tokens",
+            "after {CLIENTS} concurrent inserts get_tokens() holds {} tokens, want {CLIENTS}",
             all.len()
         )
     })?;
@@ -167,7 +167,7 @@ async fn readers_beside_writers_see_whole_tokens(ctx: Ctx) -> CheckResult {
                     store
                         .save_token(&mut t)
                         .await
-                        .map_err(|e| format!("writer save_token = Err({e})"))?;
+                        .map_err(|e| format!("writer save_token = Err({e}), want Ok"))?;
                     let mut extra = token!(
                         user_name = format!("extra-{w}-{version}"),
                         refresh_token = "r"
@@ -175,7 +175,7 @@ async fn readers_beside_writers_see_whole_tokens(ctx: Ctx) -> CheckResult {
                     store
                         .save_token(&mut extra)
                         .await
-                        .map_err(|e| format!("writer save_token = Err({e})"))?;
+                        .map_err(|e| format!("writer save_token = Err({e}), want Ok"))?;
                     version += 1;
                     writes.fetch_add(1, Ordering::Relaxed);
                     tokio::task::yield_now().await;

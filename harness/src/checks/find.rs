@@ -269,11 +269,36 @@ async fn hit_keeps_probe_fields_and_fills_absent_ones(ctx: Ctx) -> CheckResult {
     want.access_token = Some("a-probe".into());
     want.api_domain = Some("https://probe.example".into());
     ctx.expect_find(&probe, Some(&want)).await?;
+    // A probe by user name alone must come back with the stored client id and secret, which
+    // the SDK needs to refresh the token.
+    let carol = ctx
+        .save(&token!(
+            user_name = "carol",
+            client_id = "client-carol",
+            client_secret = "secret-carol",
+            refresh_token = "r-carol"
+        ))
+        .await?;
+    let keyed = token!(user_name = "carol");
+    let found = ctx.find(&keyed).await?;
+    ensure(
+        found.as_ref().is_some_and(|t| {
+            t.client_id == carol.client_id && t.client_secret == carol.client_secret
+        }),
+        || {
+            format!(
+                "find_token({}) = {}, want the stored client_id and client_secret filled in: {}",
+                show::token(&keyed),
+                show::opt_token(&found),
+                show::token(&carol)
+            )
+        },
+    )?;
     let whole = ctx.find(&token!(access_token = "a-bob")).await?;
     ctx.expect_find(&token!(access_token = "a-bob"), Some(&f.bob))
         .await?;
     ensure(whole.as_ref() == Some(&f.bob), || {
-        "find_token must fill every absent field".into()
+        "find_token(probe) = a token missing a stored field, want every absent field filled from the stored token".into()
     })
 }
 

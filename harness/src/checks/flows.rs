@@ -74,7 +74,8 @@ async fn sdk_refresh_then_save(ctx: Ctx) -> CheckResult {
         },
     )?;
     ensure(ctx.all().await?.len() == 1, || {
-        "a refresh inserted a second token".into()
+        "get_tokens() after a refresh = 2 tokens, want 1: the refresh inserted a second token"
+            .into()
     })
 }
 
@@ -94,7 +95,7 @@ async fn sdk_start_from_an_id(ctx: Ctx) -> CheckResult {
     next = next.merged_over(&stored);
     ctx.save(&next).await?;
     ensure(ctx.stored(&id).await? == next, || {
-        "saving the token found by id did not update it in place".into()
+        "save_token(the token find_token_by_id gave) did not update it in place, want the same id and one token".into()
     })
 }
 
@@ -109,7 +110,10 @@ async fn sdk_logout_with_delete_token(ctx: Ctx) -> CheckResult {
     ctx.expect_find(&token!(user_name = "alice"), None).await?;
     ensure(
         matches!(ctx.by_id(&id).await?, Err(e) if ctx.choices.refuses_as(e.kind(), ErrorKind::NotFound)),
-        || "a logged-out token is still found by id".into(),
+        || {
+            "find_token_by_id(the deleted id) after delete_token = the token, want Err(NotFound)"
+                .into()
+        },
     )?;
     ctx.expect_find(&token!(user_name = "bob"), Some(&bob))
         .await

@@ -78,7 +78,7 @@ async fn expect_refused(
         Err(StoreError::InvalidToken { field: named, reason }) if *named == field => {
             if let Some(limit) = limit {
                 ensure(reason.contains(&limit.to_string()), || {
-                    format!("{why}: the refusal ({reason}) does not name the limit {limit}")
+                    format!("{why}: save_token = Err(InvalidToken {reason}), want the refusal to name the limit {limit}")
                 })?;
             }
         }

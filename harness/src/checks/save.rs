@@ -78,7 +78,8 @@ async fn stored_id_selects_the_token_over_the_key(ctx: Ctx) -> CheckResult {
     ctx.expect_find_id(&token!(user_name = "alice-renamed"), &id(&alice))
         .await?;
     ensure(ctx.all().await?.len() == 2, || {
-        "a save with a stored id inserted a token".into()
+        "get_tokens() after a save with a stored id = 3 tokens, want 2: the save inserted a token"
+            .into()
     })
 }
 
@@ -248,12 +249,18 @@ async fn fresh_ids_never_collide(ctx: Ctx) -> CheckResult {
         )
     };
     for n in 0..120 {
-        ids.push(id(&ctx.save(&insert(n)).await?));
+        let fresh = id(&ctx.save(&insert(n)).await?);
+        if let Some(earlier) = ids.iter().position(|i| *i == fresh) {
+            return Err(format!(
+                "save_token({}) = Ok, id {}, want a fresh id: insert {} of 120 got the id insert {} got",
+                show::token(&insert(n)),
+                show::value(&fresh),
+                n + 1,
+                earlier + 1
+            ));
+        }
+        ids.push(fresh);
     }
-    let distinct: HashSet<&String> = ids.iter().collect();
-    ensure(distinct.len() == ids.len(), || {
-        format!("120 inserts gave {} distinct ids", distinct.len())
-    })?;
     // Delete the newest and a few others, then add caller-chosen ids, numeric and not.
     for victim in [
         ids[119].clone(),
@@ -264,7 +271,7 @@ async fn fresh_ids_never_collide(ctx: Ctx) -> CheckResult {
         ctx.store
             .delete_token(&victim)
             .await
-            .map_err(|e| format!("delete_token({victim:?}) = Err({e})"))?;
+            .map_err(|e| format!("delete_token({victim:?}) = Err({e}), want Ok"))?;
     }
     for chosen in ["121", "122", "130", "1000", "007", "abc", "-5"] {
         ctx.save(&token!(
@@ -279,7 +286,9 @@ async fn fresh_ids_never_collide(ctx: Ctx) -> CheckResult {
         let fresh = id(&ctx.save(&insert(n)).await?);
         ensure(!before.contains(&fresh), || {
             format!(
-                "save_token of a new user returned id {fresh:?}, which a stored token already had"
+                "save_token({}) = Ok, id {}, want a fresh id: a stored token already has it",
+                show::token(&insert(n)),
+                show::value(&fresh)
             )
         })?;
     }
@@ -377,7 +386,7 @@ async fn saving_twice_leaves_one_unchanged_token(ctx: Ctx) -> CheckResult {
     .await?;
     ensure(second.id == first.id, || {
         format!(
-            "saving the same token twice gave ids {:?} and {:?}",
+            "saving the same token twice gave ids {:?} and {:?}, want the same id",
             first.id, second.id
         )
     })?;

@@ -284,7 +284,7 @@ async fn work(
                     answer(&counters, call.clone(), false, ctx.store.find_token(&probe)).await?
                 {
                     ensure(user.explains(found.as_ref()), || {
-                        format!("{call} while connections were killed = {}, which no save or delete of it left", show::opt_token(&found))
+                        format!("{call} while connections were killed = {}, which no save or delete of it left, want a value one of them left", show::opt_token(&found))
                     })?;
                 }
             }
@@ -301,7 +301,7 @@ async fn work(
                 if let Ok(found) = found {
                     ensure(user.explains(Some(&found)), || {
                         format!(
-                            "{call} while connections were killed = {}, which no save of it left",
+                            "{call} while connections were killed = {}, which no save of it left, want a value a save left",
                             show::token(&found)
                         )
                     })?;
@@ -338,7 +338,7 @@ async fn work(
                     };
                     for t in all.iter().filter(mine) {
                         ensure(state.users.iter().any(|u| u.explains(Some(t))), || {
-                            format!("get_tokens() while connections were killed returned {}, which no save left", show::token(t))
+                            format!("get_tokens() while connections were killed returned {}, which no save left, want only saved tokens", show::token(t))
                         })?;
                     }
                 }
@@ -431,14 +431,14 @@ fn check_stored(all: &[Token], states: &[Worker]) -> Result<usize, String> {
         {
             ensure(t.user_name.is_none() && t.access_token.is_none(), || {
                 format!(
-                    "after the kills get_tokens() holds {}, a keyless save mixed with another",
+                    "after the kills get_tokens() holds {}, a keyless save mixed with another, want each whole",
                     show::token(t)
                 )
             })?;
             *per_keyless.entry(value.0).or_default() += 1;
         } else {
             return Err(format!(
-                "after the kills get_tokens() holds {}, which no call saved",
+                "after the kills get_tokens() holds {}, which no call saved, want only saved tokens",
                 show::token(t)
             ));
         }
@@ -470,7 +470,7 @@ fn check_stored(all: &[Token], states: &[Worker]) -> Result<usize, String> {
         }
     }
     ensure(lost == 0, || {
-        format!("after the kills {lost} acknowledged keyless saves are missing from get_tokens()")
+        format!("after the kills {lost} acknowledged keyless saves are missing from get_tokens(), want every acknowledged save kept")
     })?;
     Ok(lost)
 }

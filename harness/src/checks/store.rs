@@ -59,7 +59,9 @@ async fn delete_tokens_empties_and_store_stays_usable(ctx: Ctx) -> CheckResult {
     for id in &ids {
         ensure(
             matches!(ctx.by_id(id).await?, Err(e) if ctx.choices.refuses_as(e.kind(), ErrorKind::NotFound)),
-            || format!("find_token_by_id({id:?}) after delete_tokens() is not NotFound"),
+            || {
+                format!("find_token_by_id({id:?}) after delete_tokens() found a token, want Err(NotFound)")
+            },
         )?;
     }
     ctx.expect_find(&token!(user_name = "alice"), None).await?;
@@ -136,7 +138,7 @@ async fn reopened_store_holds_the_same_tokens(mut ctx: Ctx) -> CheckResult {
     ctx.store
         .delete_token(bob.id.as_deref().unwrap_or_default())
         .await
-        .map_err(|e| format!("delete_token = Err({e})"))?;
+        .map_err(|e| format!("delete_token = Err({e}), want Ok"))?;
     let mut chosen = token!(user_name = "carol", refresh_token = "r-c");
     chosen.id = Some("carol-id".into());
     ctx.save(&chosen).await?;
@@ -154,7 +156,7 @@ async fn reopened_store_holds_the_same_tokens(mut ctx: Ctx) -> CheckResult {
         .save_id(&token!(user_name = "dave", refresh_token = "r-d"))
         .await?;
     ensure(!known.contains(&dave), || {
-        format!("after reopening, a fresh id {dave:?} equals a stored id")
+        format!("save_token after reopening = Ok, id {dave:?}, which a stored token has, want a fresh id")
     })?;
     let after_insert = ctx.all().await?;
     ctx.reopen().await?;
@@ -183,7 +185,7 @@ async fn namespaces_never_see_each_other(ctx: Ctx) -> CheckResult {
     let theirs_all = other
         .get_tokens()
         .await
-        .map_err(|e| format!("get_tokens() in \"other\" = Err({e})"))?;
+        .map_err(|e| format!("get_tokens() in \"other\" = Err({e}), want Ok"))?;
     ensure(theirs_all == vec![theirs.clone()], || {
         format!(
             "get_tokens() in namespace \"other\" = [{}], want only its own token",
