@@ -532,7 +532,12 @@ fn assemble(
                 likely_cause: crate::causes::likely_cause(&rule.id, &message).map(str::to_owned),
                 message: Some(message),
 
-                repro: found.into_iter().find_map(|(_, r)| r),
+                // The model-based failure's minimal steps and replay file, else the first
+                // check's story.
+                repro: found
+                    .iter()
+                    .find_map(|(_, r)| r.clone().filter(|r| r.replay_file.is_some()))
+                    .or_else(|| found.into_iter().find_map(|(_, r)| r)),
                 blocked_by: None,
             }
         } else if let Some(capability) = missing_capability(&rule.id, capabilities) {

@@ -92,9 +92,9 @@ fn broken_adapter_is_reported_not_waited_for(#[case] mode: &str, #[case] says: &
         "the harness waited {:?}",
         started.elapsed()
     );
-    assert!(error.contains(says), "{error}");
+    assert!(error.message.contains(says), "{error}");
     assert!(
-        error.contains("about to misbehave"),
+        error.message.contains("about to misbehave"),
         "the report shows the adapter's stderr: {error}"
     );
     // The run goes on and fails every rule with the same report, without waiting again.

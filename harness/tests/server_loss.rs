@@ -11,7 +11,10 @@ use tokenstore_harness::servers::{required, Server, ServerFixture};
 use tokenstore_harness::{profile, runner, Storage, StoreFixture, MAIN_NAMESPACE};
 
 async fn churn_once(fixture: &ServerFixture) -> Result<ChurnFigures, String> {
-    let choices = profile::detect(fixture).await?.choices;
+    let choices = profile::detect(fixture)
+        .await
+        .map_err(|e| e.to_string())?
+        .choices;
     let storage: Arc<dyn Storage> = Arc::from(fixture.storage().await?);
     let store = storage
         .open(MAIN_NAMESPACE)
@@ -24,6 +27,9 @@ async fn churn_once(fixture: &ServerFixture) -> Result<ChurnFigures, String> {
         capabilities: fixture.capabilities(),
         limits: fixture.limits(),
         seed: 0,
+        story: Default::default(),
+        notes: Default::default(),
+        faults: true,
     };
     let figures = churn(&ctx).await;
     drop(ctx);

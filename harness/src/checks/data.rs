@@ -178,8 +178,24 @@ async fn hostile_values_survive_every_write_path(ctx: Ctx) -> CheckResult {
             ("an update by key", by_key, Field::RedirectUrl),
             ("an update by id", by_id, Field::ApiDomain),
         ] {
-            if save_or_refuse(&ctx, &update, field).await?.is_none() {
+            let Some(written) = save_or_refuse(&ctx, &update, field).await? else {
                 continue;
+            };
+            if written != id {
+                if field == Field::ApiDomain {
+                    if let Some(message) = ctx.blame_ignored_id(&update, &id, &written).await {
+                        return Err(message);
+                    }
+                } else {
+                    let message = format!(
+                        "save_token({}) = Ok, id {}, want an update of the token its key designates, id {}",
+                        show::token(&update),
+                        show::value(&written),
+                        show::value(&id)
+                    );
+                    ctx.notes.block("save.key-selects", message.clone());
+                    return Err(message);
+                }
             }
             let stored = ctx.stored(&id).await?;
             ensure(stored.get(field) == Some(value.as_str()), || {
