@@ -176,12 +176,15 @@ impl Process {
         report
     }
 
+    /// The exit status of a child that closed its stdout, waiting up to a second for it.
     fn exit_status(&mut self) -> String {
-        std::thread::sleep(Duration::from_millis(50));
-        match self.child.try_wait() {
-            Ok(Some(status)) => format!(" ({status})"),
-            _ => String::new(),
+        for _ in 0..50 {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return format!(" ({status})");
+            }
+            std::thread::sleep(Duration::from_millis(20));
         }
+        String::new()
     }
 }
 
@@ -316,14 +319,23 @@ impl AdapterFixture {
         allow_destructive: bool,
     ) -> Result<AdapterFixture, String> {
         let mut process = Process::spawn(command, timeout)?;
-        let hello = process
-            .call("hello", json!({"protocol": 1}))
-            .map_err(|e| match e {
-                CallError::Broken(why) => why,
-                CallError::Answer { message, .. } => {
-                    format!("the adapter refused hello: {message}")
-                }
-            })?;
+        let hello = process.call("hello", json!({"protocol": 1}));
+        let hello = match hello {
+            Ok(hello) => hello,
+            Err(CallError::Answer { message, .. }) => {
+                return Err(format!("the adapter refused hello: {message}"))
+            }
+            // An adapter that exits with status 2 before hello could not start with the flags
+            // it was given, and said why in its last line (the Python adapter's startup errors).
+            Err(CallError::Broken(why)) => {
+                let status = process.child.try_wait().ok().flatten();
+                let last = process.stderr.lock().expect("not poisoned").back().cloned();
+                return Err(match (status.and_then(|s| s.code()), last) {
+                    (Some(2), Some(line)) => line,
+                    _ => why,
+                });
+            }
+        };
         let protocol = hello.get("protocol").and_then(Value::as_u64);
         if protocol != Some(1) {
             return Err(format!(

@@ -46,6 +46,7 @@ fn python_positive_control_passes_every_rule() {
 #[case::counting_ids("broken_stores:CountingIdStore", "save.fresh-id-unique")]
 #[case::racy_upsert("broken_stores:RacyUpsertStore", "processes.linearizable")]
 #[case::in_place_file("broken_stores:InPlaceFileStore", "crash.acknowledged-kept")]
+#[case::none_for_empty("broken_stores:NoneForEmptyStore", "get-tokens.exact")]
 fn python_negative_control_fails_its_rule(#[case] class: &str, #[case] rule: &str) {
     let Some(python) = python_with_sdk() else {
         return;
@@ -62,6 +63,123 @@ fn python_negative_control_fails_its_rule(#[case] class: &str, #[case] rule: &st
         "{class} should fail {rule}: {:#?}",
         failed(&report)
     );
+}
+
+/// The SDK-style control `class` behind the adapter, with `kwargs` as given (none: the store
+/// takes no argument and writes in its working directory).
+fn sdk_style(python: &str, class: &str, kwargs: Option<&str>) -> AdapterFixture {
+    let dir = python_dir();
+    let mut command: Vec<String> = [
+        python,
+        dir.join("tokenstore_adapter.py").to_str().unwrap(),
+        "--path",
+        dir.join("controls").to_str().unwrap(),
+        "--store",
+        class,
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    if let Some(kwargs) = kwargs {
+        command.extend(["--kwargs".to_owned(), kwargs.to_owned()]);
+    }
+    AdapterFixture::start(&command, Duration::from_secs(10), true).expect("the adapter starts")
+}
+
+fn with_status(report: &tokenstore_harness::StoreReport, status: Status) -> Vec<&str> {
+    report
+        .rules
+        .iter()
+        .filter(|r| r.status == status)
+        .map(|r| r.id.as_str())
+        .collect()
+}
+
+#[rstest]
+#[case::sdk_exception("sdk_style_stores:SdkExceptionStore", Some(r#"{"path": "{tmpdir}/tokens.db", "table": "{namespace}"}"#))]
+#[case::relative_path("sdk_style_stores:SeedStyleStore", None)]
+fn store_raising_only_the_sdk_exception_passes_every_rule(
+    #[case] class: &str,
+    #[case] kwargs: Option<&str>,
+) {
+    let Some(python) = python_with_sdk() else {
+        return;
+    };
+    let options = RunOptions {
+        cases: 64,
+        seed: 21,
+        ..RunOptions::default()
+    };
+    let report = check_store(&sdk_style(&python, class, kwargs), &options, &|_| {});
+    assert_eq!(failed(&report), Vec::<String>::new());
+    assert_eq!(with_status(&report, Status::Blocked), Vec::<&str>::new());
+    assert_eq!(
+        report.profile.get("errors").map(String::as_str),
+        Some("untyped")
+    );
+    assert!(!report.must_failed());
+}
+
+#[test]
+fn raising_delete_tokens_fails_that_rule_and_every_other_rule_is_checked() {
+    let Some(python) = python_with_sdk() else {
+        return;
+    };
+    let options = RunOptions {
+        cases: 64,
+        seed: 21,
+        ..RunOptions::default()
+    };
+    let fixture = sdk_style(&python, "sdk_style_stores:RaisingDeleteTokensStore", None);
+    let report = check_store(&fixture, &options, &|_| {});
+    assert_eq!(
+        with_status(&report, Status::Fail),
+        ["delete-tokens.empties"],
+        "{:#?}",
+        failed(&report)
+    );
+    // Only a history, which starts by emptying the store, cannot run.
+    let blocked = with_status(&report, Status::Blocked);
+    assert!(
+        blocked.iter().all(|r| *r == "processes.linearizable"),
+        "{blocked:?}"
+    );
+    assert!(with_status(&report, Status::Pass).len() >= 30);
+}
+
+#[test]
+fn delete_tokens_that_cannot_empty_shared_storage_blocks_the_rules_it_keeps_from_running() {
+    let Some(python) = python_with_sdk() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let kwargs = format!(r#"{{"path": {:?}}}"#, dir.path().join("shared.db"));
+    let fixture = sdk_style(
+        &python,
+        "sdk_style_stores:SharedRaisingDeleteTokensStore",
+        Some(&kwargs),
+    );
+    let report = check_store(
+        &fixture,
+        &RunOptions {
+            cases: 4,
+            ..RunOptions::default()
+        },
+        &|_| {},
+    );
+    assert_eq!(with_status(&report, Status::Fail), ["delete-tokens.empties"]);
+    let blocked: Vec<_> = report
+        .rules
+        .iter()
+        .filter(|r| r.status == Status::Blocked)
+        .collect();
+    assert!(blocked.len() >= 20, "{:#?}", report.rules);
+    assert!(blocked
+        .iter()
+        .all(|r| r.blocked_by.as_deref() == Some("delete-tokens.empties")));
+    assert_eq!(report.summary.blocked, blocked.len());
+    assert_eq!(report.summary.failed, 1);
+    assert!(report.must_failed(), "a blocked rule fails the run");
 }
 
 fn misbehaving(mode: &str) -> AdapterFixture {
@@ -203,4 +321,36 @@ fn store_that_holds_tokens_is_refused_and_left_alone() {
         "0",
         "an allowed run deletes the tokens the store held"
     );
+}
+
+#[rstest]
+#[case::module(&["--store", "no_such_module:Store"], "--store no_such_module:Store: cannot import module")]
+#[case::class(&["--store", "sqlite_store:NoSuchClass"], "has no class 'NoSuchClass'")]
+#[case::kwargs(&["--store", "sqlite_store:SqliteTokenStore", "--kwargs", "{\"path\": oops}"], "--kwargs '{\"path\": oops}' is not JSON")]
+fn adapter_startup_error_is_one_line_naming_the_flag(#[case] flags: &[&str], #[case] says: &str) {
+    let Some(python) = python_with_sdk() else {
+        return;
+    };
+    let dir = python_dir();
+    let adapter = dir.join("tokenstore_adapter.py");
+    let controls = dir.join("controls");
+    let mut args = vec![
+        "run",
+        "--adapter",
+        "--",
+        &python,
+        adapter.to_str().unwrap(),
+        "--path",
+        controls.to_str().unwrap(),
+    ];
+    args.extend(flags);
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_tokenstore-check"))
+        .args(&args)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    assert!(err.contains(says), "{err}");
+    assert!(!err.contains("Traceback"), "{err}");
 }

@@ -113,3 +113,11 @@ class InPlaceFileStore(SqliteTokenStore):
         self._load()
         super().delete_tokens()
         self._dump()
+
+
+class NoneForEmptyStore(SqliteTokenStore):
+    """Breaks get-tokens.exact: answers None instead of [] when it holds no token, as stores
+    that return the result of a query helper unchecked do."""
+
+    def get_tokens(self):
+        return super().get_tokens() or None
