@@ -20,6 +20,10 @@ pub struct KnownFailure {
 pub struct Baseline {
     pub format: String,
     pub known_failures: BTreeSet<KnownFailure>,
+    /// Failures that may or may not show in a run (a race that a run does not always hit):
+    /// never new, never stale. Written by hand; `--write-baseline` keeps the file's list.
+    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
+    pub intermittent: BTreeSet<KnownFailure>,
 }
 
 /// How a run compares with a baseline.
@@ -40,7 +44,7 @@ impl Verdict {
 }
 
 impl Baseline {
-    /// Every failed rule of the report.
+    /// Every failed or blocked rule of the report (a blocked rule is known not to pass).
     pub fn of(report: &Report) -> Baseline {
         let known_failures = report
             .stores
@@ -48,7 +52,7 @@ impl Baseline {
             .flat_map(|s| {
                 s.rules
                     .iter()
-                    .filter(|r| r.status == Status::Fail)
+                    .filter(|r| matches!(r.status, Status::Fail | Status::Blocked))
                     .map(|r| KnownFailure {
                         store: s.name.clone(),
                         rule: r.id.clone(),
@@ -58,6 +62,7 @@ impl Baseline {
         Baseline {
             format: FORMAT.into(),
             known_failures,
+            intermittent: BTreeSet::new(),
         }
     }
 
@@ -97,7 +102,8 @@ impl Baseline {
 
     /// Compares a run with the baseline; entries for stores the run did not check are ignored.
     pub fn compare(&self, report: &Report) -> Verdict {
-        let now = Baseline::of(report).known_failures;
+        let mut now = Baseline::of(report).known_failures;
+        now.retain(|k| !self.intermittent.contains(k));
         let checked: BTreeSet<&str> = report.stores.iter().map(|s| s.name.as_str()).collect();
         Verdict {
             new: now.difference(&self.known_failures).cloned().collect(),

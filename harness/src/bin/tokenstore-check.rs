@@ -326,7 +326,12 @@ fn run(
         None => println!("{text}"),
     }
     if let Some(path) = write_baseline {
-        Baseline::of(&report).write(&path)?;
+        let mut written = Baseline::of(&report);
+        if let Ok(old) = Baseline::read(&path) {
+            written.known_failures.retain(|k| !old.intermittent.contains(k));
+            written.intermittent = old.intermittent;
+        }
+        written.write(&path)?;
         eprintln!("wrote baseline {}", path.display());
     }
     let passed = match baseline {
