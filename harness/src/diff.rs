@@ -2,10 +2,14 @@
 //! first divergence shrunk to minimal steps: "does my new store behave like the one it replaces?".
 //!
 //! Answers are compared with the ids each store generated replaced by their order of appearance
-//! (`#1`, `#2`, ...), so two stores that number differently still agree.
+//! (`#1`, `#2`, ...), so two stores that number differently still agree; a step that refers to
+//! the id of a deleted token refers to an id neither store holds, so a store that reuses deleted
+//! ids and one that does not still agree. A divergence is named for what it is: a difference of
+//! implementation-defined choices (the stores' profiles), a value one store refuses (its limits),
+//! or a real divergence.
 
 use crate::fixture::StoreFixture;
-use crate::machine::{FreshIds, Sequences, Step};
+use crate::machine::{FreshIds, IdRef, Sequences, Step};
 use crate::runner::RunOptions;
 use crate::show;
 use proptest::test_runner::{Config, TestCaseError, TestError};
@@ -24,6 +28,9 @@ pub struct Divergence {
     pub right: Vec<String>,
     /// Index of the first step answered differently.
     pub at: usize,
+    /// What the divergence comes from, when it is not a real one: the stores' different
+    /// implementation-defined choices, or a value one of them refuses.
+    pub expected: Option<String>,
 }
 
 /// Runs `options.cases` sequences against both stores; `None` when they always agreed.
@@ -75,14 +82,50 @@ pub fn diff(
             let (l, r) = both(&steps)?;
             let at = first_difference(&l, &r)
                 .ok_or_else(|| format!("the stores diverged once but not when run again: {why}"))?;
+            let expected = rt.block_on(expected_divergence(left, right, &l[at], &r[at]));
             Ok(Some(Divergence {
                 steps,
                 left: l,
                 right: r,
                 at,
+                expected,
             }))
         }
     }
+}
+
+/// Why two answers to one step may differ without either store being wrong: a refusal of a
+/// value (declared limits) on one side, or different choices in the stores' profiles.
+async fn expected_divergence(
+    left: &dyn StoreFixture,
+    right: &dyn StoreFixture,
+    l: &str,
+    r: &str,
+) -> Option<String> {
+    if l.contains("Err(InvalidToken)") != r.contains("Err(InvalidToken)") {
+        return Some(
+            "one store refuses a value the other holds (its declared limits, or a value it cannot hold): a difference of limits, not of behaviour"
+                .into(),
+        );
+    }
+    let (a, b) = (
+        crate::profile::detect(left).await.ok()?,
+        crate::profile::detect(right).await.ok()?,
+    );
+    let differ: Vec<String> = a
+        .detected
+        .iter()
+        .filter_map(|(k, v)| {
+            let w = b.detected.get(k)?;
+            (v != w).then(|| format!("{k}: {v} vs {w}"))
+        })
+        .collect();
+    (!differ.is_empty()).then(|| {
+        format!(
+            "the stores made different implementation-defined choices ({}), which this divergence may come from",
+            differ.join(", ")
+        )
+    })
 }
 
 fn first_difference(left: &[String], right: &[String]) -> Option<usize> {
@@ -96,7 +139,7 @@ async fn observe(fixture: &dyn StoreFixture, steps: &[Step]) -> Result<Vec<Strin
         .open(crate::MAIN_NAMESPACE)
         .await
         .map_err(|e| format!("{}: cannot open: {e}", fixture.name()))?;
-    let mut fresh = FreshIds::default();
+    let mut fresh = LiveFresh::default();
     let mut names = Symbols::default();
     let mut answers = Vec::new();
     for step in steps {
@@ -137,6 +180,7 @@ async fn observe(fixture: &dyn StoreFixture, steps: &[Step]) -> Result<Vec<Strin
                 let result = store.delete_token(&id).await;
                 if result.is_ok() {
                     names.deleted(&id);
+                    fresh.deleted(&id);
                 }
                 format!(
                     "delete_token({}) = {}",
@@ -156,6 +200,7 @@ async fn observe(fixture: &dyn StoreFixture, steps: &[Step]) -> Result<Vec<Strin
                 let result = store.delete_tokens().await;
                 if result.is_ok() {
                     names.live.clear();
+                    fresh.cleared();
                 }
                 format!(
                     "delete_tokens() = {}",
@@ -174,6 +219,56 @@ async fn observe(fixture: &dyn StoreFixture, steps: &[Step]) -> Result<Vec<Strin
     }
     let _ = storage.remove().await;
     Ok(answers)
+}
+
+/// The fresh ids a store returned, and which of their tokens are still stored: a step that
+/// refers to a deleted one gets an id no store holds, the same on both sides, whether or not
+/// the store has given that id to a newer token since.
+#[derive(Default)]
+struct LiveFresh {
+    ids: FreshIds,
+    live: Vec<(String, bool)>,
+}
+
+impl LiveFresh {
+    fn push(&mut self, id: String) {
+        self.live.push((id.clone(), true));
+        self.ids.push(id);
+    }
+
+    fn deleted(&mut self, id: &str) {
+        for (fresh, live) in &mut self.live {
+            if fresh == id {
+                *live = false;
+            }
+        }
+    }
+
+    fn cleared(&mut self) {
+        for (_, live) in &mut self.live {
+            *live = false;
+        }
+    }
+
+    fn resolve(&self, id: &IdRef) -> String {
+        match id {
+            IdRef::Fresh(n) if !self.live.is_empty() => {
+                let n = n % self.live.len();
+                if self.live[n].1 {
+                    self.live[n].0.clone()
+                } else {
+                    format!("deleted-{}", n + 1)
+                }
+            }
+            id => self.ids.resolve(id),
+        }
+    }
+
+    fn token(&self, id: &Option<IdRef>, fields: &[(tokenstore_core::Field, String)]) -> Token {
+        let mut t = self.ids.token(&None, fields);
+        t.id = id.as_ref().map(|i| self.resolve(i));
+        t
+    }
 }
 
 /// An error as the spec sees it: its kind.
@@ -228,5 +323,35 @@ impl Symbols {
             Ok(id) => format!("Ok, id {}", self.id(id)),
             Err(e) => kind(e),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The steps a run resolves against a store that reuses a deleted id and one that does not.
+    fn resolved(ids: [&str; 3]) -> Vec<String> {
+        let mut fresh = LiveFresh::default();
+        fresh.push(ids[0].into());
+        fresh.push(ids[1].into());
+        fresh.deleted(ids[0]);
+        fresh.push(ids[2].into());
+        (0..3).map(|n| fresh.resolve(&IdRef::Fresh(n))).collect()
+    }
+
+    #[test]
+    fn a_deleted_token_is_referred_to_by_no_stored_id_whether_or_not_its_id_was_reused() {
+        let reusing = resolved(["1", "2", "1"]);
+        let counting = resolved(["1", "2", "3"]);
+        assert_eq!(reusing, ["deleted-1", "2", "1"]);
+        assert_eq!(counting, ["deleted-1", "2", "3"]);
+        // Symbolically (by order of insert) the two agree: the third insert is live in both.
+        let mut names = Symbols::default();
+        names.saved("1");
+        names.saved("2");
+        names.deleted("1");
+        names.saved("1");
+        assert_eq!(names.id(&reusing[2]), "#3");
     }
 }

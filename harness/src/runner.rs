@@ -646,3 +646,77 @@ fn unavailable(fixture: &dyn StoreFixture, why: &str, required: bool) -> StoreRe
         model: None,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fixture::DirFixture;
+
+    fn fixture() -> DirFixture {
+        DirFixture::new("list", Capabilities::default(), |_, _| {
+            Ok(Arc::new(tokenstore_list::list_store()))
+        })
+    }
+
+    #[test]
+    fn a_finding_is_reported_even_for_a_rule_whose_capability_is_missing() {
+        let mut verdicts = Verdicts::default();
+        verdicts.fail("concurrency.linearizable", "a wrong answer".into(), None);
+        let report = assemble(
+            &fixture(),
+            &Profile::default(),
+            Capabilities::default(),
+            verdicts,
+            None,
+        );
+        let verdict = report.rule("concurrency.linearizable").unwrap();
+        assert_eq!(verdict.status, Status::Fail);
+        assert_eq!(report.summary.failed, 1);
+        assert!(report.must_failed());
+    }
+
+    #[test]
+    fn a_setup_failure_fails_its_rule_once_and_blocks_the_others() {
+        let mut verdicts = Verdicts::default();
+        let why = SetupError {
+            message: "delete_tokens() = Err(boom), want Ok".into(),
+            breaks: Some("delete-tokens.empties"),
+        };
+        verdicts.block("save.insert", why.clone());
+        verdicts.block("find.miss-none", why);
+        let report = assemble(
+            &fixture(),
+            &Profile::default(),
+            Capabilities::default(),
+            verdicts,
+            None,
+        );
+        let status = |id: &str| report.rule(id).unwrap().status;
+        assert_eq!(status("delete-tokens.empties"), Status::Fail);
+        assert_eq!(status("save.insert"), Status::Blocked);
+        assert_eq!(
+            report.rule("save.insert").unwrap().blocked_by.as_deref(),
+            Some("delete-tokens.empties")
+        );
+        assert_eq!(report.summary.failed, 1);
+        assert_eq!(report.summary.blocked, 2);
+        assert!(report.must_failed());
+    }
+
+    #[test]
+    #[should_panic(expected = "findings for rules the rule table does not have")]
+    fn a_finding_for_an_unknown_rule_is_never_dropped_silently() {
+        let mut verdicts = Verdicts::default();
+        verdicts.failures.insert(
+            concat!("save", ".no-such-rule"),
+            vec![("lost".into(), None)],
+        );
+        assemble(
+            &fixture(),
+            &Profile::default(),
+            Capabilities::default(),
+            verdicts,
+            None,
+        );
+    }
+}

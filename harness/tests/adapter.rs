@@ -96,7 +96,10 @@ fn with_status(report: &tokenstore_harness::StoreReport, status: Status) -> Vec<
 }
 
 #[rstest]
-#[case::sdk_exception("sdk_style_stores:SdkExceptionStore", Some(r#"{"path": "{tmpdir}/tokens.db", "table": "{namespace}"}"#))]
+#[case::sdk_exception(
+    "sdk_style_stores:SdkExceptionStore",
+    Some(r#"{"path": "{tmpdir}/tokens.db", "table": "{namespace}"}"#)
+)]
 #[case::relative_path("sdk_style_stores:SeedStyleStore", None)]
 fn store_raising_only_the_sdk_exception_passes_every_rule(
     #[case] class: &str,
@@ -167,7 +170,10 @@ fn delete_tokens_that_cannot_empty_shared_storage_blocks_the_rules_it_keeps_from
         },
         &|_| {},
     );
-    assert_eq!(with_status(&report, Status::Fail), ["delete-tokens.empties"]);
+    assert_eq!(
+        with_status(&report, Status::Fail),
+        ["delete-tokens.empties"]
+    );
     let blocked: Vec<_> = report
         .rules
         .iter()

@@ -328,7 +328,9 @@ fn run(
     if let Some(path) = write_baseline {
         let mut written = Baseline::of(&report);
         if let Ok(old) = Baseline::read(&path) {
-            written.known_failures.retain(|k| !old.intermittent.contains(k));
+            written
+                .known_failures
+                .retain(|k| !old.intermittent.contains(k));
             written.intermittent = old.intermittent;
         }
         written.write(&path)?;
@@ -440,6 +442,12 @@ fn compare(stores: &Stores, options: &RunOptions) -> Result<ExitCode, String> {
                 if i == d.at {
                     break;
                 }
+            }
+            match &d.expected {
+                Some(why) => println!("expected: {why}"),
+                None => println!(
+                    "a real divergence: the stores made the same choices and hold the same values"
+                ),
             }
             Ok(ExitCode::from(1))
         }
