@@ -352,9 +352,16 @@ impl AdapterFixture {
             let opened = process
                 .call("reopen", json!({"namespace": crate::MAIN_NAMESPACE}))
                 .map_err(broken)?;
-            let held = process
-                .call("get_tokens", json!({"store": opened["store"]}))
-                .map_err(broken)?;
+            // A store that answers None for its empty list holds nothing: get-tokens.exact
+            // fails it later, the look before the checks goes on.
+            let held = match process.call("get_tokens", json!({"store": opened["store"]})) {
+                Err(CallError::Answer { message, .. })
+                    if message.starts_with("get_tokens() returned None,") =>
+                {
+                    Value::Array(Vec::new())
+                }
+                answer => answer.map_err(broken)?,
+            };
             let count = held.as_array().map_or(0, Vec::len);
             if count > 0 {
                 return Err(format!(

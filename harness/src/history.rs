@@ -193,6 +193,16 @@ pub async fn record(stores: &[Arc<dyn TokenStore>], work: &Workload) -> Result<V
         .delete_tokens()
         .await
         .map_err(|e| format!("{EMPTYING}delete_tokens() = Err({e}), want Ok"))?;
+    let left = stores[0]
+        .get_tokens()
+        .await
+        .map_err(|e| format!("{EMPTYING}get_tokens() after delete_tokens() = Err({e}), want []"))?;
+    if !left.is_empty() {
+        return Err(format!(
+            "{EMPTYING}get_tokens() after delete_tokens() = {} tokens, want []",
+            left.len()
+        ));
+    }
     let epoch = Instant::now();
     let barrier = Arc::new(tokio::sync::Barrier::new(work.len()));
     let tasks: Vec<_> = work

@@ -229,7 +229,7 @@ impl Verdicts {
             self.failures.remove(rule);
             self.explained.insert(rule, first);
             let said = format!(
-                "{rule} fails too, and still with its calls one at a time and no fault injected: this failure, seen from that tier"
+                "{rule} found a violation that stays with its calls made one at a time and no fault injected: this failure again, counted here and not there"
             );
             self.fail(first, said, None);
         }

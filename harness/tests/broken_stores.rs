@@ -160,12 +160,7 @@ const CAUGHT_BY: &[(Mutation, &str, &[&str])] = &[
     (
         Mutation::NoIdWriteBack,
         "save.id-written-back",
-        &[
-            "token.roundtrip",
-            "token.expiry-opaque",
-            "save.id-written-back",
-            "store.namespaces-isolated",
-        ],
+        &["save.id-written-back"],
     ),
     (
         Mutation::CountingIds,

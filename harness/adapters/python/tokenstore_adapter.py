@@ -119,7 +119,10 @@ def cause_of(exc):
 
 def is_refusal(exc):
     """An untyped refusal: one of the refusal classes, raised by the store itself or wrapping
-    only refusals and constraint errors, never a driver or programming error."""
+    only refusals and constraint errors, never a driver or programming error. A constraint error
+    that escapes the store unwrapped is a failure, not a refusal."""
+    if not class_names(exc) & REFUSALS:
+        return False
     seen = 0
     while exc is not None and seen < 10:
         names = class_names(exc)
@@ -327,8 +330,8 @@ class Adapter:
     def get_tokens(self, request):
         tokens = self.store(request).get_tokens()
         if not isinstance(tokens, (list, tuple)):
-            raise WrongAnswer("get_tokens() returned %s %r, want a list ([] for an empty store)"
-                              % (type(tokens).__name__, tokens))
+            raise WrongAnswer("get_tokens() returned %r, not a list: want [] for an empty store"
+                              % (tokens,))
         return [dump_token(t, "get_tokens()") for t in tokens]
 
     def delete_tokens(self, request):

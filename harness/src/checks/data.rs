@@ -97,10 +97,10 @@ async fn empty_user_name_is_not_a_key(ctx: Ctx) -> CheckResult {
 async fn save_or_refuse(ctx: &Ctx, t: &Token, field: Field) -> Result<Option<String>, String> {
     let mut copy = t.clone();
     match ctx.store.save_token(&mut copy).await {
-        Ok(()) => copy
-            .id
-            .map(Some)
-            .ok_or_else(|| format!("save_token({}) left no id on the token", show::token(t))),
+        Ok(()) => match copy.id {
+            Some(id) => Ok(Some(id)),
+            None => ctx.id_not_written_back(t).await.map(Some),
+        },
         Err(StoreError::InvalidToken { field: named, .. }) if named == field => Ok(None),
         Err(e)
             if ctx
@@ -271,7 +271,10 @@ async fn expiry_time_is_kept_as_given(ctx: Ctx) -> CheckResult {
             let kind = e.kind();
             return Err(format!("save_token({}) = Err({e}), want Ok: expiry_time is opaque ({kind:?} is not allowed)", show::token(&t)));
         }
-        let id = copy.id.unwrap_or_default();
+        let id = match copy.id {
+            Some(id) => id,
+            None => ctx.id_not_written_back(&t).await?,
+        };
         let stored = ctx.stored(&id).await?;
         ensure(stored.expiry_time.as_deref() == Some(expiry), || {
             format!(
