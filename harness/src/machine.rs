@@ -538,7 +538,9 @@ impl Run<'_> {
         if got == want {
             return Ok(());
         }
-        if rule != "get-tokens.exact" && self.by_id_agrees(&got, &want).await {
+        if rule != "get-tokens.exact"
+            && crate::checks::by_id_agrees(&*self.store, self.model.choices, &got, &want).await
+        {
             return Err((
                 "get-tokens.exact",
                 format!(
@@ -569,29 +571,6 @@ impl Run<'_> {
 }
 
 impl Run<'_> {
-    /// Whether `find_token_by_id` gives each of `want` exactly, and NotFound for every id `got`
-    /// lists beyond them: the witness that tells a wrong `get_tokens` from a wrong write.
-    async fn by_id_agrees(&self, got: &[Token], want: &[Token]) -> bool {
-        for w in want {
-            let Some(id) = &w.id else { return false };
-            match self.store.find_token_by_id(id).await {
-                Ok(t) if &t == w => {}
-                _ => return false,
-            }
-        }
-        for g in got {
-            let Some(id) = &g.id else { continue };
-            if want.iter().any(|w| w.id.as_ref() == Some(id)) {
-                continue;
-            }
-            match self.store.find_token_by_id(id).await {
-                Err(e) if self.model.choices.refuses_as(e.kind(), ErrorKind::NotFound) => {}
-                _ => return false,
-            }
-        }
-        true
-    }
-
     /// The rule a save breaks when it selected the wrong token by key (or none, or one where it
     /// should have inserted): the grant-to-refresh fallback when the store followed, or failed
     /// to follow, its refresh token; exact matching when it took a token that matches only

@@ -83,10 +83,13 @@ pub(crate) use token;
 #[derive(Clone, Default)]
 pub struct Notes(Arc<Mutex<NoteList>>);
 
+/// A failure of a rule: the rule and the message.
+pub type Note = (&'static str, String);
+
 #[derive(Default)]
 struct NoteList {
-    notes: Vec<(&'static str, String)>,
-    blocked_by: Option<(&'static str, String)>,
+    notes: Vec<Note>,
+    blocked_by: Option<Note>,
 }
 
 impl Notes {
@@ -108,7 +111,7 @@ impl Notes {
     }
 
     /// The notes, and what blocked the check, if anything.
-    pub fn take(&self) -> (Vec<(&'static str, String)>, Option<(&'static str, String)>) {
+    pub fn take(&self) -> (Vec<Note>, Option<Note>) {
         let mut list = self.0.lock().expect("not poisoned");
         (std::mem::take(&mut list.notes), list.blocked_by.take())
     }
@@ -318,27 +321,9 @@ impl Ctx {
         Err(message)
     }
 
-    /// Whether `find_token_by_id` gives each of `want` exactly, and NotFound for every id `got`
-    /// lists beyond them.
+    /// Whether `find_token_by_id` agrees with `want` ([`by_id_agrees`]).
     pub async fn by_id_agrees(&self, got: &[Token], want: &[Token]) -> bool {
-        for w in want {
-            let Some(id) = &w.id else { return false };
-            match self.store.find_token_by_id(id).await {
-                Ok(t) if &t == w => {}
-                _ => return false,
-            }
-        }
-        for g in got {
-            let Some(id) = &g.id else { continue };
-            if want.iter().any(|w| w.id.as_ref() == Some(id)) {
-                continue;
-            }
-            match self.store.find_token_by_id(id).await {
-                Err(e) if self.choices.refuses_as(e.kind(), ErrorKind::NotFound) => {}
-                _ => return false,
-            }
-        }
-        true
+        by_id_agrees(&*self.store, self.choices, got, want).await
     }
 
     /// Empties `store` (this one, or another namespace's) with `delete_tokens`, as a step of a
@@ -542,4 +527,32 @@ pub fn ensure(condition: bool, message: impl FnOnce() -> String) -> CheckResult 
     } else {
         Err(message())
     }
+}
+
+/// Whether `find_token_by_id` gives each of `want` exactly, and NotFound for every id `got`
+/// lists beyond them: the witness that tells a wrong `get_tokens` from a wrong write.
+pub async fn by_id_agrees(
+    store: &dyn TokenStore,
+    choices: Choices,
+    got: &[Token],
+    want: &[Token],
+) -> bool {
+    for w in want {
+        let Some(id) = &w.id else { return false };
+        match store.find_token_by_id(id).await {
+            Ok(t) if &t == w => {}
+            _ => return false,
+        }
+    }
+    for g in got {
+        let Some(id) = &g.id else { continue };
+        if want.iter().any(|w| w.id.as_ref() == Some(id)) {
+            continue;
+        }
+        match store.find_token_by_id(id).await {
+            Err(e) if choices.refuses_as(e.kind(), ErrorKind::NotFound) => {}
+            _ => return false,
+        }
+    }
+    true
 }
