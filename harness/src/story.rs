@@ -11,6 +11,9 @@ use tokenstore_core::{StoreError, Token, TokenStore};
 /// How many calls a failure shows: the last ones before it.
 pub const STORY_CALLS: usize = 10;
 
+/// How many tokens of a `get_tokens` answer a story line shows.
+const LISTED: usize = 5;
+
 /// The calls made on a check's stores, one line each: `save_token({..}) = Ok, id "1"`.
 #[derive(Clone, Default)]
 pub struct Story(Arc<Mutex<VecDeque<String>>>);
@@ -96,13 +99,23 @@ impl TokenStore for Recorded {
 
     async fn get_tokens(&self) -> Result<Vec<Token>, StoreError> {
         let answer = self.inner.get_tokens().await;
+        // At most a few tokens are shown: a story line costs the same however large the store.
         let shown = match &answer {
-            Ok(all) => format!(
+            Ok(all) if all.len() <= LISTED => format!(
                 "[{}]",
                 all.iter()
                     .map(crate::show::token)
                     .collect::<Vec<_>>()
                     .join(", ")
+            ),
+            Ok(all) => format!(
+                "[{}, … {} tokens in all]",
+                all[..LISTED]
+                    .iter()
+                    .map(crate::show::token)
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                all.len()
             ),
             Err(e) => error(e),
         };
