@@ -11,7 +11,7 @@ use tokenstore_harness::{check_store, RunOptions, Status, StoreFixture};
 #[path = "support/python_controls.rs"]
 mod python_controls;
 
-use python_controls::{control, python_dir, python_with_sdk};
+use python_controls::{adapter_command, control, python_dir, python_with_sdk};
 
 fn failed(report: &tokenstore_harness::StoreReport) -> Vec<String> {
     report
@@ -28,11 +28,7 @@ fn python_positive_control_passes_every_rule() {
         return;
     };
     let fixture = control(&python, "sqlite_store:SqliteTokenStore");
-    let options = RunOptions {
-        cases: 64,
-        seed: 21,
-        ..RunOptions::default()
-    };
+    let options = control_options();
     let report = check_store(&fixture, &options, &|_| {});
     assert_eq!(failed(&report), Vec::<String>::new());
     assert!(fixture.capabilities().persistent && fixture.capabilities().namespaces);
@@ -51,11 +47,7 @@ fn python_negative_control_fails_its_rule(#[case] class: &str, #[case] rule: &st
     let Some(python) = python_with_sdk() else {
         return;
     };
-    let options = RunOptions {
-        cases: 64,
-        seed: 21,
-        ..RunOptions::default()
-    };
+    let options = control_options();
     let report = check_store(&control(&python, class), &options, &|_| {});
     assert_eq!(
         report.rule(rule).unwrap().status,
@@ -68,22 +60,21 @@ fn python_negative_control_fails_its_rule(#[case] class: &str, #[case] rule: &st
 /// The SDK-style control `class` behind the adapter, with `kwargs` as given (none: the store
 /// takes no argument and writes in its working directory).
 fn sdk_style(python: &str, class: &str, kwargs: Option<&str>) -> AdapterFixture {
-    let dir = python_dir();
-    let mut command: Vec<String> = [
-        python,
-        dir.join("tokenstore_adapter.py").to_str().unwrap(),
-        "--path",
-        dir.join("controls").to_str().unwrap(),
-        "--store",
-        class,
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
-    if let Some(kwargs) = kwargs {
-        command.extend(["--kwargs".to_owned(), kwargs.to_owned()]);
+    AdapterFixture::start(
+        &adapter_command(python, class, kwargs),
+        Duration::from_secs(10),
+        true,
+    )
+    .expect("the adapter starts")
+}
+
+/// The options every Python control runs with.
+fn control_options() -> RunOptions {
+    RunOptions {
+        cases: 64,
+        seed: 21,
+        ..RunOptions::default()
     }
-    AdapterFixture::start(&command, Duration::from_secs(10), true).expect("the adapter starts")
 }
 
 fn with_status(report: &tokenstore_harness::StoreReport, status: Status) -> Vec<&str> {
@@ -108,11 +99,7 @@ fn store_raising_only_the_sdk_exception_passes_every_rule(
     let Some(python) = python_with_sdk() else {
         return;
     };
-    let options = RunOptions {
-        cases: 64,
-        seed: 21,
-        ..RunOptions::default()
-    };
+    let options = control_options();
     let report = check_store(&sdk_style(&python, class, kwargs), &options, &|_| {});
     assert_eq!(failed(&report), Vec::<String>::new());
     assert_eq!(with_status(&report, Status::Blocked), Vec::<&str>::new());
@@ -128,11 +115,7 @@ fn raising_delete_tokens_fails_that_rule_and_every_other_rule_is_checked() {
     let Some(python) = python_with_sdk() else {
         return;
     };
-    let options = RunOptions {
-        cases: 64,
-        seed: 21,
-        ..RunOptions::default()
-    };
+    let options = control_options();
     let fixture = sdk_style(&python, "sdk_style_stores:RaisingDeleteTokensStore", None);
     let report = check_store(&fixture, &options, &|_| {});
     assert_eq!(

@@ -29,20 +29,32 @@ pub fn python_dir() -> PathBuf {
 
 /// The adapter command for the control `class` (`module:Class`), on a file in {tmpdir}.
 pub fn control_command(python: &str, class: &str) -> Vec<String> {
+    adapter_command(
+        python,
+        class,
+        Some(r#"{"path": "{tmpdir}/tokens.db", "table": "{namespace}"}"#),
+    )
+}
+
+/// The adapter command for the control `class`, with `kwargs` as given (none: the store takes
+/// no argument).
+pub fn adapter_command(python: &str, class: &str, kwargs: Option<&str>) -> Vec<String> {
     let dir = python_dir();
-    [
+    let mut command: Vec<String> = [
         python,
         dir.join("tokenstore_adapter.py").to_str().unwrap(),
         "--path",
         dir.join("controls").to_str().unwrap(),
         "--store",
         class,
-        "--kwargs",
-        r#"{"path": "{tmpdir}/tokens.db", "table": "{namespace}"}"#,
     ]
     .iter()
     .map(|s| s.to_string())
-    .collect()
+    .collect();
+    if let Some(kwargs) = kwargs {
+        command.extend(["--kwargs".to_owned(), kwargs.to_owned()]);
+    }
+    command
 }
 
 /// The control `class` started behind the adapter. Its storage is a fresh {tmpdir}, so the
