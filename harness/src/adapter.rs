@@ -34,6 +34,9 @@ struct Process {
     timeout: Duration,
     /// Why the adapter can no longer be used, once it broke.
     broken: Option<String>,
+    /// What the adapter saw the store do that its answers cannot say (a `findings` member of a
+    /// response): rule and message, until a check takes them.
+    findings: Vec<(&'static str, String)>,
 }
 
 /// An error answer of the adapter, or the adapter's failure.
@@ -91,6 +94,7 @@ impl Process {
             seq: 0,
             timeout,
             broken: None,
+            findings: Vec::new(),
         })
     }
 
@@ -138,6 +142,7 @@ impl Process {
             Ok(answer) => answer,
             Err(why) => return Err(CallError::Broken(self.break_with(why))),
         };
+        self.keep_findings(&answer);
         if let Some(error) = answer.get("error") {
             let text = |k: &str| error.get(k).and_then(Value::as_str).map(str::to_owned);
             return Err(CallError::Answer {
@@ -152,6 +157,22 @@ impl Process {
             None => Err(CallError::Broken(self.break_with(format!(
                 "answered {op} with neither ok nor error: {answer}"
             )))),
+        }
+    }
+
+    /// Keeps the findings a response carries: `[{"rule": RULE, "message": TEXT}]`. A finding of
+    /// a rule the spec does not have is the adapter's mistake: it is logged and left out.
+    fn keep_findings(&mut self, answer: &Value) {
+        for finding in answer["findings"].as_array().into_iter().flatten() {
+            let rule = finding["rule"].as_str().unwrap_or_default();
+            let message = finding["message"].as_str().unwrap_or_default().to_owned();
+            match crate::rules::rule(rule) {
+                Some(rule) => self.findings.push((rule.id.as_str(), message)),
+                None => eprintln!(
+                    "adapter `{}` reported a finding of {rule:?}, which is not a rule: {message}",
+                    self.command
+                ),
+            }
         }
     }
 
@@ -218,6 +239,12 @@ fn blocking<T>(work: impl FnOnce() -> T) -> T {
         Ok(tokio::runtime::RuntimeFlavor::MultiThread) => tokio::task::block_in_place(work),
         _ => work(),
     }
+}
+
+/// The hello request: the protocol, and how long the harness waits for an answer (an adapter may
+/// answer a call that never settles as an error just before that).
+fn hello_request(timeout: Duration) -> Value {
+    json!({"protocol": 1, "timeout_ms": timeout.as_millis() as u64})
 }
 
 /// Runs one call to the adapter.
@@ -319,7 +346,7 @@ impl AdapterFixture {
         allow_destructive: bool,
     ) -> Result<AdapterFixture, String> {
         let mut process = Process::spawn(command, timeout)?;
-        let hello = process.call("hello", json!({"protocol": 1}));
+        let hello = process.call("hello", hello_request(timeout));
         let hello = match hello {
             Ok(hello) => hello,
             Err(CallError::Answer { message, .. }) => {
@@ -356,7 +383,8 @@ impl AdapterFixture {
             // fails it later, the look before the checks goes on.
             let held = match process.call("get_tokens", json!({"store": opened["store"]})) {
                 Err(CallError::Answer { message, .. })
-                    if message.starts_with("get_tokens() returned None,") =>
+                    if message.starts_with("get_tokens() returned None,")
+                        || message.starts_with("getTokens() returned null,") =>
                 {
                     Value::Array(Vec::new())
                 }
@@ -457,6 +485,10 @@ impl Storage for AdapterStorage {
     async fn spawn(&self, namespace: &str) -> Result<ProcessStore, StoreError> {
         ProcessStore::start(&self.command, self.dir.as_deref(), namespace, self.timeout).await
     }
+
+    fn take_findings(&self) -> Vec<(&'static str, String)> {
+        std::mem::take(&mut self.process.lock().expect("not poisoned").findings)
+    }
 }
 
 /// A store opened by another process on a storage: what the processes and crash tiers drive.
@@ -494,7 +526,7 @@ impl ProcessStore {
         let mut process = Process::spawn(command, timeout).map_err(broken)?;
         let pid = process.child.id();
         process
-            .call("hello", json!({"protocol": 1}))
+            .call("hello", hello_request(timeout))
             .map_err(|e| store_error(e, None))?;
         process
             .call("attach", json!({"dir": dir}))

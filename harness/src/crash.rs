@@ -101,6 +101,16 @@ async fn apply(store: &dyn TokenStore, write: &Write) -> Result<Option<String>, 
                 .save_token(&mut sent)
                 .await
                 .map_err(|e| e.to_string())?;
+            if sent.id.is_none() && matches!(write, Write::Insert(_)) {
+                // A store that does not write the id back (rule save.id-written-back) is judged
+                // on what it keeps: the id it stored is the one a lookup by user name gives.
+                let probe = Token {
+                    user_name: t.user_name.clone(),
+                    ..Token::default()
+                };
+                let found = store.find_token(&probe).await.map_err(|e| e.to_string())?;
+                return Ok(found.and_then(|f| f.id));
+            }
             Ok(sent.id)
         }
         Write::Delete(id) => store

@@ -120,6 +120,13 @@ pub trait Storage: Send + Sync {
         })
     }
 
+    /// What the stores on this storage were seen to do that their answers cannot say, since the
+    /// last call of this: (rule broken, message). An adapter reports these (a Node.js method
+    /// that returns a plain value where the SDK awaits a Promise); built-in stores have none.
+    fn take_findings(&self) -> Vec<(&'static str, String)> {
+        Vec::new()
+    }
+
     /// Kills, on the server, every connection the stores opened on this storage hold, and
     /// returns how many it killed (stores declaring the connections capability).
     async fn kill_connections(&self) -> Result<usize, StoreError> {

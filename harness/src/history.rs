@@ -186,6 +186,9 @@ async fn call(store: &dyn TokenStore, op: &Op) -> Answer {
 /// How the failure of the `delete_tokens` that starts every history begins.
 pub const EMPTYING: &str = "emptying the store before a history: ";
 
+/// What follows [`EMPTYING`] when the `get_tokens` that looks at the emptied store failed.
+pub const LISTING_FAILED: &str = "get_tokens() after delete_tokens() = Err(";
+
 /// Runs each client's calls on its store, all clients at once from an empty store, and returns
 /// the history. `stores[i]` serves client `i` (all may be the same object).
 pub async fn record(stores: &[Arc<dyn TokenStore>], work: &Workload) -> Result<Vec<Call>, String> {
@@ -196,7 +199,7 @@ pub async fn record(stores: &[Arc<dyn TokenStore>], work: &Workload) -> Result<V
     let left = stores[0]
         .get_tokens()
         .await
-        .map_err(|e| format!("{EMPTYING}get_tokens() after delete_tokens() = Err({e}), want []"))?;
+        .map_err(|e| format!("{EMPTYING}{LISTING_FAILED}{e}), want []"))?;
     if !left.is_empty() {
         return Err(format!(
             "{EMPTYING}get_tokens() after delete_tokens() = {} tokens, want []",

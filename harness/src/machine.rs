@@ -409,6 +409,11 @@ impl Run<'_> {
 
     /// The rule a hit breaks when the model says miss.
     fn miss_rule(&self, probe: &Token, got: &Token) -> &'static str {
+        // The probe handed back unchanged is no row at all: a miss answered wrongly, whatever
+        // the probe's key (the official Node DBStore answers every miss so).
+        if got.clone().normalized() == probe.clone().normalized() {
+            return "find.miss-none";
+        }
         let Some(((field, value), _)) = self.model.key(probe) else {
             return "find.no-key-none";
         };

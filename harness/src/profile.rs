@@ -70,6 +70,7 @@ async fn probe(store: &dyn tokenstore_core::TokenStore) -> Profile {
         client_secret: Some("probe-secret".into()),
         grant_token: Some("probe-grant".into()),
         refresh_token: Some("probe-refresh".into()),
+        access_token: Some("probe-access".into()),
         ..Token::default()
     };
     let fallback = "find.grant-refresh-fallback";
@@ -83,12 +84,16 @@ async fn probe(store: &dyn tokenstore_core::TokenStore) -> Profile {
         Ok(()) => {
             let probe = Token {
                 grant_token: Some("probe-other-grant".into()),
+                access_token: None,
                 ..seed.clone()
             };
             match store.find_token(&probe).await {
                 Ok(found) => {
-                    profile.choices.grant_falls_back_to_refresh = found.is_some();
-                    let name = if found.is_some() {
+                    // A hit fills the probe's absent access token; the probe handed back as it
+                    // came is a miss answered wrongly (find.miss-none), not a fallback.
+                    let hit = found.is_some_and(|f| f.normalized() != probe.clone().normalized());
+                    profile.choices.grant_falls_back_to_refresh = hit;
+                    let name = if hit {
                         "fallback"
                     } else {
                         "no-fallback"

@@ -346,8 +346,16 @@ async fn run_check_with(
         .remove()
         .await
         .map_err(|e| format!("removing the check's storage = Err({e})"));
+    let mut result = result.and(removed);
+    for (rule, message) in storage.take_findings() {
+        if rule == check.rule && result.is_ok() {
+            result = Err(message);
+        } else if rule != check.rule {
+            notes.add(rule, message);
+        }
+    }
     let (notes, blocked_by) = notes.take();
-    let failure = result.and(removed).err();
+    let failure = result.err();
     match blocked_by {
         Some((rule, message)) if failure.is_some() => CheckRun {
             failure: None,

@@ -268,8 +268,13 @@ const CAUGHT_BY: &[(Mutation, &str, &[&str])] = &[
 ];
 
 /// Rules whose broken stores run in other processes: the Python negative controls of
-/// `harness/tests/adapter.rs` (a racy upsert across processes, a file rewritten in place).
-const CAUGHT_BY_ADAPTER_CONTROLS: &[&str] = &["processes.linearizable", "crash.acknowledged-kept"];
+/// `harness/tests/adapter.rs` (a racy upsert across processes, a file rewritten in place), and the
+/// Node.js negative controls that answer with a plain value where the SDK awaits a Promise.
+const CAUGHT_BY_ADAPTER_CONTROLS: &[&str] = &[
+    "processes.linearizable",
+    "crash.acknowledged-kept",
+    "calls.promise-settles",
+];
 
 #[rstest]
 fn broken_store_is_caught_by_the_rule_it_breaks(

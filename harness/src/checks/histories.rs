@@ -51,11 +51,17 @@ async fn concurrent_histories_are_linearizable(ctx: Ctx) -> CheckResult {
 }
 
 /// A history starts on an emptied store: when its `delete_tokens` fails, the check is blocked
-/// by `delete-tokens.empties`, not failed as a race.
+/// by `delete-tokens.empties`, not failed as a race; when the `get_tokens` that looks at the
+/// emptied store fails, by `get-tokens.exact`.
 fn blocked_by_emptying(ctx: &Ctx, result: CheckResult) -> CheckResult {
     if let Err(message) = &result {
         if message.starts_with(history::EMPTYING) {
-            ctx.notes.block("delete-tokens.empties", message.clone());
+            let rule = if message.contains(history::LISTING_FAILED) {
+                "get-tokens.exact"
+            } else {
+                "delete-tokens.empties"
+            };
+            ctx.notes.block(rule, message.clone());
         }
     }
     result

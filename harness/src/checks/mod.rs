@@ -2,6 +2,7 @@
 //! named after what must hold. Grouped one file per part of the interface. A check returns
 //! `Err(message)` where the message reads `call(args) = got, want expected`.
 
+mod calls;
 mod concurrency;
 mod data;
 mod delete;
@@ -47,6 +48,7 @@ pub fn all() -> Vec<Check> {
         histories::CHECKS,
         server_loss::CHECKS,
         limits::CHECKS,
+        calls::CHECKS,
         flows::CHECKS,
     ]
     .concat()
@@ -469,7 +471,12 @@ impl Ctx {
         self.store
             .find_token_by_id(id)
             .await
-            .map_err(|e| format!("find_token_by_id({id:?}) = Err({e}), want the stored token"))
+            .map_err(|e| {
+                format!(
+                    "find_token_by_id({}) = Err({e}), want the stored token",
+                    show::value(id)
+                )
+            })
     }
 
     /// Every stored token, sorted by id. A token listed twice, identical, is a fault of
