@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The kit's test command. Installs what is missing (cargo-nextest, the official Python SDK in a
-# virtual environment), makes sure MariaDB, Redis and PostgreSQL run (ci/services.sh), builds,
+# virtual environment, the official Node.js and TypeScript SDKs with npm), makes sure MariaDB, Redis and PostgreSQL run (ci/services.sh), builds,
 # runs every test of the workspace against the real servers and the real SDK, then runs
 # tokenstore-check itself on every backend and checks its JSON report.
 set -euo pipefail
@@ -15,7 +15,7 @@ fi
 
 say "servers"
 eval "$(ci/services.sh)"
-export TOKENSTORE_REQUIRE=mysql,redis,postgres,sdk
+export TOKENSTORE_REQUIRE=mysql,redis,postgres,sdk,node
 
 venv=target/sdk-venv
 if ! "$venv/bin/python" -c "import zohocrmsdk, mysql.connector" >/dev/null 2>&1; then
@@ -24,6 +24,12 @@ if ! "$venv/bin/python" -c "import zohocrmsdk, mysql.connector" >/dev/null 2>&1;
     "$venv/bin/pip" install --quiet --disable-pip-version-check zohocrmsdk8-0 mysql-connector-python
 fi
 export TOKENSTORE_PYTHON="$PWD/$venv/bin/python"
+
+node_dir=harness/adapters/node
+if ! (cd "$node_dir" && npm ls --silent >/dev/null 2>&1); then
+    say "installing the official Node.js and TypeScript SDKs into $node_dir/node_modules"
+    (cd "$node_dir" && npm ci --silent --no-audit --no-fund)
+fi
 
 say "building (release)"
 cargo build --release --workspace --all-targets --locked
@@ -34,7 +40,7 @@ cargo nextest run --release --workspace --locked --no-fail-fast
 say "benchmarks, each run once (quick mode)"
 TOKENSTORE_BENCH_SIZES=1000 cargo bench --locked --profile release -p tokenstore-bench -- --test
 
-say "the official Python SDK stores, gated by ci/baselines/"
+say "the official Python, Node.js and TypeScript SDK stores, gated by ci/baselines/"
 ci/official-stores.sh
 
 say "tokenstore-check run --backend all"

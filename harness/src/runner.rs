@@ -2,7 +2,7 @@
 //! its capabilities allow, runs the model-based test, and folds everything into one verdict per
 //! rule ([`StoreReport`]).
 
-use crate::checks::{self, Check, Ctx, Notes};
+use crate::checks::{self, Check, Ctx, EmptyAsAbsent, Notes};
 use crate::counting::CountingStorage;
 use crate::fixture::{Capabilities, SetupError, StoreFixture};
 use crate::machine::{self, Sequences, Step, Violation};
@@ -328,7 +328,7 @@ async fn run_check_with(
     let story = Story::default();
     let notes = Notes::default();
     let ctx = Ctx {
-        store: Recorded::wrap(store, &story),
+        store: EmptyAsAbsent::wrap(Recorded::wrap(store, &story), &notes),
         storage: storage.clone(),
         choices: profile.choices,
         capabilities: fixture.capabilities(),
