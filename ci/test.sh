@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The kit's test command. Installs what is missing (cargo-nextest, the official Python SDK in a
-# virtual environment, the official Node.js and TypeScript SDKs with npm), makes sure MariaDB, Redis and PostgreSQL run (ci/services.sh), builds,
-# runs every test of the workspace against the real servers and the real SDK, then runs
-# tokenstore-check itself on every backend and checks its JSON report.
+# virtual environment, the official Node.js and TypeScript SDKs with npm ci), makes sure MariaDB,
+# Redis and PostgreSQL run (ci/services.sh), builds, runs every test of the workspace against the
+# real servers and the real SDKs, then runs tokenstore-check itself on every backend and checks
+# its JSON report.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

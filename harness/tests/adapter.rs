@@ -11,6 +11,9 @@ use tokenstore_harness::{check_store, RunOptions, Status, StoreFixture};
 #[path = "support/python_controls.rs"]
 mod python_controls;
 
+#[path = "support/node_controls.rs"]
+mod node_controls;
+
 use python_controls::{adapter_command, control, python_dir, python_with_sdk};
 
 fn failed(report: &tokenstore_harness::StoreReport) -> Vec<String> {
@@ -342,4 +345,140 @@ fn adapter_startup_error_is_one_line_naming_the_flag(#[case] flags: &[&str], #[c
     assert_eq!(err.trim_end().lines().count(), 1, "{err}");
     assert!(err.contains(says), "{err}");
     assert!(!err.contains("Traceback"), "{err}");
+}
+
+/// The Node.js adapter: its controls, the way it reports what only a Node store can do, and its
+/// startup errors.
+mod node {
+    use super::{failed, with_status};
+    use rstest::rstest;
+    use tokenstore_harness::{check_store, RunOptions, Status};
+
+    use super::node_controls::{node_command, node_control, node_dir, node_with_sdks};
+
+    fn options() -> RunOptions {
+        RunOptions {
+            cases: 64,
+            seed: 21,
+            ..RunOptions::default()
+        }
+    }
+
+    #[test]
+    fn node_positive_control_passes_every_rule_with_processes_and_crash() {
+        if !node_with_sdks() {
+            return;
+        }
+        let fixture = node_control("file_store.mjs", "FileTokenStore");
+        let report = check_store(&fixture, &options(), &|_| {});
+        assert_eq!(failed(&report), Vec::<String>::new());
+        assert_eq!(with_status(&report, Status::Blocked), Vec::<&str>::new());
+        for rule in [
+            "processes.linearizable",
+            "crash.acknowledged-kept",
+            "store.durable",
+            "store.namespaces-isolated",
+            "calls.promise-settles",
+        ] {
+            assert_eq!(report.rule(rule).unwrap().status, Status::Pass, "{rule}");
+        }
+        assert_eq!(
+            report.profile.get("errors").map(String::as_str),
+            Some("typed")
+        );
+    }
+
+    /// Each negative control fails its rule, and (where the fault shows in one process) no
+    /// other: one defect, one verdict.
+    #[rstest]
+    #[case::probe_on_miss("ProbeOnMissStore", "find.miss-none", true)]
+    #[case::null_for_empty("NullForEmptyStore", "get-tokens.exact", true)]
+    #[case::sync_method("SyncFindStore", "calls.promise-settles", true)]
+    #[case::escaping_rejection("EscapingRejectionStore", "calls.promise-settles", true)]
+    #[case::case_insensitive("CaseInsensitiveStore", "find.exact-match", true)]
+    #[case::no_id_write_back("NoIdWriteBackStore", "save.id-written-back", true)]
+    #[case::racy("RacyFileStore", "processes.linearizable", false)]
+    #[case::in_place("InPlaceFileStore", "crash.acknowledged-kept", false)]
+    fn node_negative_control_fails_its_rule(
+        #[case] class: &str,
+        #[case] rule: &str,
+        #[case] alone: bool,
+    ) {
+        if !node_with_sdks() {
+            return;
+        }
+        let report = check_store(
+            &node_control("broken_stores.mjs", class),
+            &options(),
+            &|_| {},
+        );
+        let fails = with_status(&report, Status::Fail);
+        assert!(fails.contains(&rule), "{class} should fail {rule}: {fails:?}");
+        if alone {
+            assert_eq!(fails, [rule], "{class}: {:#?}", failed(&report));
+        }
+        assert!(report.must_failed());
+    }
+
+    /// A method that returns a plain value is reported with what it returned and what to do;
+    /// the store's answers are still judged by the other rules.
+    #[test]
+    fn plain_value_where_the_sdk_awaits_a_promise_is_named() {
+        if !node_with_sdks() {
+            return;
+        }
+        let report = check_store(
+            &node_control("broken_stores.mjs", "SyncFindStore"),
+            &options(),
+            &|_| {},
+        );
+        let verdict = report.rule("calls.promise-settles").unwrap();
+        let message = verdict.message.as_deref().unwrap_or_default();
+        assert!(
+            message.contains("findToken() returned") && message.contains("not a Promise"),
+            "{message}"
+        );
+        assert_eq!(report.rule("find.by-user-name").unwrap().status, Status::Pass);
+    }
+
+    #[rstest]
+    #[case::missing_file(&["--store", "./no_such_store.mjs:Store"], "no such file")]
+    #[case::missing_export(&["--store", "CONTROLS/file_store.mjs:NoSuchStore"], "exports no class \"NoSuchStore\"")]
+    #[case::bad_kwargs(&["--store", "CONTROLS/file_store.mjs:FileTokenStore", "--kwargs", "[oops"], "--kwargs \"[oops\" is not JSON")]
+    #[case::typescript_source(&["--store", "CONTROLS/store.ts:Store"], "compile it first")]
+    fn node_adapter_startup_error_is_one_line_naming_the_flag(
+        #[case] flags: &[&str],
+        #[case] says: &str,
+    ) {
+        if !node_with_sdks() {
+            return;
+        }
+        let controls = node_dir().join("controls");
+        let dir = tempfile::tempdir().unwrap();
+        // A .ts file that exists, to be refused for what it is.
+        std::fs::write(dir.path().join("store.ts"), "export class Store {}\n").unwrap();
+        let flags: Vec<String> = flags
+            .iter()
+            .map(|f| {
+                let base = if f.ends_with(".ts:Store") {
+                    dir.path()
+                } else {
+                    controls.as_path()
+                };
+                f.replace("CONTROLS", base.to_str().unwrap())
+            })
+            .collect();
+        let mut args = vec!["run".to_owned(), "--adapter".to_owned(), "--".to_owned()];
+        args.extend(node_command("", "[]", &[]).into_iter().take(2));
+        args.extend(flags);
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_tokenstore-check"))
+            .args(&args)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2));
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+        assert!(err.contains(says), "{err}");
+        assert!(!err.contains("    at "), "no stack trace: {err}");
+    }
 }
