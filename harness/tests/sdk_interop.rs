@@ -2,10 +2,17 @@
 //! and DBStore: a token one saves, the other finds, both ways. Needs the SDK in the Python named
 //! by TOKENSTORE_PYTHON (ci/test.sh makes a virtual environment) and, for the DBStore, a MySQL
 //! URL; without them the tests say so and pass, unless TOKENSTORE_REQUIRE names `sdk`.
+//!
+//! With the Node.js SDK, the `mysql` backend shares the official Node DBStore's table too; the
+//! Node FileStore writes another CSV dialect, and reading the `file` backend's file alters what
+//! it reads, so the two must not share a file (the README says so; the tests hold both). The
+//! Node stores are driven through the Node adapter's protocol; without node and its packages the
+//! tests say so and pass, unless TOKENSTORE_REQUIRE names `node`.
 
 use serde_json::{json, Value};
+use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
-use std::process::Command;
+use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 use tokenstore_core::{Token, TokenStore};
 use tokenstore_file::FileStore;
 use tokenstore_harness::servers::required;
@@ -218,4 +225,189 @@ fn official_db_store_and_mysql_backend_share_one_table() {
     );
     assert_eq!(from_json(&found), carol);
     rt.block_on(rust.drop_tables()).unwrap();
+}
+
+#[path = "support/node_controls.rs"]
+mod node_controls;
+
+/// An official Node or TypeScript store behind the Node adapter, driven request by request.
+struct NodeStore {
+    child: Child,
+    stdin: ChildStdin,
+    stdout: BufReader<ChildStdout>,
+    seq: u64,
+}
+
+impl NodeStore {
+    /// `store` (a package specifier and export), built with `args`, opened as configured (no
+    /// reset: the storage is what the test made).
+    fn open(store: &str, args: &Value) -> NodeStore {
+        let command = node_controls::node_command(store, &args.to_string(), &[]);
+        let mut child = Command::new(&command[0])
+            .args(&command[1..])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("node runs");
+        let mut store = NodeStore {
+            stdin: child.stdin.take().unwrap(),
+            stdout: BufReader::new(child.stdout.take().unwrap()),
+            child,
+            seq: 0,
+        };
+        store.call("hello", json!({"protocol": 1}));
+        store.call("reopen", json!({"namespace": "main"}));
+        store
+    }
+
+    fn call(&mut self, op: &str, mut request: Value) -> Value {
+        self.seq += 1;
+        request["seq"] = json!(self.seq);
+        request["op"] = json!(op);
+        request["store"] = json!(1);
+        writeln!(self.stdin, "{request}").unwrap();
+        let mut line = String::new();
+        self.stdout.read_line(&mut line).unwrap();
+        let answer: Value = serde_json::from_str(&line).expect("a response line");
+        assert!(answer.get("error").is_none(), "{op}: {answer}");
+        answer["ok"].clone()
+    }
+
+    fn find(&mut self, probe: &Value) -> Value {
+        self.call("find_token", json!({"token": probe}))["found"].clone()
+    }
+
+    fn save(&mut self, token: &Value) -> Value {
+        self.call("save_token", json!({"token": token}))["caller"].clone()
+    }
+}
+
+impl Drop for NodeStore {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+const NODE_STORES: &str = "@zohocrm/nodejs-sdk-8.0/lib/models/authenticator/store";
+
+#[test]
+fn official_node_db_store_and_mysql_backend_share_one_table() {
+    if !node_controls::node_with_sdks() {
+        return;
+    }
+    let Ok(url) = std::env::var("TOKENSTORE_MYSQL_URL") else {
+        assert!(
+            !required("mysql"),
+            "TOKENSTORE_REQUIRE names mysql, but TOKENSTORE_MYSQL_URL is not set"
+        );
+        eprintln!("skipped: TOKENSTORE_MYSQL_URL is not set");
+        return;
+    };
+    let table = format!("ts_node_interop_{}", std::process::id());
+    let rt = runtime();
+    let rust = rt.block_on(MysqlStore::open(&url, &table)).unwrap();
+    let env = |name: &str, default: &str| std::env::var(name).unwrap_or_else(|_| default.into());
+    let mut node = NodeStore::open(
+        &format!("{NODE_STORES}/db_store.js:DBStore"),
+        &json!([
+            env("TOKENSTORE_SDK_MYSQL_HOST", "127.0.0.1"),
+            env("TOKENSTORE_SDK_MYSQL_DATABASE", "test"),
+            table,
+            env("TOKENSTORE_SDK_MYSQL_USER", "root"),
+            env("TOKENSTORE_SDK_MYSQL_PASSWORD", ""),
+            env("TOKENSTORE_SDK_MYSQL_PORT", "3306"),
+        ]),
+    );
+
+    // Rust writes, the Node DBStore finds.
+    let mut alice = logged_in("alice@example.com");
+    rt.block_on(rust.save_token(&mut alice)).unwrap();
+    let found = node.find(&json!({"user_name": "alice@example.com"}));
+    assert_eq!(from_json(&found), alice);
+
+    // The Node DBStore inserts, Rust finds (the DBStore writes no id back: Rust reads it).
+    let bob = logged_in("bob@example.com");
+    node.save(&to_json(&bob));
+    let probe = Token {
+        user_name: Some("bob@example.com".into()),
+        ..Token::default()
+    };
+    let got = rt
+        .block_on(rust.find_token(&probe))
+        .unwrap()
+        .expect("Rust finds the Node DBStore's token");
+    assert_ne!(got.id, alice.id, "the Node DBStore's new id must not collide");
+    assert_eq!(
+        got,
+        Token {
+            id: got.id.clone(),
+            ..bob
+        }
+    );
+
+    // An update from Rust is what the Node DBStore reads next.
+    let mut refresh = Token {
+        user_name: Some("bob@example.com".into()),
+        access_token: Some("1000.access.2".into()),
+        ..Token::default()
+    };
+    rt.block_on(rust.save_token(&mut refresh)).unwrap();
+    let found = node.find(&json!({"user_name": "bob@example.com"}));
+    assert_eq!(found["access_token"], "1000.access.2");
+    assert_eq!(found["refresh_token"], "1000.refresh.bob@example.com");
+    drop(node);
+    rt.block_on(rust.drop_tables()).unwrap();
+}
+
+/// What the README claims: the Node FileStore cannot share the `file` backend's file. It reads
+/// the CRLF line ends of the Python FileStore's dialect into its last column, splits quoted
+/// values, and writes a header of its own, with no quoting and no line end.
+#[test]
+fn official_node_file_store_must_not_share_the_file_backends_file() {
+    if !node_controls::node_with_sdks() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("tokens.csv");
+    let rt = runtime();
+    let rust = FileStore::open(&path).unwrap();
+    let mut alice = Token {
+        user_name: Some("alice".into()),
+        refresh_token: Some("1000.refresh.alice".into()),
+        api_domain: Some("https://www.zohoapis.com".into()),
+        ..Token::default()
+    };
+    rt.block_on(rust.save_token(&mut alice)).unwrap();
+    let mut bob = logged_in("bob");
+    rt.block_on(rust.save_token(&mut bob)).unwrap();
+
+    let mut node = NodeStore::open(
+        &format!("{NODE_STORES}/file_store.js:FileStore"),
+        &json!([path.to_str().unwrap()]),
+    );
+    // The line end read into the last column.
+    let found = node.find(&json!({"user_name": "alice"}));
+    assert_eq!(found["api_domain"], "https://www.zohoapis.com\r", "{found}");
+    // A quoted comma splits a value, and every later column shifts.
+    let found = node.find(&json!({"user_name": "bob"}));
+    assert_ne!(
+        from_json(&found),
+        bob,
+        "the Node FileStore now reads quoted values: update the README"
+    );
+    assert_eq!(found["client_id"], "\"1000.CLIENT", "{found}");
+
+    let theirs = dir.path().join("theirs.csv");
+    let mut node = NodeStore::open(
+        &format!("{NODE_STORES}/file_store.js:FileStore"),
+        &json!([theirs.to_str().unwrap()]),
+    );
+    node.save(&json!({"user_name": "carol", "refresh_token": "r,1"}));
+    let written = std::fs::read_to_string(&theirs).unwrap();
+    assert!(
+        written.starts_with("id,user_name,client_id,client_secret,refresh_token,access_token,grant_token,expiry_time,redirect_url,api_domain\n"),
+        "{written:?}"
+    );
+    assert!(!written.ends_with('\n') && written.contains(",r,1,"), "{written:?}");
 }

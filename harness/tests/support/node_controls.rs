@@ -58,6 +58,7 @@ pub fn node_command(store: &str, args: &str, extra: &[&str]) -> Vec<String> {
 }
 
 /// The control `class` of `controls/{module}` on a directory per namespace in {tmpdir}.
+#[allow(dead_code)] // not every test binary that includes this module starts a control
 pub fn node_control(module: &str, class: &str) -> AdapterFixture {
     let store = format!(
         "{}:{class}",
