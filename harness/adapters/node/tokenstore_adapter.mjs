@@ -221,6 +221,17 @@ function findSdk(store, flag) {
   const found = candidates.map((name) => ({ name, root: packageRoot(name, store.file) }))
     .filter((c) => c.root !== null);
   if (found.length === 1) return sdkAt(found[0].name, found[0].root);
+  if (found.length === 0 && mentionedSdks(store.file).length === 0) {
+    // A store that imports no SDK module (it only calls the tokens' methods): the adapter's own
+    // copy of the SDK builds the tokens it is handed.
+    const name = named ?? SDK_PACKAGES.nodejs;
+    const own = packageRoot(name, fileURLToPath(import.meta.url));
+    if (own !== null) {
+      process.stderr.write(`tokenstore_adapter: ${store.file} names no Zoho CRM SDK; its tokens are `
+        + `built with the adapter's own ${name}${named ? "" : " (--sdk chooses another)"}\n`);
+      return sdkAt(name, own);
+    }
+  }
   if (found.length === 0) {
     throw new StartupError(`cannot find the Zoho CRM SDK (${candidates.join(" or ")}) from `
       + `${store.file}: install it where the store resolves its modules, such as `
