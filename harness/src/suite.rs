@@ -133,6 +133,7 @@ macro_rules! suite {
             crash_acknowledged_kept => "crash.acknowledged-kept",
             server_loss_recovers => "server-loss.recovers",
             limits_declared => "limits.declared",
+            calls_promise_settles => "calls.promise-settles",
         ]);
     };
 }
