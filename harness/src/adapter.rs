@@ -1,19 +1,23 @@
 //! The harness's side of the adapter protocol (`specs/adapter-protocol.md`): a child process that
 //! fronts a store written in another language, driven as a [`StoreFixture`] like any backend.
 //!
-//! The child is talked to from a blocking task: each request is written as one JSON line and the
-//! answer awaited for at most the timeout. A child that hangs, exits or writes anything that is
-//! not the answer is killed and reported with the tail of its stderr, and every later call fails
-//! with that report, so a broken adapter fails the run instead of hanging it.
+//! Requests are written as JSON lines; a reader thread hands each response to the request with
+//! its `seq`, which waits for at most the timeout. A protocol 2 adapter may have several requests
+//! in flight (the concurrency tier's clients call at once) and answers them in any order; a
+//! protocol 1 adapter gets one request at a time. A child that hangs, exits or writes anything
+//! that is not a response is killed and reported with the tail of its stderr, and every later
+//! call fails with that report, so a broken adapter fails the run instead of hanging it.
 
 use crate::fixture::{Capabilities, SetupError, Storage, StoreFixture};
 use async_trait::async_trait;
 use serde_json::{json, Value};
 use std::collections::VecDeque;
+use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdin, Command, Stdio};
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
+use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokenstore_core::{Field, Limits, StoreError, Token, TokenStore};
@@ -23,20 +27,60 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 
 const STDERR_LINES: usize = 20;
 
-/// A running adapter process.
+/// A running adapter process. Requests are written under a lock and answered through the
+/// reader thread, which hands each response to the request with its `seq`: a protocol 2 adapter
+/// may have several requests in flight and answer them in any order; a protocol 1 adapter is
+/// sent one request at a time.
 struct Process {
     command: String,
-    child: Child,
-    stdin: ChildStdin,
-    lines: Receiver<std::io::Result<String>>,
+    child: Mutex<Child>,
+    pid: u32,
+    stdin: Mutex<ChildStdin>,
+    /// Requests sent and not yet answered, by seq.
+    pending: Arc<Mutex<Pending>>,
     stderr: Arc<Mutex<VecDeque<String>>>,
-    seq: u64,
+    seq: AtomicU64,
     timeout: Duration,
+    /// Whether requests may overlap (the adapter speaks protocol 2); else they take turns.
+    overlapping: AtomicBool,
+    turn: Mutex<()>,
     /// Why the adapter can no longer be used, once it broke.
-    broken: Option<String>,
+    broken: Mutex<Option<String>>,
     /// What the adapter saw the store do that its answers cannot say (a `findings` member of a
     /// response): rule and message, until a check takes them.
-    findings: Vec<(&'static str, String)>,
+    findings: Mutex<Vec<(&'static str, String)>>,
+}
+
+/// What the reader thread hands a waiting request: its response, or why none can come.
+type Delivery = Result<Value, Unanswered>;
+
+/// The requests in flight: seq, and where to deliver the response.
+#[derive(Default)]
+struct Pending {
+    waiting: HashMap<u64, mpsc::Sender<Delivery>>,
+    /// Set once the adapter's stdout broke: every later request gets it at once.
+    closed: Option<Unanswered>,
+}
+
+/// Why a request got no response.
+#[derive(Clone, Debug)]
+enum Unanswered {
+    /// The adapter closed its stdout (it exited).
+    Exited,
+    /// It wrote a line that is not a JSON response.
+    NotJson(String),
+    /// It answered a seq no request in flight has.
+    WrongSeq(Value),
+}
+
+impl Pending {
+    /// Fails every request in flight, and every later one, with `why`.
+    fn close(&mut self, why: Unanswered) {
+        for (_, waiter) in self.waiting.drain() {
+            let _ = waiter.send(Err(why.clone()));
+        }
+        self.closed.get_or_insert(why);
+    }
 }
 
 /// An error answer of the adapter, or the adapter's failure.
@@ -49,6 +93,37 @@ enum CallError {
         rule: Option<String>,
     },
     Broken(String),
+}
+
+/// Reads the adapter's responses and hands each to the request with its seq.
+fn route_responses(stdout: ChildStdout, pending: Arc<Mutex<Pending>>) {
+    for line in BufReader::new(stdout).lines() {
+        let Ok(line) = line else { break };
+        let value: Value = match serde_json::from_str(&line) {
+            Ok(value) => value,
+            Err(_) => {
+                pending
+                    .lock()
+                    .expect("not poisoned")
+                    .close(Unanswered::NotJson(line));
+                return;
+            }
+        };
+        let mut pending = pending.lock().expect("not poisoned");
+        let waiter = value["seq"]
+            .as_u64()
+            .and_then(|seq| pending.waiting.remove(&seq));
+        match waiter {
+            Some(waiter) => {
+                let _ = waiter.send(Ok(value));
+            }
+            None => {
+                pending.close(Unanswered::WrongSeq(value["seq"].clone()));
+                return;
+            }
+        }
+    }
+    pending.lock().expect("not poisoned").close(Unanswered::Exited);
 }
 
 impl Process {
@@ -66,14 +141,9 @@ impl Process {
         let stdin = child.stdin.take().expect("piped");
         let stdout = child.stdout.take().expect("piped");
         let stderr = child.stderr.take().expect("piped");
-        let (send, lines) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines() {
-                if send.send(line).is_err() {
-                    break;
-                }
-            }
-        });
+        let pending = Arc::new(Mutex::new(Pending::default()));
+        let routed = pending.clone();
+        std::thread::spawn(move || route_responses(stdout, routed));
         let tail = Arc::new(Mutex::new(VecDeque::new()));
         let keep = tail.clone();
         std::thread::spawn(move || {
@@ -87,57 +157,71 @@ impl Process {
         });
         Ok(Process {
             command: command.join(" "),
-            child,
-            stdin,
-            lines,
+            pid: child.id(),
+            child: Mutex::new(child),
+            stdin: Mutex::new(stdin),
+            pending,
             stderr: tail,
-            seq: 0,
+            seq: AtomicU64::new(0),
             timeout,
-            broken: None,
-            findings: Vec::new(),
+            overlapping: AtomicBool::new(false),
+            turn: Mutex::new(()),
+            broken: Mutex::new(None),
+            findings: Mutex::new(Vec::new()),
         })
     }
 
-    /// Sends one request and waits for its answer.
-    fn call(&mut self, op: &str, mut request: Value) -> Result<Value, CallError> {
-        if let Some(why) = &self.broken {
-            return Err(CallError::Broken(why.clone()));
+    fn broken(&self) -> Option<String> {
+        self.broken.lock().expect("not poisoned").clone()
+    }
+
+    /// Sends one request and waits for its answer, at most the timeout.
+    fn call(&self, op: &str, mut request: Value) -> Result<Value, CallError> {
+        let _turn = (!self.overlapping.load(Ordering::SeqCst))
+            .then(|| self.turn.lock().expect("not poisoned"));
+        if let Some(why) = self.broken() {
+            return Err(CallError::Broken(why));
         }
-        self.seq += 1;
-        request["seq"] = json!(self.seq);
+        let seq = self.seq.fetch_add(1, Ordering::SeqCst) + 1;
+        request["seq"] = json!(seq);
         request["op"] = json!(op);
-        let written = writeln!(self.stdin, "{request}").and_then(|()| self.stdin.flush());
-        let line = match written {
+        let (send, answer) = mpsc::channel();
+        {
+            let mut pending = self.pending.lock().expect("not poisoned");
+            match &pending.closed {
+                Some(why) => {
+                    let _ = send.send(Err(why.clone()));
+                }
+                None => {
+                    pending.waiting.insert(seq, send);
+                }
+            }
+        }
+        let written = {
+            let mut stdin = self.stdin.lock().expect("not poisoned");
+            writeln!(stdin, "{request}").and_then(|()| stdin.flush())
+        };
+        let answer = match written {
             Err(e) => Err(format!("cannot send {op}: {e}")),
-            Ok(()) => match self.lines.recv_timeout(self.timeout) {
-                Ok(Ok(line)) => Ok(line),
-                Ok(Err(e)) => Err(format!("cannot read the answer to {op}: {e}")),
+            Ok(()) => match answer.recv_timeout(self.timeout) {
+                Ok(Ok(value)) => Ok(value),
+                Ok(Err(Unanswered::Exited)) | Err(RecvTimeoutError::Disconnected) => Err(format!(
+                    "exited before answering {op}{}",
+                    self.exit_status()
+                )),
+                Ok(Err(Unanswered::NotJson(line))) => Err(format!(
+                    "answered {op} with a line that is not JSON: {}",
+                    crate::show::value(&line)
+                )),
+                Ok(Err(Unanswered::WrongSeq(got))) => Err(format!(
+                    "answered {op} with seq {got} instead of {seq}"
+                )),
                 Err(RecvTimeoutError::Timeout) => Err(format!(
                     "did not answer {op} within {} s",
                     self.timeout.as_secs_f32()
                 )),
-                Err(RecvTimeoutError::Disconnected) => Err(format!(
-                    "exited before answering {op}{}",
-                    self.exit_status()
-                )),
             },
         };
-        let answer = line.and_then(|line| {
-            let value: Value = serde_json::from_str(&line).map_err(|_| {
-                format!(
-                    "answered {op} with a line that is not JSON: {}",
-                    crate::show::value(&line)
-                )
-            })?;
-            if value.get("seq") != Some(&json!(self.seq)) {
-                return Err(format!(
-                    "answered {op} with seq {} instead of {}",
-                    value.get("seq").unwrap_or(&Value::Null),
-                    self.seq
-                ));
-            }
-            Ok(value)
-        });
         let answer = match answer {
             Ok(answer) => answer,
             Err(why) => return Err(CallError::Broken(self.break_with(why))),
@@ -162,12 +246,16 @@ impl Process {
 
     /// Keeps the findings a response carries: `[{"rule": RULE, "message": TEXT}]`. A finding of
     /// a rule the spec does not have is the adapter's mistake: it is logged and left out.
-    fn keep_findings(&mut self, answer: &Value) {
+    fn keep_findings(&self, answer: &Value) {
         for finding in answer["findings"].as_array().into_iter().flatten() {
             let rule = finding["rule"].as_str().unwrap_or_default();
             let message = finding["message"].as_str().unwrap_or_default().to_owned();
             match crate::rules::rule(rule) {
-                Some(rule) => self.findings.push((rule.id.as_str(), message)),
+                Some(rule) => self
+                    .findings
+                    .lock()
+                    .expect("not poisoned")
+                    .push((rule.id.as_str(), message)),
                 None => eprintln!(
                     "adapter `{}` reported a finding of {rule:?}, which is not a rule: {message}",
                     self.command
@@ -176,10 +264,13 @@ impl Process {
         }
     }
 
-    /// Kills the child and records why, with the tail of its stderr.
-    fn break_with(&mut self, why: String) -> String {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+    /// Kills the child and records why, with the tail of its stderr. The first reason stays.
+    fn break_with(&self, why: String) -> String {
+        {
+            let mut child = self.child.lock().expect("not poisoned");
+            let _ = child.kill();
+            let _ = child.wait();
+        }
         let tail: Vec<String> = self
             .stderr
             .lock()
@@ -193,44 +284,57 @@ impl Process {
             tail.join(" | ")
         };
         let report = format!("adapter `{}` {why}; its stderr ends: {tail}", self.command);
-        self.broken = Some(report.clone());
-        report
+        self.broken
+            .lock()
+            .expect("not poisoned")
+            .get_or_insert(report)
+            .clone()
     }
 
     /// The exit status of a child that closed its stdout, waiting up to a second for it.
-    fn exit_status(&mut self) -> String {
+    fn exit_status(&self) -> String {
         for _ in 0..50 {
-            if let Ok(Some(status)) = self.child.try_wait() {
+            if let Ok(Some(status)) = self.child.lock().expect("not poisoned").try_wait() {
                 return format!(" ({status})");
             }
             std::thread::sleep(Duration::from_millis(20));
         }
         String::new()
     }
+
+    /// The exit code of a child that has exited, if it has.
+    fn exit_code(&self) -> Option<i32> {
+        self.child
+            .lock()
+            .expect("not poisoned")
+            .try_wait()
+            .ok()
+            .flatten()
+            .and_then(|s| s.code())
+    }
 }
 
 impl Drop for Process {
     fn drop(&mut self) {
-        if self.broken.is_none() {
-            let _ = writeln!(
-                self.stdin,
-                "{}",
-                json!({"seq": self.seq + 1, "op": "shutdown"})
-            );
-            let _ = self.stdin.flush();
+        let child = self.child.get_mut().expect("not poisoned");
+        if self.broken.get_mut().expect("not poisoned").is_none() {
+            let stdin = self.stdin.get_mut().expect("not poisoned");
+            let seq = self.seq.load(Ordering::SeqCst) + 1;
+            let _ = writeln!(stdin, "{}", json!({"seq": seq, "op": "shutdown"}));
+            let _ = stdin.flush();
             for _ in 0..20 {
-                if let Ok(Some(_)) = self.child.try_wait() {
+                if let Ok(Some(_)) = child.try_wait() {
                     return;
                 }
                 std::thread::sleep(Duration::from_millis(10));
             }
         }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        let _ = child.kill();
+        let _ = child.wait();
     }
 }
 
-type Shared = Arc<Mutex<Process>>;
+type Shared = Arc<Process>;
 
 /// Runs `work`, which waits on a child process (for at most the timeout), telling a
 /// multi-threaded runtime that this thread blocks, so other tasks move to other workers meanwhile.
@@ -244,12 +348,29 @@ fn blocking<T>(work: impl FnOnce() -> T) -> T {
 /// The hello request: the protocol, and how long the harness waits for an answer (an adapter may
 /// answer a call that never settles as an error just before that).
 fn hello_request(timeout: Duration) -> Value {
-    json!({"protocol": 1, "timeout_ms": timeout.as_millis() as u64})
+    json!({"protocol": PROTOCOL, "timeout_ms": timeout.as_millis() as u64})
+}
+
+/// The newest protocol this harness speaks; it speaks every older one too.
+const PROTOCOL: u64 = 2;
+
+/// Checks the protocol the adapter's hello names, and lets requests overlap from then on when
+/// it is 2: the adapter answers them in any order.
+fn agree_protocol(process: &Process, hello: &Value) -> Result<u64, String> {
+    match hello.get("protocol").and_then(Value::as_u64) {
+        Some(version @ 1..=PROTOCOL) => {
+            process.overlapping.store(version >= 2, Ordering::SeqCst);
+            Ok(version)
+        }
+        other => Err(format!(
+            "the adapter speaks protocol {other:?}; this tokenstore-check speaks 1 and 2"
+        )),
+    }
 }
 
 /// Runs one call to the adapter.
 async fn call(process: &Shared, op: &'static str, request: Value) -> Result<Value, CallError> {
-    blocking(|| process.lock().expect("not poisoned").call(op, request))
+    blocking(|| process.call(op, request))
 }
 
 fn store_error(e: CallError, id: Option<&str>) -> StoreError {
@@ -345,7 +466,7 @@ impl AdapterFixture {
         timeout: Duration,
         allow_destructive: bool,
     ) -> Result<AdapterFixture, String> {
-        let mut process = Process::spawn(command, timeout)?;
+        let process = Process::spawn(command, timeout)?;
         let hello = process.call("hello", hello_request(timeout));
         let hello = match hello {
             Ok(hello) => hello,
@@ -355,20 +476,14 @@ impl AdapterFixture {
             // An adapter that exits with status 2 before hello could not start with the flags
             // it was given, and said why in its last line (the Python adapter's startup errors).
             Err(CallError::Broken(why)) => {
-                let status = process.child.try_wait().ok().flatten();
                 let last = process.stderr.lock().expect("not poisoned").back().cloned();
-                return Err(match (status.and_then(|s| s.code()), last) {
+                return Err(match (process.exit_code(), last) {
                     (Some(2), Some(line)) => line,
                     _ => why,
                 });
             }
         };
-        let protocol = hello.get("protocol").and_then(Value::as_u64);
-        if protocol != Some(1) {
-            return Err(format!(
-                "the adapter speaks protocol {protocol:?}; this tokenstore-check speaks 1"
-            ));
-        }
+        let protocol = agree_protocol(&process, &hello)?;
         if !allow_destructive {
             let broken = |e: CallError| match e {
                 CallError::Broken(why) => why,
@@ -404,12 +519,13 @@ impl AdapterFixture {
             capabilities: Capabilities {
                 persistent: flag("persistent"),
                 namespaces: flag("namespaces"),
-                concurrent: flag("concurrent"),
+                // Requests of a protocol 1 adapter take turns: no call overlaps another.
+                concurrent: protocol >= 2 && flag("concurrent"),
                 processes: flag("processes"),
                 connections: flag("connections"),
             },
             limits,
-            process: Arc::new(Mutex::new(process)),
+            process: Arc::new(process),
             command: command.to_vec(),
             timeout,
         })
@@ -487,7 +603,7 @@ impl Storage for AdapterStorage {
     }
 
     fn take_findings(&self) -> Vec<(&'static str, String)> {
-        std::mem::take(&mut self.process.lock().expect("not poisoned").findings)
+        std::mem::take(&mut *self.process.findings.lock().expect("not poisoned"))
     }
 }
 
@@ -523,18 +639,19 @@ impl ProcessStore {
             message: why,
             source: None,
         };
-        let mut process = Process::spawn(command, timeout).map_err(broken)?;
-        let pid = process.child.id();
-        process
+        let process = Process::spawn(command, timeout).map_err(broken)?;
+        let pid = process.pid;
+        let hello = process
             .call("hello", hello_request(timeout))
             .map_err(|e| store_error(e, None))?;
+        agree_protocol(&process, &hello).map_err(broken)?;
         process
             .call("attach", json!({"dir": dir}))
             .map_err(|e| store_error(e, None))?;
         let opened = process
             .call("reopen", json!({"namespace": namespace}))
             .map_err(|e| store_error(e, None))?;
-        let process = Arc::new(Mutex::new(process));
+        let process = Arc::new(process);
         Ok(ProcessStore {
             store: Arc::new(AdapterStore {
                 process: process.clone(),

@@ -36,6 +36,66 @@ fn python_positive_control_passes_every_rule() {
     assert_eq!(failed(&report), Vec::<String>::new());
     assert!(fixture.capabilities().persistent && fixture.capabilities().namespaces);
     assert_eq!(report.rule("store.durable").unwrap().status, Status::Pass);
+    // Its calls overlap on the adapter's threads: the concurrency tier runs, and passes.
+    assert!(fixture.capabilities().concurrent);
+    for rule in [
+        "concurrency.distinct-users",
+        "concurrency.same-user",
+        "concurrency.reader-consistent",
+        "concurrency.linearizable",
+    ] {
+        assert_eq!(report.rule(rule).unwrap().status, Status::Pass, "{rule}");
+    }
+}
+
+/// One store object shared by threads with no lock: the concurrency tier fails it, and only
+/// the concurrency tier (its calls one at a time are correct).
+#[test]
+fn python_store_shared_across_threads_without_a_lock_fails_the_concurrency_tier() {
+    let Some(python) = python_with_sdk() else {
+        return;
+    };
+    let options = control_options();
+    let report = check_store(
+        &control(&python, "broken_stores:SharedConnectionStore"),
+        &options,
+        &|_| {},
+    );
+    let fails = with_status(&report, Status::Fail);
+    assert!(
+        fails.iter().any(|r| r.starts_with("concurrency.")),
+        "{:#?}",
+        failed(&report)
+    );
+    assert!(
+        fails.iter().all(|r| r.starts_with("concurrency.")),
+        "{:#?}",
+        failed(&report)
+    );
+}
+
+/// With --no-threads the adapter speaks protocol 1: one call at a time, no concurrency tier.
+#[test]
+fn python_adapter_without_threads_skips_the_concurrency_tier() {
+    let Some(python) = python_with_sdk() else {
+        return;
+    };
+    let mut command = python_controls::control_command(&python, "sqlite_store:SqliteTokenStore");
+    command.push("--no-threads".into());
+    let fixture = AdapterFixture::start(&command, Duration::from_secs(10), true).unwrap();
+    assert!(!fixture.capabilities().concurrent);
+    let report = check_store(
+        &fixture,
+        &RunOptions {
+            cases: 4,
+            ..control_options()
+        },
+        &|_| {},
+    );
+    assert_eq!(
+        report.rule("concurrency.linearizable").unwrap().status,
+        Status::Skip
+    );
 }
 
 #[rstest]

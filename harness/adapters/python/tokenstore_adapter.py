@@ -8,7 +8,7 @@ answers, the caller's token as the store left it, and exceptions as error kinds.
 
     python3 tokenstore_adapter.py --store module:Class [--path DIR] [--kwargs JSON]
                                   [--name NAME] [--limits JSON] [--not-persistent]
-                                  [--refusal CLASS]... [--verbose]
+                                  [--refusal CLASS]... [--no-threads] [--verbose]
 
 In --kwargs, "{tmpdir}" becomes a fresh directory at each reset (the same one at each reopen) and
 "{namespace}" the namespace being opened. The store runs with that directory as its working
@@ -26,15 +26,22 @@ one whose cause (`cause=`, `raise ... from`) is another exception, such as a dri
 failure of the storage, as is any other exception. The adapter answers exactly what the store
 did: a list where get_tokens returns None, or a token that is not an OAuthToken, is reported as
 an error of that call, never repaired.
+
+Threads (protocol 2): calls the harness sends while others are in flight run at once, on a pool
+of threads sharing the one store object, as a multi-threaded web app shares its store: the kit's
+concurrency tier then applies. --no-threads answers one call at a time (protocol 1), for a store
+its authors say is never used from two threads.
 """
 
 import argparse
+import concurrent.futures
 import importlib
 import json
 import os
 import shutil
 import sys
 import tempfile
+import threading
 import traceback
 
 FIELDS = ["id", "user_name", "client_id", "client_secret", "refresh_token", "access_token",
@@ -232,6 +239,7 @@ class Adapter:
         self.owns_tmpdir = False
         self.stores = {}
         self.next_handle = 1
+        self.threads = not args.no_threads
 
     def kwargs(self, namespace):
         text = self.kwargs_text.replace("{tmpdir}", json.dumps(self.tmpdir or "")[1:-1])
@@ -239,9 +247,11 @@ class Adapter:
         return json.loads(text)
 
     def hello(self, request):
-        return {"name": self.name, "language": "python", "protocol": 1,
+        # Protocol 2, when the harness speaks it: overlapping calls run on threads.
+        self.threads = self.threads and (request.get("protocol") or 1) >= 2
+        return {"name": self.name, "language": "python", "protocol": 2 if self.threads else 1,
                 "capabilities": {"persistent": self.persistent, "namespaces": self.namespaced,
-                                 "concurrent": False, "processes": self.persistent},
+                                 "concurrent": self.threads, "processes": self.persistent},
                 "limits": self.limits}
 
     def new_tmpdir(self):
@@ -357,6 +367,9 @@ def main():
     parser.add_argument("--refusal", action="append", default=[], metavar="CLASS",
                         help="an exception class (name, or module:Class) the store raises for "
                              "its refusals, beside the SDK's SDKException; repeatable")
+    parser.add_argument("--no-threads", action="store_true",
+                        help="answer one call at a time (protocol 1), for a store never used from "
+                             "two threads; by default overlapping calls run on threads")
     parser.add_argument("--verbose", action="store_true",
                         help="print the full traceback of a startup failure")
     args = parser.parse_args()
@@ -383,16 +396,15 @@ def main():
               "`pip install zohocrmsdk8-0` into the Python that runs the adapter" % exc,
               file=sys.stderr)
         sys.exit(2)
-    for line in sys.stdin:
-        if not line.strip():
-            continue
-        request = json.loads(line)
+    # Calls on a store run on the pool; the others (hello, reset, attach, reopen) wait until
+    # no call is in flight, so a store is never dropped under a running call.
+    pool = concurrent.futures.ThreadPoolExecutor(max_workers=16)
+    in_flight = set()
+    write_lock = threading.Lock()
+
+    def answer(request):
         op = request.get("op")
         response = {"seq": request.get("seq")}
-        if op == "shutdown":
-            response["ok"] = None
-            responses.write(json.dumps(response) + "\n")
-            break
         handler = getattr(adapter, op, None) if op in OPS else None
         try:
             if handler is None:
@@ -406,11 +418,31 @@ def main():
             response["error"] = error_of(exc)
             if response["error"]["kind"] == "other":
                 traceback.print_exc(file=sys.stderr)
-        responses.write(json.dumps(response) + "\n")
+        with write_lock:
+            responses.write(json.dumps(response) + "\n")
+
+    for line in sys.stdin:
+        if not line.strip():
+            continue
+        request = json.loads(line)
+        op = request.get("op")
+        if adapter.threads and op in STORE_OPS:
+            future = pool.submit(answer, request)
+            in_flight.add(future)
+            future.add_done_callback(in_flight.discard)
+            continue
+        concurrent.futures.wait(list(in_flight))
+        if op == "shutdown":
+            with write_lock:
+                responses.write(json.dumps({"seq": request.get("seq"), "ok": None}) + "\n")
+            break
+        answer(request)
+    pool.shutdown(wait=True)
 
 
-OPS = {"hello", "reset", "attach", "reopen", "find_token", "save_token", "delete_token", "get_tokens",
-       "delete_tokens", "find_token_by_id"}
+STORE_OPS = {"find_token", "save_token", "delete_token", "get_tokens", "delete_tokens",
+             "find_token_by_id"}
+OPS = {"hello", "reset", "attach", "reopen"} | STORE_OPS
 
 if __name__ == "__main__":
     main()

@@ -1,6 +1,7 @@
 """Negative controls of the adapter tests: the correct SqliteTokenStore with one rule broken each,
 the way hand-written stores get it wrong. The suite must catch each by the rule it names."""
 
+import contextlib
 import json
 import os
 import time
@@ -121,3 +122,19 @@ class NoneForEmptyStore(SqliteTokenStore):
 
     def get_tokens(self):
         return super().get_tokens() or None
+
+
+class SharedConnectionStore(SqliteTokenStore):
+    """Breaks the concurrency tier: one sqlite3 connection shared by every thread with no lock
+    around it, as a store that opens its connection in __init__ with check_same_thread=False
+    does. Two threads' transactions meet on the one connection ("cannot start a transaction
+    within a transaction"), and a save fails or lands in another's transaction."""
+
+    def __init__(self, path, table="oauthtoken"):
+        super().__init__(path, table)
+        self.lock = contextlib.nullcontext()
+
+    def _designated(self, t):
+        found = super()._designated(t)
+        time.sleep(0.001)
+        return found

@@ -3,10 +3,15 @@ control of the adapter tests (it must pass every rule), and a model for teams wr
 
 It follows specs/tokenstore.md: the SDK's key order with exact comparison, merge-updates, a stored
 id selecting the token, fresh ids that never collide, one token per user name, and every save in
-one transaction. Errors carry a `tokenstore_kind` the adapter reports.
+one transaction. Errors carry a `tokenstore_kind` the adapter reports. One store object is safe
+from many threads, as a web app uses it: its one connection is used under a lock, one call at a
+time (sqlite3 refuses a connection shared across threads without `check_same_thread=False`, and
+two transactions on one connection would interleave).
 """
 
+import functools
 import sqlite3
+import threading
 
 try:
     from zohocrmsdk.src.com.zoho.api.authenticator.store import TokenStore
@@ -81,12 +86,25 @@ def lookup_key(t):
     return []
 
 
+def locked(method):
+    """`method`, run while holding the store's lock."""
+
+    @functools.wraps(method)
+    def wrapped(self, *args):
+        with self.lock:
+            return method(self, *args)
+
+    return wrapped
+
+
 class SqliteTokenStore(TokenStore):
     def __init__(self, path, table="oauthtoken"):
         if not table.replace("_", "").isalnum():
             raise ValueError("table name must be letters, digits and underscores")
         self.table = table
-        self.db = sqlite3.connect(path, isolation_level=None, timeout=10)
+        self.lock = threading.RLock()
+        self.db = sqlite3.connect(path, isolation_level=None, timeout=10,
+                                  check_same_thread=False)
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=NORMAL")
         columns = ", ".join("%s TEXT" % f for f in FIELDS[1:])
@@ -114,6 +132,7 @@ class SqliteTokenStore(TokenStore):
                 return rows[0]
         return None
 
+    @locked
     def find_token(self, token):
         stored = self._designated(read(token))
         if stored is None:
@@ -121,6 +140,7 @@ class SqliteTokenStore(TokenStore):
         write(token, stored, only_absent=True)
         return token
 
+    @locked
     def save_token(self, token):
         t = read(token)
         self.db.execute("BEGIN IMMEDIATE")
@@ -171,10 +191,12 @@ class SqliteTokenStore(TokenStore):
         self.db.execute("INSERT INTO %s_ids (n) VALUES (?)" % self.table, (n,))
         return str(n)
 
+    @locked
     def delete_token(self, id):
         if self.db.execute("DELETE FROM %s WHERE id = ?" % self.table, (id,)).rowcount == 0:
             raise NotFound("no token with id %r" % (id,))
 
+    @locked
     def get_tokens(self):
         from zohocrmsdk.src.com.zoho.api.authenticator.oauth_token import OAuthToken
         tokens = []
@@ -184,9 +206,11 @@ class SqliteTokenStore(TokenStore):
             tokens.append(token)
         return tokens
 
+    @locked
     def delete_tokens(self):
         self.db.execute("DELETE FROM %s" % self.table)
 
+    @locked
     def find_token_by_id(self, id):
         from zohocrmsdk.src.com.zoho.api.authenticator.oauth_token import OAuthToken
         rows = self._rows("id", id)
