@@ -270,10 +270,11 @@ impl CheckRun {
 
 /// Rules whose checks inject a fault (killed connections, overlapping calls). When one fails,
 /// the check runs again with the fault off; a failure that stays is a sequential defect.
-const FAULT_RULES: [&str; 3] = [
+const FAULT_RULES: [&str; 4] = [
     "server-loss.recovers",
     "concurrency.distinct-users",
     "concurrency.same-user",
+    "concurrency.reader-consistent",
 ];
 
 /// Runs one example check on fresh storage, for at most the options' check timeout; checks

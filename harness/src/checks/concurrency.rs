@@ -153,6 +153,29 @@ async fn readers_beside_writers_see_whole_tokens(ctx: Ctx) -> CheckResult {
     for user in 0..USERS {
         ids.push(ctx.save_id(&versioned(user, 0)).await?);
     }
+    if !ctx.faults {
+        // The control run: the writers' saves one after another, with no reader beside them.
+        // A save that fails here fails for a sequential defect (a fresh id that collides), not
+        // for the overlap.
+        for version in 1..=WRITES / 4 {
+            for w in 0..4 {
+                let mut t = versioned((w + version) % USERS, version);
+                ctx.store
+                    .save_token(&mut t)
+                    .await
+                    .map_err(|e| format!("writer save_token = Err({e}), want Ok"))?;
+                let mut extra = token!(
+                    user_name = format!("extra-{w}-{version}"),
+                    refresh_token = "r"
+                );
+                ctx.store
+                    .save_token(&mut extra)
+                    .await
+                    .map_err(|e| format!("writer save_token = Err({e}), want Ok"))?;
+            }
+        }
+        return Ok(());
+    }
     let stop = Arc::new(AtomicBool::new(false));
     let writes = Arc::new(AtomicUsize::new(0));
     let writers: Vec<_> = (0..4)
