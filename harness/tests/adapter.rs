@@ -48,19 +48,17 @@ fn python_positive_control_passes_every_rule() {
     }
 }
 
-/// One store object shared by threads with no lock: the concurrency tier fails it, and only
-/// the concurrency tier (its calls one at a time are correct).
-#[test]
-fn python_store_shared_across_threads_without_a_lock_fails_the_concurrency_tier() {
+/// A store that is wrong only when called from several threads fails the concurrency tier,
+/// and only the concurrency tier: its calls one at a time run on the thread that made it.
+#[rstest]
+#[case::shared_without_a_lock("broken_stores:SharedConnectionStore")]
+#[case::own_thread_connection("broken_stores:OwnThreadConnectionStore")]
+fn python_store_unsafe_across_threads_fails_the_concurrency_tier_alone(#[case] class: &str) {
     let Some(python) = python_with_sdk() else {
         return;
     };
     let options = control_options();
-    let report = check_store(
-        &control(&python, "broken_stores:SharedConnectionStore"),
-        &options,
-        &|_| {},
-    );
+    let report = check_store(&control(&python, class), &options, &|_| {});
     let fails = with_status(&report, Status::Fail);
     assert!(
         fails.iter().any(|r| r.starts_with("concurrency.")),

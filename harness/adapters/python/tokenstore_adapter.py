@@ -27,10 +27,11 @@ failure of the storage, as is any other exception. The adapter answers exactly w
 did: a list where get_tokens returns None, or a token that is not an OAuthToken, is reported as
 an error of that call, never repaired.
 
-Threads (protocol 2): calls the harness sends while others are in flight run at once, on a pool
-of threads sharing the one store object, as a multi-threaded web app shares its store: the kit's
-concurrency tier then applies. --no-threads answers one call at a time (protocol 1), for a store
-its authors say is never used from two threads.
+Threads (protocol 2): calls the harness sends while others are in flight run at once, on threads
+sharing the one store object, as a multi-threaded web app shares its store: the kit's concurrency
+tier then applies. A call runs on the thread that made the store whenever that thread is free, so
+a store only its own thread may call fails the concurrency tier alone. --no-threads answers one
+call at a time (protocol 1), for a store its authors say is never used from two threads.
 """
 
 import argparse
@@ -396,13 +397,10 @@ def main():
               "`pip install zohocrmsdk8-0` into the Python that runs the adapter" % exc,
               file=sys.stderr)
         sys.exit(2)
-    # Calls on a store run on the pool; the others (hello, reset, attach, reopen) wait until
-    # no call is in flight, so a store is never dropped under a running call.
-    pool = concurrent.futures.ThreadPoolExecutor(max_workers=16)
-    in_flight = set()
     write_lock = threading.Lock()
 
     def answer(request):
+        """The response to `request`, as a JSON line."""
         op = request.get("op")
         response = {"seq": request.get("seq")}
         handler = getattr(adapter, op, None) if op in OPS else None
@@ -418,26 +416,85 @@ def main():
             response["error"] = error_of(exc)
             if response["error"]["kind"] == "other":
                 traceback.print_exc(file=sys.stderr)
-        with write_lock:
-            responses.write(json.dumps(response) + "\n")
+        return json.dumps(response) + "\n"
 
+    def write(line):
+        with write_lock:
+            responses.write(line)
+
+    dispatcher = Dispatcher(answer, write, adapter.threads)
     for line in sys.stdin:
         if not line.strip():
             continue
         request = json.loads(line)
         op = request.get("op")
-        if adapter.threads and op in STORE_OPS:
-            future = pool.submit(answer, request)
-            in_flight.add(future)
-            future.add_done_callback(in_flight.discard)
-            continue
-        concurrent.futures.wait(list(in_flight))
         if op == "shutdown":
-            with write_lock:
-                responses.write(json.dumps({"seq": request.get("seq"), "ok": None}) + "\n")
+            dispatcher.drain()
+            write(json.dumps({"seq": request.get("seq"), "ok": None}) + "\n")
             break
-        answer(request)
-    pool.shutdown(wait=True)
+        if adapter.threads and op in STORE_OPS:
+            dispatcher.call(request)
+        else:
+            # hello, reset, attach, reopen: alone, once the calls in flight are done, so a store
+            # is never dropped under a running call.
+            dispatcher.alone(request)
+    dispatcher.shutdown()
+
+
+class Dispatcher:
+    """Runs the adapter's requests. Everything runs on one owner thread, where the store objects
+    are made, as an app makes its store at start-up and then calls it from its request threads: a
+    call that comes while the owner thread is busy with another runs on a second thread, so calls
+    overlap only when the harness overlaps them. A store that only its own thread may call (a
+    sqlite3 connection as Python makes it by default) then fails the concurrency tier alone, and
+    every other rule is judged on calls from the thread that made it."""
+
+    def __init__(self, answer, write, threads):
+        self.answer = answer
+        self.write = write
+        self.owner = concurrent.futures.ThreadPoolExecutor(max_workers=1)
+        self.others = concurrent.futures.ThreadPoolExecutor(max_workers=15) if threads else None
+        self.lock = threading.Lock()
+        self.owner_busy = False
+        self.in_flight = set()
+
+    def call(self, request):
+        with self.lock:
+            on_owner = not self.owner_busy
+            if on_owner:
+                self.owner_busy = True
+        future = (self.owner if on_owner else self.others).submit(self.run, request, on_owner)
+        with self.lock:
+            self.in_flight.add(future)
+        future.add_done_callback(self.done)
+
+    def run(self, request, on_owner):
+        line = self.answer(request)
+        if on_owner:
+            # Free before the response goes out: the harness's next call, sent once it reads
+            # this one, finds the owner thread free.
+            with self.lock:
+                self.owner_busy = False
+        self.write(line)
+
+    def done(self, future):
+        with self.lock:
+            self.in_flight.discard(future)
+
+    def drain(self):
+        with self.lock:
+            running = list(self.in_flight)
+        concurrent.futures.wait(running)
+
+    def alone(self, request):
+        self.drain()
+        self.write(self.owner.submit(self.answer, request).result())
+
+    def shutdown(self):
+        self.drain()
+        self.owner.shutdown(wait=True)
+        if self.others is not None:
+            self.others.shutdown(wait=True)
 
 
 STORE_OPS = {"find_token", "save_token", "delete_token", "get_tokens", "delete_tokens",

@@ -4,6 +4,7 @@ the way hand-written stores get it wrong. The suite must catch each by the rule 
 import contextlib
 import json
 import os
+import sqlite3
 import time
 
 from sqlite_store import FIELDS, SqliteTokenStore, lookup_key, read, write
@@ -138,3 +139,15 @@ class SharedConnectionStore(SqliteTokenStore):
         found = super()._designated(t)
         time.sleep(0.001)
         return found
+
+
+class OwnThreadConnectionStore(SqliteTokenStore):
+    """Breaks the concurrency tier only: its sqlite3 connection is made as Python makes one by
+    default, usable from the thread that made it alone, as most hand-written sqlite stores are
+    (the SDK's sample among them). A call from another thread raises ProgrammingError; calls
+    one at a time, from the thread that made the store, are correct."""
+
+    def __init__(self, path, table="oauthtoken"):
+        super().__init__(path, table)
+        self.db.close()
+        self.db = sqlite3.connect(path, isolation_level=None, timeout=10)
