@@ -11,8 +11,8 @@
 use crate::fixture::{Capabilities, SetupError, Storage, StoreFixture};
 use async_trait::async_trait;
 use serde_json::{json, Value};
-use std::collections::VecDeque;
 use std::collections::HashMap;
+use std::collections::VecDeque;
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
@@ -123,7 +123,10 @@ fn route_responses(stdout: ChildStdout, pending: Arc<Mutex<Pending>>) {
             }
         }
     }
-    pending.lock().expect("not poisoned").close(Unanswered::Exited);
+    pending
+        .lock()
+        .expect("not poisoned")
+        .close(Unanswered::Exited);
 }
 
 impl Process {
@@ -213,9 +216,9 @@ impl Process {
                     "answered {op} with a line that is not JSON: {}",
                     crate::show::value(&line)
                 )),
-                Ok(Err(Unanswered::WrongSeq(got))) => Err(format!(
-                    "answered {op} with seq {got} instead of {seq}"
-                )),
+                Ok(Err(Unanswered::WrongSeq(got))) => {
+                    Err(format!("answered {op} with seq {got} instead of {seq}"))
+                }
                 Err(RecvTimeoutError::Timeout) => Err(format!(
                     "did not answer {op} within {} s",
                     self.timeout.as_secs_f32()

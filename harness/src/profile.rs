@@ -93,11 +93,7 @@ async fn probe(store: &dyn tokenstore_core::TokenStore) -> Profile {
                     // came is a miss answered wrongly (find.miss-none), not a fallback.
                     let hit = found.is_some_and(|f| f.normalized() != probe.clone().normalized());
                     profile.choices.grant_falls_back_to_refresh = hit;
-                    let name = if hit {
-                        "fallback"
-                    } else {
-                        "no-fallback"
-                    };
+                    let name = if hit { "fallback" } else { "no-fallback" };
                     profile.detected.insert(fallback.into(), name.into());
                 }
                 Err(e) => {

@@ -473,7 +473,10 @@ mod node {
             &|_| {},
         );
         let fails = with_status(&report, Status::Fail);
-        assert!(fails.contains(&rule), "{class} should fail {rule}: {fails:?}");
+        assert!(
+            fails.contains(&rule),
+            "{class} should fail {rule}: {fails:?}"
+        );
         if alone {
             assert_eq!(fails, [rule], "{class}: {:#?}", failed(&report));
         }
@@ -498,7 +501,10 @@ mod node {
             message.contains("findToken() returned") && message.contains("not a Promise"),
             "{message}"
         );
-        assert_eq!(report.rule("find.by-user-name").unwrap().status, Status::Pass);
+        assert_eq!(
+            report.rule("find.by-user-name").unwrap().status,
+            Status::Pass
+        );
     }
 
     #[rstest]

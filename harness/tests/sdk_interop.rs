@@ -337,7 +337,10 @@ fn official_node_db_store_and_mysql_backend_share_one_table() {
         .block_on(rust.find_token(&probe))
         .unwrap()
         .expect("Rust finds the Node DBStore's token");
-    assert_ne!(got.id, alice.id, "the Node DBStore's new id must not collide");
+    assert_ne!(
+        got.id, alice.id,
+        "the Node DBStore's new id must not collide"
+    );
     assert_eq!(
         got,
         Token {
@@ -409,5 +412,8 @@ fn official_node_file_store_must_not_share_the_file_backends_file() {
         written.starts_with("id,user_name,client_id,client_secret,refresh_token,access_token,grant_token,expiry_time,redirect_url,api_domain\n"),
         "{written:?}"
     );
-    assert!(!written.ends_with('\n') && written.contains(",r,1,"), "{written:?}");
+    assert!(
+        !written.ends_with('\n') && written.contains(",r,1,"),
+        "{written:?}"
+    );
 }

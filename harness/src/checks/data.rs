@@ -173,7 +173,8 @@ async fn hostile_values_round_trip_or_are_refused_by_field(ctx: Ctx) -> CheckRes
 /// splices values into SQL text may escape them on one path and not the other.
 async fn hostile_values_survive_every_write_path(ctx: Ctx) -> CheckResult {
     for (i, value) in crate::values::hostile().iter().enumerate() {
-        if !ctx.limits.holds(Field::RedirectUrl, value) || !ctx.limits.holds(Field::ApiDomain, value)
+        if !ctx.limits.holds(Field::RedirectUrl, value)
+            || !ctx.limits.holds(Field::ApiDomain, value)
         {
             continue;
         }
@@ -183,8 +184,18 @@ async fn hostile_values_survive_every_write_path(ctx: Ctx) -> CheckResult {
         let by_key = token!(user_name = user.clone(), redirect_url = value.clone());
         let by_id = token!(id = id.clone(), api_domain = value.clone());
         for (path, update, field, rule) in [
-            ("an update by key", by_key, Field::RedirectUrl, "save.key-selects"),
-            ("an update by id", by_id, Field::ApiDomain, "save.id-selects"),
+            (
+                "an update by key",
+                by_key,
+                Field::RedirectUrl,
+                "save.key-selects",
+            ),
+            (
+                "an update by id",
+                by_id,
+                Field::ApiDomain,
+                "save.id-selects",
+            ),
         ] {
             let written = match save_or_refuse(&ctx, &update, field).await {
                 Ok(Some(written)) => written,
@@ -195,7 +206,8 @@ async fn hostile_values_survive_every_write_path(ctx: Ctx) -> CheckResult {
                     let mut plain = update.clone();
                     plain.set(field, Some(format!("plain-{i}")));
                     if ctx.store.save_token(&mut plain).await.is_err() {
-                        ctx.notes.block(rule, format!("{path} fails with any value: {message}"));
+                        ctx.notes
+                            .block(rule, format!("{path} fails with any value: {message}"));
                     }
                     return Err(message);
                 }

@@ -18,8 +18,8 @@ mod store;
 
 use crate::fixture::{Capabilities, Storage};
 use crate::show;
-pub use absent::EmptyAsAbsent;
 use crate::story::{Recorded, Story};
+pub use absent::EmptyAsAbsent;
 use futures::future::BoxFuture;
 use std::sync::{Arc, Mutex};
 use tokenstore_core::{Choices, ErrorKind, Limits, StoreError, Token, TokenStore};
@@ -439,7 +439,10 @@ impl Ctx {
             );
             return Ok(());
         }
-        if got.is_some() && want.is_none() && crate::model::Model::new(self.choices).key(probe).is_none() {
+        if got.is_some()
+            && want.is_none()
+            && crate::model::Model::new(self.choices).key(probe).is_none()
+        {
             // A row for a probe with no usable key is find.no-key-none's failure, whatever the
             // check (a store that answers the first row then fails one rule, not four).
             self.notes.add(
@@ -503,15 +506,12 @@ impl Ctx {
 
     /// The stored token with this id, which must exist.
     pub async fn stored(&self, id: &str) -> Result<Token, String> {
-        self.store
-            .find_token_by_id(id)
-            .await
-            .map_err(|e| {
-                format!(
-                    "find_token_by_id({}) = Err({e}), want the stored token",
-                    show::value(id)
-                )
-            })
+        self.store.find_token_by_id(id).await.map_err(|e| {
+            format!(
+                "find_token_by_id({}) = Err({e}), want the stored token",
+                show::value(id)
+            )
+        })
     }
 
     /// Every stored token, sorted by id. A token listed twice, identical, is a fault of

@@ -34,7 +34,10 @@ pub fn node_with_sdks() -> bool {
     } else {
         "`node` is not on PATH"
     };
-    assert!(!required("node"), "TOKENSTORE_REQUIRE names node, but {why}");
+    assert!(
+        !required("node"),
+        "TOKENSTORE_REQUIRE names node, but {why}"
+    );
     eprintln!("skipped: {why}");
     false
 }
