@@ -2,7 +2,7 @@
 //! its capabilities allow, runs the model-based test, and folds everything into one verdict per
 //! rule ([`StoreReport`]).
 
-use crate::checks::{self, Check, Ctx, EmptyAsAbsent, Notes};
+use crate::checks::{self, Check, Ctx, Notes};
 use crate::counting::CountingStorage;
 use crate::fixture::{Capabilities, SetupError, StoreFixture};
 use crate::machine::{self, Sequences, Step, Violation};
@@ -10,7 +10,7 @@ use crate::profile::{self, Profile};
 use crate::replay::{ReplayFile, FORMAT};
 use crate::report::{ModelStats, Repro, RuleResult, Status, StoreReport, Summary};
 use crate::rules::{self, Capability};
-use crate::story::{Recorded, Story};
+use crate::story::Story;
 use proptest::test_runner::{Config, RngAlgorithm, TestCaseError, TestError, TestRng, TestRunner};
 use proptest_state_machine::ReferenceStateMachine;
 use std::collections::BTreeMap;
@@ -329,7 +329,7 @@ async fn run_check_with(
     let story = Story::default();
     let notes = Notes::default();
     let ctx = Ctx {
-        store: EmptyAsAbsent::wrap(Recorded::wrap(store, &story), &notes),
+        store: checks::observed(store, &story, &notes),
         storage: storage.clone(),
         choices: profile.choices,
         capabilities: fixture.capabilities(),

@@ -396,15 +396,21 @@ fn adapter_startup_error_is_one_line_naming_the_flag(#[case] flags: &[&str], #[c
         controls.to_str().unwrap(),
     ];
     args.extend(flags);
+    assert_one_line_startup_error(&args, says, "Traceback");
+}
+
+/// Runs `tokenstore-check ARGS`, whose adapter cannot start: exit status 2 and one line on
+/// stderr that says `says`, without the language's stack trace (`trace` marks one).
+fn assert_one_line_startup_error<S: AsRef<std::ffi::OsStr>>(args: &[S], says: &str, trace: &str) {
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_tokenstore-check"))
-        .args(&args)
+        .args(args)
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(err.trim_end().lines().count(), 1, "{err}");
     assert!(err.contains(says), "{err}");
-    assert!(!err.contains("Traceback"), "{err}");
+    assert!(!err.contains(trace), "no stack trace: {err}");
 }
 
 /// The Node.js adapter: its controls, the way it reports what only a Node store can do, and its
@@ -537,14 +543,6 @@ mod node {
         let mut args = vec!["run".to_owned(), "--adapter".to_owned(), "--".to_owned()];
         args.extend(node_command("", "[]", &[]).into_iter().take(2));
         args.extend(flags);
-        let out = std::process::Command::new(env!("CARGO_BIN_EXE_tokenstore-check"))
-            .args(&args)
-            .output()
-            .unwrap();
-        assert_eq!(out.status.code(), Some(2));
-        let err = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(err.trim_end().lines().count(), 1, "{err}");
-        assert!(err.contains(says), "{err}");
-        assert!(!err.contains("    at "), "no stack trace: {err}");
+        super::assert_one_line_startup_error(&args, says, "    at ");
     }
 }

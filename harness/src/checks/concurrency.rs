@@ -5,7 +5,7 @@ use crate::show;
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
-use tokenstore_core::Token;
+use tokenstore_core::{Token, TokenStore};
 
 checks![
     (
@@ -147,8 +147,28 @@ fn torn(t: &Token) -> bool {
     versions.iter().any(|v| *v != versions[0])
 }
 
+/// One round of writer `w`: an update of one of the `USERS` tokens to `version`, then an insert
+/// of a new user.
+async fn write_round(store: &dyn TokenStore, w: usize, version: usize) -> CheckResult {
+    let mut t = versioned((w + version) % USERS, version);
+    store
+        .save_token(&mut t)
+        .await
+        .map_err(|e| format!("writer save_token = Err({e}), want Ok"))?;
+    let mut extra = token!(
+        user_name = format!("extra-{w}-{version}"),
+        refresh_token = "r"
+    );
+    store
+        .save_token(&mut extra)
+        .await
+        .map_err(|e| format!("writer save_token = Err({e}), want Ok"))
+}
+
+/// How many tokens the reader-writer check keeps updating.
+const USERS: usize = 8;
+
 async fn readers_beside_writers_see_whole_tokens(ctx: Ctx) -> CheckResult {
-    const USERS: usize = 8;
     let mut ids = Vec::new();
     for user in 0..USERS {
         ids.push(ctx.save_id(&versioned(user, 0)).await?);
@@ -159,19 +179,7 @@ async fn readers_beside_writers_see_whole_tokens(ctx: Ctx) -> CheckResult {
         // for the overlap.
         for version in 1..=WRITES / 4 {
             for w in 0..4 {
-                let mut t = versioned((w + version) % USERS, version);
-                ctx.store
-                    .save_token(&mut t)
-                    .await
-                    .map_err(|e| format!("writer save_token = Err({e}), want Ok"))?;
-                let mut extra = token!(
-                    user_name = format!("extra-{w}-{version}"),
-                    refresh_token = "r"
-                );
-                ctx.store
-                    .save_token(&mut extra)
-                    .await
-                    .map_err(|e| format!("writer save_token = Err({e}), want Ok"))?;
+                write_round(&*ctx.store, w, version).await?;
             }
         }
         return Ok(());
@@ -186,19 +194,7 @@ async fn readers_beside_writers_see_whole_tokens(ctx: Ctx) -> CheckResult {
             tokio::spawn(async move {
                 let mut version = 1;
                 while !stop.load(Ordering::Relaxed) {
-                    let mut t = versioned((w + version) % USERS, version);
-                    store
-                        .save_token(&mut t)
-                        .await
-                        .map_err(|e| format!("writer save_token = Err({e}), want Ok"))?;
-                    let mut extra = token!(
-                        user_name = format!("extra-{w}-{version}"),
-                        refresh_token = "r"
-                    );
-                    store
-                        .save_token(&mut extra)
-                        .await
-                        .map_err(|e| format!("writer save_token = Err({e}), want Ok"))?;
+                    write_round(&*store, w, version).await?;
                     version += 1;
                     writes.fetch_add(1, Ordering::Relaxed);
                     tokio::task::yield_now().await;

@@ -399,13 +399,18 @@ impl Ctx {
         Ok(())
     }
 
+    /// Whether `probe` has no usable lookup key (§3): such a probe finds None.
+    fn keyless(&self, probe: &Token) -> bool {
+        crate::model::Model::new(self.choices).key(probe).is_none()
+    }
+
     /// `find_token(probe)`. An error for a probe with no usable key breaks `find.no-key-none`
     /// (such a probe finds None), whatever the check: it is noted there and read as None, so
     /// the check goes on with its own rule.
     pub async fn find(&self, probe: &Token) -> Result<Option<Token>, String> {
         match self.store.find_token(probe).await {
             Ok(found) => Ok(found),
-            Err(e) if crate::model::Model::new(self.choices).key(probe).is_none() => {
+            Err(e) if self.keyless(probe) => {
                 self.notes.add(
                     "find.no-key-none",
                     format!(
@@ -439,10 +444,7 @@ impl Ctx {
             );
             return Ok(());
         }
-        if got.is_some()
-            && want.is_none()
-            && crate::model::Model::new(self.choices).key(probe).is_none()
-        {
+        if got.is_some() && want.is_none() && self.keyless(probe) {
             // A row for a probe with no usable key is find.no-key-none's failure, whatever the
             // check (a store that answers the first row then fails one rule, not four).
             self.notes.add(
@@ -548,9 +550,15 @@ impl Ctx {
             .await
             .map_err(|e| format!("reopening the store = Err({e}), want Ok"))?;
         self.story.push("reopen".into());
-        self.store = EmptyAsAbsent::wrap(Recorded::wrap(store, &self.story), &self.notes);
+        self.store = observed(store, &self.story, &self.notes);
         Ok(())
     }
+}
+
+/// `store` as a check sees it: every call recorded in `story` (its answers as given), and an
+/// empty string returned as a value noted under `token.absent-empty` ([`EmptyAsAbsent`]).
+pub fn observed(store: Arc<dyn TokenStore>, story: &Story, notes: &Notes) -> Arc<dyn TokenStore> {
+    EmptyAsAbsent::wrap(Recorded::wrap(store, story), notes)
 }
 
 /// Compares two token lists (sorted by id) and names the first difference.
