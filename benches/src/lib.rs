@@ -1,9 +1,10 @@
 //! Lookup latency of the TokenStore backends: a synthetic population of tokens loaded in bulk,
 //! each backend's raw floor (the cheapest lookup its driver allows), and p50/p99 sampling. Used by
-//! the criterion benches in `benches/lookup.rs` and by `tokenstore-check bench`.
+//! the criterion benches in `benches/lookup.rs` and by `tokenstore-check bench` ([`run`]).
 
 pub mod chart;
 pub mod measure;
+pub mod run;
 pub mod setup;
 pub mod workload;
 

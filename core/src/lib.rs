@@ -24,3 +24,7 @@ pub use save::{find_in, next_fresh_id, plan_save, SavePlan, TokenRows};
 pub use store::TokenStore;
 pub use table::{delete_in, find_by_id_in, save_into, TableStore, TokenTable, KEY_FIELDS};
 pub use token::{Field, Token};
+
+/// The attribute an implementation of [`TokenStore`] puts on its `impl` block
+/// (`#[tokenstore_core::async_trait]`), re-exported so a store needs no dependency of its own.
+pub use async_trait::async_trait;

@@ -2,10 +2,10 @@
 //! conform yet on "no new failures" (and on "no stale entries": a listed failure that now passes
 //! must be removed from the file).
 
-use crate::report::{Report, Status};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 use std::path::Path;
+use tokenstore_suite::report::{Report, Status};
 
 /// The format tag of a baseline file.
 pub const FORMAT: &str = "tokenstore-baseline/1";
@@ -83,7 +83,7 @@ impl Baseline {
             ));
         }
         for known in &baseline.known_failures {
-            if crate::rules::rule(&known.rule).is_none() {
+            if tokenstore_suite::rules::rule(&known.rule).is_none() {
                 return Err(format!(
                     "{} lists unknown rule {:?}",
                     path.display(),

@@ -1,10 +1,10 @@
 //! The backends compiled into `tokenstore-check`, by name, as fixtures.
 
-use crate::fixture::{Capabilities, DirFixture, StoreFixture};
 use crate::servers::{Server, ServerFixture};
 use std::path::PathBuf;
 use std::sync::Arc;
 use tokenstore_core::TokenStore;
+use tokenstore_suite::{Capabilities, DirFixture, StoreFixture};
 
 /// The embedded backends: what `run` checks by default.
 pub const EMBEDDED: [&str; 5] = ["memory", "list", "sqlite", "sqlite-memory", "file"];
@@ -15,6 +15,16 @@ pub fn all_names() -> Vec<&'static str> {
         .into_iter()
         .chain(Server::ALL.map(Server::name))
         .collect()
+}
+
+/// The arguments of `tokenstore-check replay` that name the store called `name` in a report:
+/// `--backend NAME` for a built-in backend, the adapter placeholder otherwise.
+pub fn replay_args(name: &str) -> String {
+    if all_names().contains(&name) {
+        format!("--backend {name}")
+    } else {
+        "--adapter -- ADAPTER COMMAND".to_owned()
+    }
 }
 
 /// The program that serves the built-in stores from other processes (`serve`): the variable

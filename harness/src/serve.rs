@@ -3,13 +3,13 @@
 //! what the processes and crash tiers start, several times on one storage, to check a built-in
 //! store from separate processes exactly as an adapter store is checked.
 
-use crate::fixture::{DirFixture, Storage, StoreFixture};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::io::{BufRead, Write};
 use std::path::PathBuf;
 use std::sync::Arc;
 use tokenstore_core::{StoreError, Token, TokenStore};
+use tokenstore_suite::{DirFixture, Storage, StoreFixture};
 
 /// Serves `fixture` on standard input and output until `shutdown` or the end of input.
 pub fn serve(fixture: &DirFixture) -> std::io::Result<()> {
@@ -112,7 +112,7 @@ impl Server<'_> {
                     .ok_or_else(|| bad_request("reopen before reset or attach"))?;
                 let namespace = request["namespace"]
                     .as_str()
-                    .unwrap_or(crate::MAIN_NAMESPACE);
+                    .unwrap_or(tokenstore_suite::MAIN_NAMESPACE);
                 let store = storage.open(namespace).await?;
                 let handle = self.stores.len() as u64 + 1;
                 self.stores.insert(handle, store);

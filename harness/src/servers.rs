@@ -8,12 +8,12 @@
 //! [`Storage::kill_connections`] kills the connections of the stores the storage opened, and no
 //! other: each store's connections carry its label (Redis, PostgreSQL) or are known by id (MySQL).
 
-use crate::fixture::{Capabilities, Storage, StoreFixture};
 use async_trait::async_trait;
 use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use tokenstore_core::{StoreError, TokenStore};
+use tokenstore_suite::{Capabilities, Storage, StoreFixture};
 
 /// A server kind.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -56,13 +56,7 @@ impl Server {
     }
 }
 
-/// Whether `TOKENSTORE_REQUIRE` (comma-separated backend names) names this backend: then an
-/// unavailable server fails the run instead of being skipped.
-pub fn required(name: &str) -> bool {
-    std::env::var("TOKENSTORE_REQUIRE")
-        .map(|v| v.split(',').any(|n| n.trim() == name))
-        .unwrap_or(false)
-}
+pub use tokenstore_suite::required;
 
 /// A server a run can use, and the container that runs it, if the run started one.
 struct Provisioned {
@@ -206,7 +200,7 @@ impl StoreFixture for ServerFixture {
         }
     }
 
-    async fn storage(&self) -> Result<Box<dyn Storage>, crate::SetupError> {
+    async fn storage(&self) -> Result<Box<dyn Storage>, tokenstore_suite::SetupError> {
         let provisioned = self
             .provisioned
             .get_or_init(|| provision(self.server))

@@ -1,0 +1,130 @@
+//! One `tokenstore-check bench` run: every target at every size, each operation measured against
+//! its floor, then `bench.json` and one SVG chart per operation written, and the table the CLI
+//! prints.
+
+use crate::{chart, measure, Bench, BenchBackend, Op, OpResult};
+use std::path::Path;
+use std::time::Duration;
+use tokenstore_suite::StoreFixture;
+
+/// What a run measures: a built-in backend, or any store the suite can open (an adapter's).
+pub enum Target {
+    Builtin(BenchBackend),
+    Store(Box<dyn StoreFixture>),
+}
+
+impl Target {
+    async fn prepare(&self, size: usize) -> Result<Bench, String> {
+        match self {
+            Target::Builtin(backend) => backend.prepare(size).await,
+            Target::Store(fixture) => {
+                let storage = fixture.storage().await?;
+                let store = storage
+                    .open(tokenstore_suite::MAIN_NAMESPACE)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                Bench::of_store(fixture.name(), store, size).await
+            }
+        }
+    }
+}
+
+/// How far a run is, for a progress display: `step` before each measured operation (and for
+/// each operation of a target that could not be prepared), `note` for a line to show.
+pub trait Progress {
+    fn step(&self, message: &str);
+    fn note(&self, line: String);
+}
+
+/// What a run measured, and how many operations failed.
+pub struct Outcome {
+    pub results: Vec<OpResult>,
+    pub failures: usize,
+}
+
+/// Measures every operation of [`Op::ALL`] on every target at every size (at most `samples`
+/// calls, at most `budget` per operation and size), then writes `out/bench.json` and one chart
+/// per operation. A target that cannot be prepared at a size is skipped with a note.
+pub fn run(
+    targets: &[Target],
+    sizes: &[usize],
+    samples: usize,
+    budget: Duration,
+    out: &Path,
+    progress: &dyn Progress,
+) -> Result<Outcome, String> {
+    let rt = tokenstore_suite::runtime();
+    let mut results = Vec::new();
+    let mut failures = 0;
+    for target in targets {
+        for &size in sizes {
+            let prepared = match rt.block_on(target.prepare(size)) {
+                Ok(p) => p,
+                Err(e) => {
+                    progress.note(format!("skipped: {e}"));
+                    for _ in Op::ALL {
+                        progress.step("");
+                    }
+                    continue;
+                }
+            };
+            for op in Op::ALL {
+                progress.step(&format!("{} {} at {size}", prepared.backend, op.name()));
+                match rt.block_on(measure::measure(&prepared, op, samples, budget)) {
+                    Ok(result) => results.push(result),
+                    Err(e) => {
+                        failures += 1;
+                        progress.note(format!("failed: {e}"));
+                    }
+                }
+            }
+            rt.block_on(prepared.cleanup());
+        }
+    }
+    std::fs::create_dir_all(out).map_err(|e| format!("cannot create {}: {e}", out.display()))?;
+    std::fs::write(out.join("bench.json"), to_json(&results))
+        .map_err(|e| format!("cannot write bench.json: {e}"))?;
+    for op in Op::ALL
+        .into_iter()
+        .filter(|op| results.iter().any(|r| r.op == op.name()))
+    {
+        let file = out.join(format!("{}.svg", op.name().replace('/', "-")));
+        chart::draw(&results, op.name(), &file)?;
+    }
+    Ok(Outcome { results, failures })
+}
+
+/// The results as the JSON of `bench.json`.
+pub fn to_json(results: &[OpResult]) -> String {
+    serde_json::to_string_pretty(results).expect("plain data")
+}
+
+/// The results as a table: backend, operation, size, p50, p99, floor p50 and the ratio.
+pub fn table(results: &[OpResult]) -> String {
+    let mut out = format!(
+        "{:10} {:26} {:>8} {:>12} {:>12} {:>12} {:>7}\n",
+        "backend", "operation", "size", "p50", "p99", "floor p50", "ratio"
+    );
+    for r in results {
+        let floor = r.floor_p50_ns.map(micros).unwrap_or_else(|| "-".into());
+        let ratio = r
+            .ratio()
+            .map(|x| format!("{x:.2}x"))
+            .unwrap_or_else(|| "-".into());
+        out.push_str(&format!(
+            "{:10} {:26} {:>8} {:>12} {:>12} {:>12} {:>7}\n",
+            r.backend,
+            r.op,
+            r.size,
+            micros(r.p50_ns),
+            micros(r.p99_ns),
+            floor,
+            ratio
+        ));
+    }
+    out
+}
+
+fn micros(ns: u64) -> String {
+    format!("{:.1} µs", ns as f64 / 1000.0)
+}

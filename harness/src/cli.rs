@@ -1,0 +1,217 @@
+//! The command line of `tokenstore-check`: its subcommands and their arguments (clap), and how
+//! the store arguments become fixtures.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+use std::time::Duration;
+use tokenstore_suite::{AdapterFixture, RunOptions, StoreFixture};
+
+use crate::builtin;
+
+#[derive(Parser)]
+#[command(
+    name = "tokenstore-check",
+    version,
+    about = "Conformance checks for OAuth TokenStore implementations"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+    /// Print client secrets and access, refresh and grant tokens in full (default: a fingerprint).
+    #[arg(long, global = true)]
+    pub show_secrets: bool,
+}
+
+/// Which stores a command works on.
+#[derive(Args, Clone)]
+pub struct Stores {
+    /// A built-in backend (repeatable); `all` for every backend compiled in.
+    #[arg(long = "backend", value_name = "NAME")]
+    pub backends: Vec<String>,
+    /// Also check the store behind an adapter: the command follows `--`.
+    #[arg(long)]
+    pub adapter: bool,
+    /// Seconds an adapter may take to answer one request.
+    #[arg(long, value_name = "SECONDS", default_value_t = 10.0)]
+    pub adapter_timeout: f64,
+    /// Check an adapter store even if it already holds tokens (they are deleted).
+    #[arg(long)]
+    pub allow_destructive: bool,
+    /// The adapter command and its arguments, after `--`.
+    #[arg(last = true, value_name = "CMD")]
+    pub command: Vec<String>,
+}
+
+/// How the model-based sequences are generated.
+#[derive(Args)]
+pub struct Sequences {
+    /// Sequences tried per store.
+    #[arg(long, default_value_t = 256)]
+    pub cases: u32,
+    /// Seed (default: random, printed in the report).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Longest generated sequence.
+    #[arg(long, default_value_t = 40)]
+    pub max_steps: usize,
+}
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Check stores against every rule and print a verdict per rule and store. Default: the
+    /// embedded backends.
+    Run {
+        #[command(flatten)]
+        stores: Stores,
+        #[command(flatten)]
+        sequences: Sequences,
+        #[arg(long, value_enum, default_value_t = Format::Human)]
+        format: Format,
+        /// Write the report here instead of standard output.
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+        /// Where failing sequences are saved as replay files.
+        #[arg(long, value_name = "DIR", default_value = "tokenstore-replays")]
+        replay_dir: PathBuf,
+        /// Known failures: fail only on a failure not listed, or a listed one that now passes.
+        #[arg(long, value_name = "FILE")]
+        baseline: Option<PathBuf>,
+        /// Record this run's failures as the baseline.
+        #[arg(long, value_name = "FILE")]
+        write_baseline: Option<PathBuf>,
+    },
+    /// Run a saved failing sequence again against one store.
+    Replay {
+        file: PathBuf,
+        #[command(flatten)]
+        stores: Stores,
+    },
+    /// Run the same random sequences against two stores and report the first divergence.
+    Diff {
+        #[command(flatten)]
+        stores: Stores,
+        #[command(flatten)]
+        sequences: Sequences,
+    },
+    /// Measure lookup latency per operation and store size, beside each backend's raw floor.
+    Bench {
+        #[command(flatten)]
+        stores: Stores,
+        /// Store sizes, comma-separated.
+        #[arg(long, value_name = "N,N,...", default_value = "1000,10000,100000")]
+        sizes: String,
+        /// Most calls timed per operation and size.
+        #[arg(long, default_value_t = 500)]
+        samples: usize,
+        /// Seconds spent at most timing one operation at one size (at least 10 calls are timed).
+        #[arg(long, value_name = "SECONDS", default_value_t = 2.0)]
+        budget: f64,
+        #[arg(long, value_enum, default_value_t = RulesFormat::Human)]
+        format: RulesFormat,
+        /// Directory for bench.json and one SVG chart per operation.
+        #[arg(long, value_name = "DIR", default_value = "tokenstore-bench")]
+        out: PathBuf,
+    },
+    /// Serve a built-in store that keeps its storage in a directory over the adapter protocol
+    /// on standard input and output: what the processes and crash tiers start.
+    Serve {
+        #[arg(long, value_name = "NAME")]
+        backend: String,
+    },
+    /// Print the rule table.
+    Rules {
+        #[arg(long, value_enum, default_value_t = RulesFormat::Human)]
+        format: RulesFormat,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum Format {
+    Human,
+    Json,
+    Junit,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum RulesFormat {
+    Human,
+    Json,
+}
+
+impl Sequences {
+    /// The run options these arguments choose.
+    pub fn options(&self) -> RunOptions {
+        RunOptions {
+            cases: self.cases,
+            seed: self.seed.unwrap_or_else(random_seed),
+            max_steps: self.max_steps,
+            ..RunOptions::default()
+        }
+    }
+}
+
+fn random_seed() -> u64 {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(0);
+    nanos ^ u64::from(std::process::id()).rotate_left(32)
+}
+
+impl Stores {
+    /// The fixtures named: the backends, then the adapter; `default` when none is named.
+    pub fn fixtures(&self, default: &[&str]) -> Result<Vec<Box<dyn StoreFixture>>, String> {
+        if self.adapter == self.command.is_empty() {
+            return Err("--adapter needs the adapter command after `--`, and a command after `--` needs --adapter".into());
+        }
+        let mut names: Vec<String> = Vec::new();
+        for name in &self.backends {
+            if name == "all" {
+                names.extend(builtin::all_names().iter().map(|s| s.to_string()));
+            } else {
+                names.push(name.clone());
+            }
+        }
+        if names.is_empty() && !self.adapter {
+            names.extend(default.iter().map(|s| s.to_string()));
+        }
+        names.dedup();
+        let mut fixtures = names
+            .iter()
+            .map(|name| {
+                builtin::fixture(name).ok_or_else(|| {
+                    format!(
+                        "unknown backend {name:?}; known: {}, or all",
+                        builtin::all_names().join(", ")
+                    )
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        if self.adapter {
+            if !(self.adapter_timeout > 0.0 && self.adapter_timeout.is_finite()) {
+                return Err(format!(
+                    "--adapter-timeout must be a positive number of seconds, got {}",
+                    self.adapter_timeout
+                ));
+            }
+            let timeout = Duration::from_secs_f64(self.adapter_timeout);
+            fixtures.push(Box::new(AdapterFixture::start(
+                &self.command,
+                timeout,
+                self.allow_destructive,
+            )?));
+        }
+        Ok(fixtures)
+    }
+}
+
+/// The one store a command needs.
+pub fn one_store(stores: &Stores) -> Result<Box<dyn StoreFixture>, String> {
+    let mut fixtures = stores.fixtures(&[])?;
+    match fixtures.len() {
+        1 => Ok(fixtures.remove(0)),
+        n => Err(format!(
+            "name exactly one store (--backend NAME or --adapter -- CMD), not {n}"
+        )),
+    }
+}

@@ -1,0 +1,116 @@
+//! `tokenstore-check bench`: the arguments of a benchmark run and its progress bar; the run
+//! itself is `tokenstore_bench::run`, beside the benchmarks it drives.
+
+use crate::cli::{RulesFormat, Stores};
+use indicatif::{ProgressBar, ProgressStyle};
+use std::path::Path;
+use std::process::ExitCode;
+use std::time::Duration;
+use tokenstore_bench::run::{self, Target};
+use tokenstore_bench::{BenchBackend, Op};
+
+/// The backends `bench` measures when none is named.
+const DEFAULTS: [&str; 4] = ["memory", "list", "sqlite", "file"];
+
+struct Bar(ProgressBar);
+
+impl run::Progress for Bar {
+    fn step(&self, message: &str) {
+        if !message.is_empty() {
+            self.0.set_message(message.to_owned());
+        }
+        self.0.inc(1);
+    }
+
+    fn note(&self, line: String) {
+        self.0.println(line);
+    }
+}
+
+pub fn bench(
+    stores: &Stores,
+    sizes: &str,
+    samples: usize,
+    budget: f64,
+    format: RulesFormat,
+    out: &Path,
+) -> Result<ExitCode, String> {
+    let sizes: Vec<usize> = sizes
+        .split(',')
+        .map(|s| s.trim().parse().ok().filter(|&n: &usize| n > 0))
+        .collect::<Option<_>>()
+        .ok_or_else(|| {
+            format!("--sizes takes positive numbers separated by commas, got {sizes:?}")
+        })?;
+    if !(budget > 0.0 && budget.is_finite()) || samples == 0 {
+        return Err("--samples and --budget must be positive".into());
+    }
+    let targets = targets(stores)?;
+    let bar = ProgressBar::new((targets.len() * sizes.len() * Op::ALL.len()) as u64);
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} [{elapsed}] {bar:30} {pos}/{len} {msg}")
+            .expect("valid"),
+    );
+    let bar = Bar(bar);
+    let outcome = run::run(
+        &targets,
+        &sizes,
+        samples,
+        Duration::from_secs_f64(budget),
+        out,
+        &bar,
+    )?;
+    bar.0.finish_and_clear();
+    match format {
+        RulesFormat::Json => println!("{}", run::to_json(&outcome.results)),
+        RulesFormat::Human => {
+            print!("{}", run::table(&outcome.results));
+            println!(
+                "wrote {} and one chart per operation",
+                out.join("bench.json").display()
+            );
+        }
+    }
+    Ok(if outcome.failures == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+/// The built-in backends named (all of them for `all`, [`DEFAULTS`] for none), then the
+/// adapter store.
+fn targets(stores: &Stores) -> Result<Vec<Target>, String> {
+    let names: Vec<String> = if stores.backends.is_empty() && !stores.adapter {
+        DEFAULTS.iter().map(|s| s.to_string()).collect()
+    } else if stores.backends.iter().any(|b| b == "all") {
+        BenchBackend::ALL
+            .iter()
+            .map(|b| b.name().to_owned())
+            .collect()
+    } else {
+        stores.backends.clone()
+    };
+    let mut targets: Vec<Target> = names
+        .iter()
+        .map(|n| {
+            BenchBackend::from_name(n)
+                .map(Target::Builtin)
+                .ok_or_else(|| {
+                    let known: Vec<_> = BenchBackend::ALL.iter().map(|b| b.name()).collect();
+                    format!(
+                        "cannot benchmark {n:?}; known: {}, or all",
+                        known.join(", ")
+                    )
+                })
+        })
+        .collect::<Result<_, _>>()?;
+    if stores.adapter {
+        let only_adapter = Stores {
+            backends: Vec::new(),
+            ..stores.clone()
+        };
+        targets.extend(only_adapter.fixtures(&[])?.into_iter().map(Target::Store));
+    }
+    Ok(targets)
+}

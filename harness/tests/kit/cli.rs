@@ -1,0 +1,490 @@
+//! tokenstore-check as a user meets it: its JSON and JUnit contracts, its exit statuses, its
+//! one-line errors, and replay files.
+
+use serde_json::Value;
+use std::process::{Command, Output};
+
+fn check(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_tokenstore-check"))
+        .args(args)
+        .output()
+        .expect("tokenstore-check runs")
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+fn assert_one_line_error(out: &Output, needle: &str) {
+    assert_eq!(out.status.code(), Some(2), "stderr: {}", stderr(out));
+    let err = stderr(out);
+    assert_eq!(err.trim_end().lines().count(), 1, "not one line: {err:?}");
+    assert!(err.contains(needle), "{err:?} does not mention {needle:?}");
+}
+
+#[test]
+fn json_report_has_the_ci_contract() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = check(&[
+        "run",
+        "--backend",
+        "memory",
+        "--backend",
+        "list",
+        "--cases",
+        "8",
+        "--seed",
+        "3",
+        "--format",
+        "json",
+        "--replay-dir",
+        dir.path().to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "stderr: {}", stderr(&out));
+    let report: Value = serde_json::from_slice(&out.stdout).expect("stdout is JSON");
+    let stores = report["stores"].as_array().unwrap();
+    assert_eq!(stores.len(), 2);
+    let rule_count = tokenstore_suite::rules::rules().len();
+    for store in stores {
+        assert!(store["name"].is_string());
+        assert!(store["profile"].is_object());
+        let rules = store["rules"].as_array().unwrap();
+        assert_eq!(rules.len(), rule_count);
+        for rule in rules {
+            assert!(rule["id"].is_string() && rule["level"].is_string());
+            assert!(["pass", "fail", "skip"].contains(&rule["status"].as_str().unwrap()));
+            assert!(rule.get("message").is_some() && rule.get("repro").is_some());
+        }
+        let summary = &store["summary"];
+        assert_eq!(summary["failed"], 0);
+        let total = summary["passed"].as_u64().unwrap() + summary["skipped"].as_u64().unwrap();
+        assert_eq!(total as usize, rule_count);
+    }
+}
+
+#[test]
+fn junit_report_has_one_testcase_per_rule_and_store() {
+    let out = check(&[
+        "run",
+        "--backend",
+        "memory",
+        "--cases",
+        "4",
+        "--seed",
+        "1",
+        "--format",
+        "junit",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "stderr: {}", stderr(&out));
+    let xml = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(
+        xml.matches("<testcase ").count(),
+        tokenstore_suite::rules::rules().len()
+    );
+    assert!(xml.contains("name=\"save.fresh-id-unique\""));
+    assert!(xml.contains("<skipped"), "memory skips store.durable");
+}
+
+#[test]
+fn bad_arguments_get_one_line_and_exit_2() {
+    assert_one_line_error(
+        &check(&["run", "--backend", "nosuch"]),
+        "unknown backend \"nosuch\"",
+    );
+    assert_one_line_error(&check(&["run", "--cases", "many"]), "--cases");
+    assert_one_line_error(&check(&["run", "--format", "xml"]), "xml");
+    assert_one_line_error(&check(&["frobnicate"]), "frobnicate");
+}
+
+#[test]
+fn broken_replay_files_get_one_line_and_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let garbage = dir.path().join("garbage.json");
+    std::fs::write(&garbage, "{not json").unwrap();
+    assert_one_line_error(
+        &check(&["replay", garbage.to_str().unwrap(), "--backend", "memory"]),
+        "not a replay file",
+    );
+    let missing = dir.path().join("missing.json");
+    assert_one_line_error(
+        &check(&["replay", missing.to_str().unwrap(), "--backend", "memory"]),
+        "cannot read",
+    );
+    let wrong_format = dir.path().join("v9.json");
+    std::fs::write(&wrong_format, r#"{"format":"tokenstore-replay/9","backend":"x","rule":"r","message":"m","seed":1,"steps":[]}"#).unwrap();
+    assert_one_line_error(
+        &check(&[
+            "replay",
+            wrong_format.to_str().unwrap(),
+            "--backend",
+            "memory",
+        ]),
+        "tokenstore-replay/9",
+    );
+}
+
+#[test]
+fn replay_runs_saved_steps_and_reports_the_outcome() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("seq.json");
+    let steps = r#"[
+        {"save": {"id": null, "fields": [["user_name", "alice"], ["refresh_token", "t1"]]}},
+        {"save": {"id": null, "fields": [["user_name", "alice"], ["access_token", "t2"]]}},
+        {"find_by_id": {"fresh": 0}},
+        "get_tokens",
+        {"delete": {"fresh": 0}},
+        "reopen"
+    ]"#;
+    std::fs::write(&file, format!(r#"{{"format":"tokenstore-replay/1","backend":"broken","rule":"save.merge","message":"m","seed":1,"steps":{steps}}}"#)).unwrap();
+    let shown = check(&[
+        "replay",
+        file.to_str().unwrap(),
+        "--backend",
+        "memory",
+        "--show-secrets",
+    ]);
+    let text = String::from_utf8_lossy(&shown.stdout);
+    assert!(
+        text.contains("save_token({user_name:\"alice\", access_token:\"t2\"}) = Ok, id \"1\""),
+        "{text}"
+    );
+    for backend in ["memory", "file"] {
+        let out = check(&["replay", file.to_str().unwrap(), "--backend", backend]);
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{backend}: {text} {}",
+            stderr(&out)
+        );
+        assert!(text.contains("the sequence passes"), "{text}");
+        assert!(
+            text.contains("save_token({user_name:\"alice\", access_token:<secret "),
+            "{text}"
+        );
+        assert!(!text.contains("\"t2\""), "a secret printed in full: {text}");
+    }
+    assert_one_line_error(
+        &check(&["replay", file.to_str().unwrap(), "--backend", "nosuch"]),
+        "unknown backend",
+    );
+}
+
+#[test]
+fn rules_command_prints_the_table() {
+    let out = check(&["rules", "--format", "json"]);
+    assert_eq!(out.status.code(), Some(0));
+    let rules: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        rules.as_array().unwrap().len(),
+        tokenstore_suite::rules::rules().len()
+    );
+    let human = String::from_utf8(check(&["rules"]).stdout).unwrap();
+    assert!(
+        human.contains("find.grant-refresh-fallback") && human.contains("fallback | no-fallback")
+    );
+}
+
+#[test]
+fn missing_server_is_skipped_with_a_hint_unless_required() {
+    let run = |require: &str| {
+        Command::new(env!("CARGO_BIN_EXE_tokenstore-check"))
+            .args([
+                "run",
+                "--backend",
+                "mysql",
+                "--format",
+                "json",
+                "--cases",
+                "1",
+            ])
+            .env_remove("TOKENSTORE_MYSQL_URL")
+            .env("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+            .env("TOKENSTORE_REQUIRE", require)
+            .output()
+            .unwrap()
+    };
+    let skipped = run("");
+    assert_eq!(skipped.status.code(), Some(0), "{}", stderr(&skipped));
+    let report: Value = serde_json::from_slice(&skipped.stdout).unwrap();
+    let store = &report["stores"][0];
+    assert_eq!(
+        store["summary"]["skipped"].as_u64().unwrap() as usize,
+        tokenstore_suite::rules::rules().len()
+    );
+    let message = store["rules"][0]["message"].as_str().unwrap();
+    assert!(
+        message.contains("set TOKENSTORE_MYSQL_URL=") && message.contains("Docker"),
+        "{message}"
+    );
+
+    let required = run("redis,mysql");
+    assert_eq!(required.status.code(), Some(1));
+    let report: Value = serde_json::from_slice(&required.stdout).unwrap();
+    assert_eq!(
+        report["stores"][0]["summary"]["failed"].as_u64().unwrap() as usize,
+        tokenstore_suite::rules::rules().len()
+    );
+}
+
+#[test]
+fn diff_reports_the_first_divergence_between_two_stores() {
+    // memory reports NotFound for a missing id, list is silent: they must diverge there.
+    let out = check(&[
+        "diff",
+        "--backend",
+        "memory",
+        "--backend",
+        "list",
+        "--cases",
+        "200",
+        "--seed",
+        "4",
+    ]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{text} {}", stderr(&out));
+    assert!(text.contains("memory and list diverge at step"), "{text}");
+    assert!(
+        text.contains("memory: delete_token(") && text.contains("Err(NotFound)"),
+        "{text}"
+    );
+    // list and sqlite made the same choices: no divergence.
+    let same = check(&[
+        "diff",
+        "--backend",
+        "list",
+        "--backend",
+        "sqlite-memory",
+        "--cases",
+        "100",
+        "--seed",
+        "4",
+    ]);
+    assert_eq!(
+        same.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&same.stdout)
+    );
+    assert_one_line_error(
+        &check(&["diff", "--backend", "memory"]),
+        "exactly two stores",
+    );
+}
+
+#[test]
+fn baseline_gates_on_new_and_stale_failures() {
+    let dir = tempfile::tempdir().unwrap();
+    let script =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/adapters/misbehaving.py");
+    let adapter = [
+        "--adapter-timeout",
+        "0.5",
+        "--allow-destructive",
+        "--adapter",
+        "--",
+        "python3",
+        script.to_str().unwrap(),
+        "garbage",
+    ];
+    let written = dir.path().join("baseline.json");
+    let mut args = vec![
+        "run",
+        "--cases",
+        "2",
+        "--format",
+        "json",
+        "--write-baseline",
+        written.to_str().unwrap(),
+    ];
+    args.extend(adapter);
+    let first = check(&args);
+    assert_eq!(
+        first.status.code(),
+        Some(1),
+        "every rule fails: {}",
+        stderr(&first)
+    );
+    let baseline: Value =
+        serde_json::from_str(&std::fs::read_to_string(&written).unwrap()).unwrap();
+    assert_eq!(
+        baseline["known_failures"].as_array().unwrap().len(),
+        tokenstore_suite::rules::rules().len()
+    );
+
+    // The same failures against that baseline: nothing new, nothing stale.
+    let mut gated = vec![
+        "run",
+        "--cases",
+        "2",
+        "--format",
+        "json",
+        "--baseline",
+        written.to_str().unwrap(),
+    ];
+    gated.extend(adapter);
+    let again = check(&gated);
+    assert_eq!(again.status.code(), Some(0), "{}", stderr(&again));
+
+    // A baseline that lists a failure of memory, which passes: stale, so the run fails.
+    let stale = dir.path().join("stale.json");
+    std::fs::write(&stale, r#"{"format":"tokenstore-baseline/1","known_failures":[{"store":"memory","rule":"save.merge"}]}"#).unwrap();
+    let out = check(&[
+        "run",
+        "--backend",
+        "memory",
+        "--cases",
+        "2",
+        "--format",
+        "json",
+        "--baseline",
+        stale.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("STALE entry, now passes: memory save.merge"),
+        "{}",
+        stderr(&out)
+    );
+
+    // An empty baseline against the failing adapter: every failure is new.
+    let empty = dir.path().join("empty.json");
+    std::fs::write(
+        &empty,
+        r#"{"format":"tokenstore-baseline/1","known_failures":[]}"#,
+    )
+    .unwrap();
+    let mut args = vec![
+        "run",
+        "--cases",
+        "2",
+        "--format",
+        "json",
+        "--baseline",
+        empty.to_str().unwrap(),
+    ];
+    args.extend(adapter);
+    let out = check(&args);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("NEW failure: misbehaving-garbage"),
+        "{}",
+        stderr(&out)
+    );
+
+    let broken = dir.path().join("broken.json");
+    std::fs::write(&broken, "[]").unwrap();
+    assert_one_line_error(
+        &check(&["run", "--baseline", broken.to_str().unwrap()]),
+        "not a baseline file",
+    );
+}
+
+#[test]
+fn bench_writes_json_and_charts_with_the_floor_ratio() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = check(&[
+        "bench",
+        "--backend",
+        "memory",
+        "--backend",
+        "list",
+        "--sizes",
+        "100,300",
+        "--samples",
+        "30",
+        "--budget",
+        "0.2",
+        "--format",
+        "json",
+        "--out",
+        dir.path().to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let results: Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("bench.json")).unwrap()).unwrap();
+    let results = results.as_array().unwrap();
+    assert_eq!(
+        results.len(),
+        2 * 2 * 8,
+        "two backends, two sizes, eight operations"
+    );
+    for r in results {
+        for key in ["backend", "op", "size", "p50_ns", "p99_ns", "floor_p50_ns"] {
+            assert!(r.get(key).is_some(), "{key} missing in {r}");
+        }
+        assert!(r["p99_ns"].as_u64() >= r["p50_ns"].as_u64());
+    }
+    let memory_find = results
+        .iter()
+        .find(|r| r["backend"] == "memory" && r["op"] == "find_token/user_name")
+        .unwrap();
+    assert!(
+        memory_find["floor_p50_ns"].as_u64().is_some(),
+        "memory has a HashMap floor"
+    );
+    let list_find = results
+        .iter()
+        .find(|r| r["backend"] == "list" && r["op"] == "find_token/user_name")
+        .unwrap();
+    assert!(list_find["floor_p50_ns"].is_null(), "list has no floor");
+    let svg = std::fs::read_to_string(dir.path().join("find_token-user_name.svg")).unwrap();
+    assert!(svg.starts_with("<svg") && svg.contains("memory") && svg.contains("list"));
+    assert_one_line_error(
+        &check(&["bench", "--backend", "sqlite-memory"]),
+        "cannot benchmark",
+    );
+    assert_one_line_error(&check(&["bench", "--sizes", "10,x"]), "--sizes");
+}
+
+#[test]
+fn serve_speaks_the_adapter_protocol_and_refuses_unknown_stores() {
+    use std::io::Write;
+    let out = check(&["serve", "--backend", "mysql"]);
+    assert_one_line_error(&out, "keeps its storage in a directory");
+
+    let dir = tempfile::tempdir().unwrap();
+    let requests = [
+        serde_json::json!({"seq": 1, "op": "hello", "protocol": 1}),
+        serde_json::json!({"seq": 2, "op": "attach", "dir": dir.path()}),
+        serde_json::json!({"seq": 3, "op": "reopen", "namespace": "main"}),
+        serde_json::json!({"seq": 4, "op": "save_token", "store": 1,
+            "token": {"user_name": "alice", "refresh_token": "r1"}}),
+        serde_json::json!({"seq": 5, "op": "find_token_by_id", "store": 1, "id": "99"}),
+        serde_json::json!({"seq": 6, "op": "get_tokens", "store": 1}),
+        serde_json::json!({"seq": 7, "op": "shutdown"}),
+    ];
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tokenstore-check"))
+        .args(["serve", "--backend", "sqlite"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    for request in &requests {
+        writeln!(stdin, "{request}").unwrap();
+    }
+    drop(stdin);
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success());
+    let answers: Vec<Value> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(answers.len(), requests.len(), "{answers:#?}");
+    for (i, answer) in answers.iter().enumerate() {
+        assert_eq!(answer["seq"], i + 1, "{answer}");
+    }
+    assert_eq!(answers[0]["ok"]["capabilities"]["persistent"], true);
+    assert_eq!(answers[3]["ok"]["caller"]["id"], "1");
+    assert_eq!(answers[4]["error"]["kind"], "NotFound");
+    assert_eq!(answers[5]["ok"][0]["user_name"], "alice");
+    // The storage is the attached directory: a store opened there in this process sees the token.
+    let store = tokenstore_sqlite::SqliteStore::open(dir.path().join("tokens.db"), "main").unwrap();
+    let held = tokio::runtime::Runtime::new()
+        .unwrap()
+        .block_on(tokenstore_core::TokenStore::get_tokens(&store))
+        .unwrap();
+    assert_eq!(held.len(), 1);
+}

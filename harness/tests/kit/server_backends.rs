@@ -1,0 +1,39 @@
+//! The server backends against real servers: the URL in TOKENSTORE_<SERVER>_URL (ci/test.sh
+//! sets them for the local MariaDB, Redis and PostgreSQL). Without one the test says so and
+//! passes, unless TOKENSTORE_REQUIRE names the backend, as CI does: then it fails.
+
+use rstest::rstest;
+use tokenstore_check::servers::{required, Server, ServerFixture};
+use tokenstore_suite::{check_store, RunOptions, Status, StoreFixture};
+
+#[rstest]
+fn server_backend_passes_every_rule(#[values("mysql", "redis", "postgres")] backend: &str) {
+    let server = Server::from_name(backend).unwrap();
+    if std::env::var(server.url_variable()).is_err() && !required(backend) {
+        eprintln!("{backend}: skipped: {} is not set", server.url_variable());
+        return;
+    }
+    let options = RunOptions {
+        cases: 48,
+        seed: 17,
+        ..RunOptions::default()
+    };
+    let fixture = ServerFixture::new(server);
+    let report = check_store(&fixture, &options, &|_| {});
+    let capabilities = fixture.capabilities();
+    assert!(
+        capabilities.connections,
+        "{backend} declares the server-loss tier"
+    );
+    let not_passed: Vec<_> = report
+        .rules
+        .iter()
+        .filter(|r| {
+            let tier = tokenstore_suite::rules::rule(&r.id).and_then(|rule| rule.requires);
+            let applies = tier.is_none_or(|needed| capabilities.has(needed));
+            r.status != if applies { Status::Pass } else { Status::Skip }
+        })
+        .map(|r| format!("{} {:?}: {:?} {:?}", r.id, r.status, r.message, r.repro))
+        .collect();
+    assert!(not_passed.is_empty(), "{backend}: {not_passed:#?}");
+}

@@ -1,3 +1,0 @@
-//! Test support shared by the harness's own tests.
-
-pub mod broken;

@@ -1,0 +1,178 @@
+//! A store written in another language, behind an adapter process (`specs/adapter-protocol.md`),
+//! driven as a [`StoreFixture`] like any backend: the hello and its capabilities and limits, the
+//! look at the store before checking it, and fresh storage through `reset`. The wire itself
+//! (requests, responses, timeouts, a broken child) is [`crate::protocol`].
+
+use crate::fixture::{Capabilities, SetupError, Storage, StoreFixture};
+use crate::protocol::{
+    agree_protocol, call, declared_limits, hello_request, store_error, AdapterStore, CallError,
+    Process, ProcessStore, Shared,
+};
+use async_trait::async_trait;
+use serde_json::{json, Value};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+use tokenstore_core::{Limits, StoreError, TokenStore};
+
+pub use crate::protocol::DEFAULT_TIMEOUT;
+
+/// A store behind an adapter, as a fixture: one child process for the whole run.
+pub struct AdapterFixture {
+    name: String,
+    capabilities: Capabilities,
+    limits: Limits,
+    process: Shared,
+    /// How to start more processes of the adapter (processes and crash tiers).
+    command: Vec<String>,
+    timeout: Duration,
+}
+
+impl AdapterFixture {
+    /// Starts the adapter and shakes hands with it. Unless `allow_destructive`, refuses a store
+    /// that already holds tokens: the suite empties every store it checks.
+    pub fn start(
+        command: &[String],
+        timeout: Duration,
+        allow_destructive: bool,
+    ) -> Result<AdapterFixture, String> {
+        let process = Process::spawn(command, timeout)?;
+        let hello = process.call("hello", hello_request(timeout));
+        let hello = match hello {
+            Ok(hello) => hello,
+            Err(CallError::Answer { message, .. }) => {
+                return Err(format!("the adapter refused hello: {message}"))
+            }
+            // An adapter that exits with status 2 before hello could not start with the flags
+            // it was given, and said why in its last line (the Python adapter's startup errors).
+            Err(CallError::Broken(why)) => {
+                let last = process.stderr.lock().expect("not poisoned").back().cloned();
+                return Err(match (process.exit_code(), last) {
+                    (Some(2), Some(line)) => line,
+                    _ => why,
+                });
+            }
+        };
+        let protocol = agree_protocol(&process, &hello)?;
+        if !allow_destructive {
+            let broken = |e: CallError| match e {
+                CallError::Broken(why) => why,
+                CallError::Answer { message, .. } => {
+                    format!("cannot look at the store before checking it: {message}")
+                }
+            };
+            let opened = process
+                .call("reopen", json!({"namespace": crate::MAIN_NAMESPACE}))
+                .map_err(broken)?;
+            // A store that answers None for its empty list holds nothing: get-tokens.exact
+            // fails it later, the look before the checks goes on.
+            let held = match process.call("get_tokens", json!({"store": opened["store"]})) {
+                Err(CallError::Answer { message, .. })
+                    if message.starts_with("get_tokens() returned None,")
+                        || message.starts_with("getTokens() returned null,") =>
+                {
+                    Value::Array(Vec::new())
+                }
+                answer => answer.map_err(broken)?,
+            };
+            let count = held.as_array().map_or(0, Vec::len);
+            if count > 0 {
+                return Err(format!(
+                    "the store already holds {count} tokens, and checking it deletes them: point the adapter at an empty store, or pass --allow-destructive"
+                ));
+            }
+        }
+        let flag = |name: &str| hello["capabilities"][name].as_bool().unwrap_or(false);
+        let limits = declared_limits(&hello["limits"])?;
+        Ok(AdapterFixture {
+            name: hello["name"].as_str().unwrap_or("adapter").to_owned(),
+            capabilities: Capabilities {
+                persistent: flag("persistent"),
+                namespaces: flag("namespaces"),
+                // Requests of a protocol 1 adapter take turns: no call overlaps another.
+                concurrent: protocol >= 2 && flag("concurrent"),
+                processes: flag("processes"),
+                connections: flag("connections"),
+            },
+            limits,
+            process: Arc::new(process),
+            command: command.to_vec(),
+            timeout,
+        })
+    }
+}
+
+#[async_trait]
+impl StoreFixture for AdapterFixture {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        self.capabilities
+    }
+
+    fn limits(&self) -> Limits {
+        self.limits
+    }
+
+    /// An adapter that cannot give storage is broken, never merely unavailable.
+    fn required(&self) -> bool {
+        true
+    }
+
+    async fn storage(&self) -> Result<Box<dyn Storage>, SetupError> {
+        let reset = call(&self.process, "reset", json!({})).await.map_err(|e| {
+            let breaks = match &e {
+                CallError::Answer { rule: Some(r), .. } => {
+                    crate::rules::rule(r).map(|r| r.id.as_str())
+                }
+                _ => None,
+            };
+            let message = match e {
+                CallError::Answer {
+                    message,
+                    rule: Some(_),
+                    ..
+                } => message,
+                e => format!("preparing fresh storage (reset): {}", store_error(e, None)),
+            };
+            SetupError { message, breaks }
+        })?;
+        Ok(Box::new(AdapterStorage {
+            process: self.process.clone(),
+            dir: reset["dir"].as_str().map(PathBuf::from),
+            command: self.command.clone(),
+            timeout: self.timeout,
+        }))
+    }
+}
+
+struct AdapterStorage {
+    process: Shared,
+    /// The storage's directory, as the adapter's reset named it, for other processes to attach.
+    dir: Option<PathBuf>,
+    command: Vec<String>,
+    timeout: Duration,
+}
+
+#[async_trait]
+impl Storage for AdapterStorage {
+    async fn open(&self, namespace: &str) -> Result<Arc<dyn TokenStore>, StoreError> {
+        let opened = call(&self.process, "reopen", json!({"namespace": namespace}))
+            .await
+            .map_err(|e| store_error(e, None))?;
+        Ok(Arc::new(AdapterStore {
+            process: self.process.clone(),
+            handle: opened["store"].clone(),
+        }))
+    }
+
+    async fn spawn(&self, namespace: &str) -> Result<ProcessStore, StoreError> {
+        ProcessStore::start(&self.command, self.dir.as_deref(), namespace, self.timeout).await
+    }
+
+    fn take_findings(&self) -> Vec<(&'static str, String)> {
+        std::mem::take(&mut *self.process.findings.lock().expect("not poisoned"))
+    }
+}

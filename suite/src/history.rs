@@ -1,0 +1,402 @@
+//! Concurrent histories: several clients (tasks sharing one store object, or processes each with
+//! its own) call random operations at once; every call's start, end and answer is recorded and
+//! the history checked for linearizability ([`crate::linearize`]). Workloads are generated and
+//! shrunk by proptest, so a violation is reported as the smallest history found.
+
+use crate::fixture::Storage;
+use crate::linearize::{self, Answer, Call, Op};
+use crate::protocol::ProcessStore;
+use proptest::prelude::*;
+use proptest::test_runner::{Config, TestCaseError, TestError};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+use tokenstore_core::{Choices, Field, Token, TokenStore};
+
+/// An id as a planned call names it: the n-th id the client has seen so far (from its saves and
+/// reads), or the literal `n % 3 + 1` before it has seen any.
+pub type IdPick = u8;
+
+/// One call a client plans, before it picks its ids.
+#[derive(Clone, Debug)]
+pub enum Planned {
+    Save {
+        id: Option<IdPick>,
+        fields: Vec<(Field, String)>,
+    },
+    Find(Vec<(Field, String)>),
+    FindById(IdPick),
+    Delete(IdPick),
+    GetTokens,
+    DeleteTokens,
+}
+
+/// The calls of each client, in order.
+pub type Workload = Vec<Vec<Planned>>;
+
+/// How many histories a tier explores, and how large they are.
+#[derive(Clone, Copy, Debug)]
+pub struct Exploration {
+    pub histories: u32,
+    pub clients: usize,
+    pub calls_per_client: usize,
+    pub seed: u64,
+}
+
+/// What an exploration checked, for the report.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Explored {
+    pub histories: u64,
+    pub calls: u64,
+}
+
+/// How many times a workload is run before it counts as passing: races do not always repeat.
+const ATTEMPTS: usize = 3;
+
+fn fields() -> impl Strategy<Value = Vec<(Field, String)>> {
+    fn value(pool: &'static [&'static str]) -> impl Strategy<Value = Option<String>> {
+        prop_oneof![
+            1 => Just(None),
+            2 => prop::sample::select(pool).prop_map(|s| Some(s.to_owned())),
+        ]
+    }
+    const USERS: &[&str] = &["alice", "bob"];
+    const TOKENS: &[&str] = &["t1", "t2", "t3"];
+    let client = prop_oneof![
+        Just(Vec::new()),
+        Just(vec![
+            (Field::ClientId, "c1".to_owned()),
+            (Field::ClientSecret, "s1".to_owned())
+        ]),
+    ];
+    (
+        value(USERS),
+        client,
+        value(TOKENS),
+        value(TOKENS),
+        value(TOKENS),
+        value(&["1700000000000", "1800000000000"]),
+    )
+        .prop_map(|(user, client, refresh, access, grant, expiry)| {
+            let named = [
+                (Field::UserName, user),
+                (Field::RefreshToken, refresh),
+                (Field::AccessToken, access),
+                (Field::GrantToken, grant),
+                (Field::ExpiryTime, expiry),
+            ];
+            let mut out: Vec<_> = named
+                .into_iter()
+                .filter_map(|(f, v)| v.map(|v| (f, v)))
+                .collect();
+            out.extend(client);
+            out
+        })
+}
+
+fn planned() -> impl Strategy<Value = Planned> {
+    let id = any::<IdPick>();
+    prop_oneof![
+        8 => (prop::option::weighted(0.2, id), fields())
+            .prop_map(|(id, fields)| Planned::Save { id, fields }),
+        4 => fields().prop_map(Planned::Find),
+        3 => id.prop_map(Planned::FindById),
+        2 => id.prop_map(Planned::Delete),
+        2 => Just(Planned::GetTokens),
+        1 => Just(Planned::DeleteTokens),
+    ]
+}
+
+fn workload(e: &Exploration) -> impl Strategy<Value = Workload> {
+    prop::collection::vec(
+        prop::collection::vec(planned(), 1..=e.calls_per_client),
+        2..=e.clients.max(2),
+    )
+}
+
+/// The ids a client has seen, and how it picks one.
+#[derive(Default)]
+struct SeenIds(Vec<String>);
+
+impl SeenIds {
+    fn pick(&self, n: IdPick) -> String {
+        match self.0.len() {
+            0 => (n % 3 + 1).to_string(),
+            len => self.0[usize::from(n) % len].clone(),
+        }
+    }
+
+    fn note(&mut self, answer: &Answer) {
+        let mut add = |id: &Option<String>| {
+            if let Some(id) = id {
+                if !self.0.contains(id) {
+                    self.0.push(id.clone());
+                }
+            }
+        };
+        match answer {
+            Answer::Saved(id) => add(id),
+            Answer::Found(Some(t)) | Answer::Token(t) => add(&t.id),
+            Answer::Tokens(all) => all.iter().for_each(|t| add(&t.id)),
+            _ => {}
+        }
+    }
+
+    fn token(&self, id: Option<IdPick>, fields: &[(Field, String)]) -> Token {
+        let mut t = Token {
+            id: id.map(|n| self.pick(n)),
+            ..Token::default()
+        };
+        for (field, value) in fields {
+            t.set(*field, Some(value.clone()));
+        }
+        t
+    }
+}
+
+async fn call(store: &dyn TokenStore, op: &Op) -> Answer {
+    let failed = |e: tokenstore_core::StoreError| Answer::Failed(e.kind(), e.to_string());
+    match op {
+        Op::Save(t) => {
+            let mut sent = t.clone();
+            match store.save_token(&mut sent).await {
+                Ok(()) => Answer::Saved(sent.id),
+                Err(e) => failed(e),
+            }
+        }
+        Op::Find(probe) => store
+            .find_token(probe)
+            .await
+            .map_or_else(failed, Answer::Found),
+        Op::FindById(id) => store
+            .find_token_by_id(id)
+            .await
+            .map_or_else(failed, Answer::Token),
+        Op::Delete(id) => store
+            .delete_token(id)
+            .await
+            .map_or_else(failed, |()| Answer::Done),
+        Op::GetTokens => store.get_tokens().await.map_or_else(failed, Answer::Tokens),
+        Op::DeleteTokens => store
+            .delete_tokens()
+            .await
+            .map_or_else(failed, |()| Answer::Done),
+    }
+}
+
+/// How the failure of the `delete_tokens` that starts every history begins.
+pub const EMPTYING: &str = "emptying the store before a history: ";
+
+/// What follows [`EMPTYING`] when the `get_tokens` that looks at the emptied store failed.
+pub const LISTING_FAILED: &str = "get_tokens() after delete_tokens() = Err(";
+
+/// Runs each client's calls on its store, all clients at once from an empty store, and returns
+/// the history. `stores[i]` serves client `i` (all may be the same object).
+pub async fn record(stores: &[Arc<dyn TokenStore>], work: &Workload) -> Result<Vec<Call>, String> {
+    stores[0]
+        .delete_tokens()
+        .await
+        .map_err(|e| format!("{EMPTYING}delete_tokens() = Err({e}), want Ok"))?;
+    let left = stores[0]
+        .get_tokens()
+        .await
+        .map_err(|e| format!("{EMPTYING}{LISTING_FAILED}{e}), want []"))?;
+    if !left.is_empty() {
+        return Err(format!(
+            "{EMPTYING}get_tokens() after delete_tokens() = {} tokens, want []",
+            left.len()
+        ));
+    }
+    let epoch = Instant::now();
+    let barrier = Arc::new(tokio::sync::Barrier::new(work.len()));
+    let tasks: Vec<_> = work
+        .iter()
+        .enumerate()
+        .map(|(client, plan)| {
+            let store = stores[client % stores.len()].clone();
+            let plan = plan.clone();
+            let barrier = barrier.clone();
+            tokio::spawn(async move {
+                let mut seen = SeenIds::default();
+                let mut calls = Vec::new();
+                barrier.wait().await;
+                for planned in plan {
+                    let op = match planned {
+                        Planned::Save { id, fields } => Op::Save(seen.token(id, &fields)),
+                        Planned::Find(fields) => Op::Find(seen.token(None, &fields)),
+                        Planned::FindById(n) => Op::FindById(seen.pick(n)),
+                        Planned::Delete(n) => Op::Delete(seen.pick(n)),
+                        Planned::GetTokens => Op::GetTokens,
+                        Planned::DeleteTokens => Op::DeleteTokens,
+                    };
+                    let start = epoch.elapsed().as_nanos() as u64;
+                    let answer = call(&*store, &op).await;
+                    let end = epoch.elapsed().as_nanos() as u64;
+                    seen.note(&answer);
+                    calls.push(Call {
+                        client,
+                        start,
+                        end,
+                        op,
+                        answer,
+                    });
+                }
+                calls
+            })
+        })
+        .collect();
+    let mut history = Vec::new();
+    for task in tasks {
+        history.extend(task.await.map_err(|e| format!("a client panicked: {e}"))?);
+    }
+    history.sort_by_key(|c| c.start);
+    Ok(history)
+}
+
+/// Starts `count` processes on `storage` (its processes capability), each with a store on the
+/// main namespace: the clients of a processes-tier history. Keep them as long as the stores are
+/// used; dropping one stops its process.
+pub async fn start_processes(
+    storage: &dyn Storage,
+    count: usize,
+) -> Result<Vec<ProcessStore>, String> {
+    let mut processes = Vec::with_capacity(count);
+    for n in 0..count {
+        let process = storage
+            .spawn(crate::MAIN_NAMESPACE)
+            .await
+            .map_err(|e| format!("starting client process {}: {e}", n + 1))?;
+        processes.push(process);
+    }
+    Ok(processes)
+}
+
+/// The stores of `processes`, one per client.
+pub fn stores_of(processes: &[ProcessStore]) -> Vec<Arc<dyn TokenStore>> {
+    processes.iter().map(|p| p.store.clone()).collect()
+}
+
+/// Ends the message of a tier failure that stays when its calls are made again one at a time,
+/// with no fault injected: a sequential defect seen from the tier, not a race or a lost
+/// connection.
+pub const SEQUENTIAL: &str = "\n  made again one at a time, with no fault injected, it fails too: a sequential defect, not a race or a lost connection";
+
+/// Whether `history`'s calls, made again one at a time in the order they started on an emptied
+/// store, give a history the model rejects.
+async fn breaks_one_at_a_time(
+    stores: &[Arc<dyn TokenStore>],
+    history: &[Call],
+    choices: Choices,
+) -> bool {
+    if stores[0].delete_tokens().await.is_err() {
+        return false;
+    }
+    // The ids the store gave in the history, as the replay's store gives them again.
+    let mut ids: std::collections::HashMap<String, String> = std::collections::HashMap::new();
+    let mut calls = Vec::with_capacity(history.len());
+    for (n, c) in history.iter().enumerate() {
+        let same = |id: &String| ids.get(id).cloned().unwrap_or_else(|| id.clone());
+        let op = match &c.op {
+            Op::Save(t) => {
+                let mut t = t.clone();
+                t.id = t.id.as_ref().map(same);
+                Op::Save(t)
+            }
+            Op::FindById(id) => Op::FindById(same(id)),
+            Op::Delete(id) => Op::Delete(same(id)),
+            op => op.clone(),
+        };
+        let answer = call(&*stores[c.client % stores.len()], &op).await;
+        if let (Answer::Saved(Some(was)), Answer::Saved(Some(now))) = (&c.answer, &answer) {
+            ids.entry(was.clone()).or_insert_with(|| now.clone());
+        }
+        let at = 2 * n as u64;
+        calls.push(Call {
+            client: c.client,
+            start: at,
+            end: at + 1,
+            op,
+            answer,
+        });
+    }
+    linearize::check(&calls, choices).is_err()
+}
+
+/// The smallest failing history seen, with why it fails.
+type Smallest = Mutex<Option<(Vec<Call>, String)>>;
+
+/// Explores random workloads on `stores` (one per client; the same object for every client in
+/// the concurrency tier) and returns what it checked, or the smallest non-linearizable history
+/// found, described one call per line.
+pub async fn explore(
+    stores: Vec<Arc<dyn TokenStore>>,
+    choices: Choices,
+    plan: Exploration,
+) -> Result<Explored, String> {
+    let handle = tokio::runtime::Handle::current();
+    tokio::task::spawn_blocking(move || explore_blocking(&handle, &stores, choices, plan))
+        .await
+        .map_err(|e| format!("the exploration panicked: {e}"))?
+}
+
+fn explore_blocking(
+    handle: &tokio::runtime::Handle,
+    stores: &[Arc<dyn TokenStore>],
+    choices: Choices,
+    plan: Exploration,
+) -> Result<Explored, String> {
+    let config = Config {
+        cases: plan.histories,
+        failure_persistence: None,
+        max_shrink_iters: 256,
+        max_shrink_time: 60_000,
+        ..Config::default()
+    };
+    let mut runner = crate::seed::seeded_runner(config, plan.seed);
+    let explored = Mutex::new(Explored::default());
+    let smallest: Smallest = Mutex::new(None);
+    let result = runner.run(&workload(&plan), |work| {
+        for _ in 0..ATTEMPTS {
+            let history = handle
+                .block_on(record(stores, &work))
+                .map_err(TestCaseError::fail)?;
+            {
+                let mut explored = explored.lock().expect("not poisoned");
+                explored.histories += 1;
+                explored.calls += history.len() as u64;
+            }
+            if let Err(why) = linearize::check(&history, choices) {
+                let why = why.describe(&history);
+                let mut smallest = smallest.lock().expect("not poisoned");
+                if smallest
+                    .as_ref()
+                    .is_none_or(|(h, _)| history.len() <= h.len())
+                {
+                    *smallest = Some((history, why.clone()));
+                }
+                return Err(TestCaseError::fail(why));
+            }
+        }
+        Ok(())
+    });
+    match result {
+        Ok(()) => Ok(explored.into_inner().expect("not poisoned")),
+        Err(TestError::Abort(why)) => Err(format!("the exploration stopped: {why}")),
+        Err(TestError::Fail(why, _)) => {
+            let found = smallest.into_inner().expect("not poisoned");
+            let (history, why) = found.unwrap_or((Vec::new(), why.to_string()));
+            let sequential = !history.is_empty()
+                && handle.block_on(breaks_one_at_a_time(stores, &history, choices));
+            let lines: Vec<String> = history
+                .iter()
+                .enumerate()
+                .map(|(i, c)| format!("    {}. {}", i + 1, c.describe()))
+                .collect();
+            Err(format!(
+                "{why}\n  the smallest history found ({} calls, by start time):\n{}{}",
+                history.len(),
+                lines.join("\n"),
+                if sequential { SEQUENTIAL } else { "" }
+            ))
+        }
+    }
+}

@@ -1,0 +1,256 @@
+//! The verdicts of a run and their three renderings: a human matrix, JSON (a stable contract
+//! for CI), and JUnit XML (one testcase per rule and store).
+
+use crate::rules::Level;
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+/// The JSON document `run --format json` prints.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Report {
+    pub stores: Vec<StoreReport>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct StoreReport {
+    pub name: String,
+    /// Implementation-defined rule id → the store's detected choice.
+    pub profile: BTreeMap<String, String>,
+    pub capabilities: crate::fixture::Capabilities,
+    pub rules: Vec<RuleResult>,
+    pub summary: Summary,
+    /// The model-based run, when it ran.
+    pub model: Option<ModelStats>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct RuleResult {
+    pub id: String,
+    pub level: Level,
+    pub status: Status,
+    /// Why it failed or was skipped, or the detected choice of an IMPL rule.
+    pub message: Option<String>,
+    /// For a failure: the calls that led to it (the minimal steps of a model-based failure,
+    /// with its replay file; the last calls of an example check).
+    pub repro: Option<Repro>,
+    /// For a blocked rule: the rule whose failure kept it from being checked, or `setup` when
+    /// the store could not be opened.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub blocked_by: Option<String>,
+    /// For a failure whose evidence matches a well-known mistake: the likely cause and what to
+    /// do ([`crate::causes`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub likely_cause: Option<String>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Repro {
+    pub replay_file: Option<String>,
+    pub steps: Vec<String>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Pass,
+    Fail,
+    Skip,
+    /// Not checked: the kit could not prepare or open the store for it (see `blocked_by`).
+    Blocked,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Summary {
+    pub passed: usize,
+    pub failed: usize,
+    pub skipped: usize,
+    /// Rules not checked because the store could not be prepared for them.
+    pub blocked: usize,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct ModelStats {
+    pub seed: u64,
+    pub cases: u32,
+    /// Steps run against the store, shrinking included.
+    pub steps: u64,
+    pub seconds: f64,
+    pub steps_per_second: f64,
+    /// Store calls: the steps, and the reads that check the store after them.
+    pub calls: u64,
+    pub calls_per_second: f64,
+}
+
+impl StoreReport {
+    pub fn rule(&self, id: &str) -> Option<&RuleResult> {
+        self.rules.iter().find(|r| r.id == id)
+    }
+
+    /// Whether a MUST rule failed, or any rule could not be checked: what makes `run` exit
+    /// non-zero.
+    pub fn must_failed(&self) -> bool {
+        self.rules.iter().any(|r| {
+            (r.level == Level::Must && r.status == Status::Fail) || r.status == Status::Blocked
+        })
+    }
+}
+
+impl Report {
+    pub fn must_failed(&self) -> bool {
+        self.stores.iter().any(StoreReport::must_failed)
+    }
+
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).expect("the report is plain data")
+    }
+
+    /// Rules down, stores across, then each failure with its message and minimal steps; a saved
+    /// replay is shown with the arguments that name an adapter store (`--adapter -- ...`).
+    pub fn to_human(&self) -> String {
+        self.to_human_with(&|_| "--adapter -- ADAPTER COMMAND".to_owned())
+    }
+
+    /// [`Report::to_human`], with `replay_args(store name)` the arguments of `tokenstore-check
+    /// replay` that name the store (`--backend NAME` for a built-in one).
+    pub fn to_human_with(&self, replay_args: &dyn Fn(&str) -> String) -> String {
+        let mut out = String::new();
+        let width = crate::rules::rules()
+            .iter()
+            .map(|r| r.id.len())
+            .max()
+            .unwrap_or(10)
+            + 2;
+        let _ = write!(out, "{:width$}{:6}", "rule", "level");
+        for store in &self.stores {
+            let _ = write!(out, "{:>15}", store.name);
+        }
+        out.push('\n');
+        for rule in crate::rules::rules() {
+            let _ = write!(out, "{:width$}{:6}", rule.id, rule.level.as_str());
+            for store in &self.stores {
+                let cell = match store.rule(&rule.id).map(|r| r.status) {
+                    Some(Status::Pass) => "pass",
+                    Some(Status::Fail) => "FAIL",
+                    Some(Status::Skip) => "skip",
+                    Some(Status::Blocked) => "blocked",
+                    None => "-",
+                };
+                let _ = write!(out, "{cell:>15}");
+            }
+            out.push('\n');
+        }
+        for store in &self.stores {
+            let s = store.summary;
+            let _ = write!(
+                out,
+                "\n{}: {} passed, {} failed, {} skipped",
+                store.name, s.passed, s.failed, s.skipped
+            );
+            if s.blocked > 0 {
+                let _ = write!(out, ", {} blocked", s.blocked);
+            }
+            if !store.profile.is_empty() {
+                let choices: Vec<_> = store
+                    .profile
+                    .iter()
+                    .map(|(k, v)| format!("{k}={v}"))
+                    .collect();
+                let _ = write!(out, "; profile: {}", choices.join(", "));
+            }
+            if let Some(m) = &store.model {
+                let _ = write!(
+                    out,
+                    "; model-based: {} cases, {} steps ({:.0}/s), {} store calls ({:.0}/s), seed {}",
+                    m.cases, m.steps, m.steps_per_second, m.calls, m.calls_per_second, m.seed
+                );
+            }
+            out.push('\n');
+            let mut said: Vec<(&str, &str)> = Vec::new();
+            for rule in store.rules.iter().filter(|r| r.status != Status::Pass) {
+                let Some(message) = &rule.message else {
+                    continue;
+                };
+                let tag = match rule.status {
+                    Status::Fail => "FAIL",
+                    Status::Blocked => "BLOCKED",
+                    _ => "skip",
+                };
+                // Rules that share one reason (no server, say) are listed once, under the first.
+                if rule.repro.is_none() && said.contains(&(tag, message.as_str())) {
+                    continue;
+                }
+                let same = store
+                    .rules
+                    .iter()
+                    .filter(|r| r.status == rule.status && r.message.as_ref() == Some(message))
+                    .count();
+                said.push((tag, message));
+                if same > 1 && rule.repro.is_none() {
+                    let _ = writeln!(
+                        out,
+                        "  {tag} {same} rules, {} and others: {message}",
+                        rule.id
+                    );
+                    continue;
+                }
+                let _ = writeln!(out, "  {tag} {}: {message}", rule.id);
+                if let Some(cause) = &rule.likely_cause {
+                    let _ = writeln!(out, "    {cause}");
+                }
+                if let Some(repro) = &rule.repro {
+                    let _ = writeln!(
+                        out,
+                        "    {}:",
+                        if repro.replay_file.is_some() {
+                            "minimal steps"
+                        } else {
+                            "the calls before it"
+                        }
+                    );
+                    for step in &repro.steps {
+                        let _ = writeln!(out, "      {step}");
+                    }
+                    if let Some(file) = &repro.replay_file {
+                        let store = replay_args(&store.name);
+                        let _ = writeln!(out, "    replay: tokenstore-check replay {file} {store}");
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    pub fn to_junit(&self) -> String {
+        use quick_junit::{NonSuccessKind, TestCase, TestCaseStatus, TestSuite};
+        let mut report = quick_junit::Report::new("tokenstore-check");
+        for store in &self.stores {
+            let mut suite = TestSuite::new(store.name.clone());
+            for rule in &store.rules {
+                let mut status = match rule.status {
+                    Status::Pass => TestCaseStatus::success(),
+                    Status::Fail => TestCaseStatus::non_success(NonSuccessKind::Failure),
+                    Status::Skip => TestCaseStatus::skipped(),
+                    Status::Blocked => TestCaseStatus::non_success(NonSuccessKind::Error),
+                };
+                if rule.status != Status::Pass {
+                    if let Some(message) = &rule.message {
+                        let message = match &rule.likely_cause {
+                            Some(cause) => format!("{message} ({cause})"),
+                            None => message.clone(),
+                        };
+                        status.set_message(message);
+                    }
+                }
+                if let Some(repro) = &rule.repro {
+                    status.set_description(repro.steps.join("\n"));
+                }
+                let mut case = TestCase::new(rule.id.clone(), status);
+                case.set_classname(format!("tokenstore.{}", store.name));
+                suite.add_test_case(case);
+            }
+            report.add_test_suite(suite);
+        }
+        report.to_string().expect("the report is plain data")
+    }
+}
