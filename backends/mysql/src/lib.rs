@@ -5,8 +5,10 @@
 //! hold real tokens (longer values are refused, never truncated), and fresh ids from a locked
 //! counter row, unique under concurrent inserts.
 //!
-//! A find is one query. A save is one transaction: one query fetches (and locks) every token the
-//! decision depends on, `tokenstore_core::plan_save` decides, one statement writes. A transaction
+//! The six calls, the save's steps and the fresh ids are `tokenstore-sql`'s; this file is the
+//! SQL and the driver. A find is one query. A save is one transaction: one query fetches (and
+//! locks) every token the decision depends on, `tokenstore_core::plan_save` decides, one
+//! statement writes. A transaction
 //! that loses a race (deadlock, duplicate key) is retried from the start. A call whose connection
 //! is lost (killed, reset, the server restarted) is sent once more on a fresh connection when that
 //! cannot write twice (`tokenstore_retry::Resend`); the pool drops dead idle connections when it
@@ -18,11 +20,8 @@ use mysql_async::{Conn, IsolationLevel, Opts, Pool, Row, TxOpts, Value};
 use std::collections::BTreeSet;
 use std::sync::Mutex;
 use tokenstore_core::sql::{check_identifier, where_any, COLUMNS};
-use tokenstore_core::{find_in, find_lookups, plan_save, save_lookups};
-use tokenstore_core::{
-    Candidates, Choices, Field, Limits, Result, SavePlan, StoreError, Token, TokenStore,
-};
-use tokenstore_retry::{with_retries, Resend};
+use tokenstore_core::{Candidates, Choices, Field, Limits, Result, StoreError, Token, TokenStore};
+use tokenstore_sql::{save_in, SaveTx, SqlDriver};
 
 /// The choices of the `mysql` store: no fallback; missing-id deletes are silent (as the DBStore).
 pub const MYSQL_CHOICES: Choices = Choices {
@@ -175,22 +174,112 @@ impl MysqlStore {
             .map_err(attempt_error("cannot read the token table"))?;
         Ok(Candidates(rows.into_iter().map(row_token).collect()))
     }
+}
 
-    /// The tokens `lookups` designate, read on one connection.
-    async fn try_select(&self, lookups: &[(Field, String)]) -> Result<Candidates, Attempt> {
-        let mut conn = self.conn().await?;
-        self.select(&mut conn, lookups, false).await
-    }
+/// A save's transaction on MySQL: the save lock is the table's counter row, locked first and
+/// read once; the counter counts on in memory and is written back with the insert that used it.
+struct MysqlTx<'a, 'c> {
+    store: &'a MysqlStore,
+    tx: &'a mut mysql_async::Transaction<'c>,
+    /// The counter row as read, and as counted on since.
+    counter_read: u64,
+    counter: u64,
+}
 
-    /// Runs one statement that writes, on one connection.
-    async fn try_write(&self, sql: &str, params: Vec<Value>) -> Result<(), Attempt> {
-        let mut conn = self.conn().await?;
-        conn.exec_drop(sql, params)
+#[async_trait::async_trait]
+impl SaveTx for MysqlTx<'_, '_> {
+    type Error = Attempt;
+
+    async fn lock_and_select(
+        &mut self,
+        lookups: &[(Field, String)],
+    ) -> Result<Candidates, Attempt> {
+        let t = &self.store.table;
+        self.counter_read = self
+            .tx
+            .query_first(format!("SELECT n FROM `{t}_ids` FOR UPDATE"))
             .await
-            .map_err(attempt_error("cannot delete"))
+            .map_err(attempt_error("cannot save"))?
+            .unwrap_or(0);
+        self.counter = self.counter_read;
+        self.store.select(self.tx, lookups, true).await
     }
 
-    async fn try_get_tokens(&self) -> Result<Vec<Token>, Attempt> {
+    async fn update(&mut self, merged: &Token) -> Result<(), Attempt> {
+        let set = Field::ALL[1..]
+            .iter()
+            .map(|f| format!("{} = ?", f.name()))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let mut params = values(merged)[1..].to_vec();
+        params.push(Value::from(merged.id.clone()));
+        let sql = format!("UPDATE `{}` SET {set} WHERE id = ?", self.store.table);
+        self.tx
+            .exec_drop(sql, params)
+            .await
+            .map_err(attempt_error("cannot save"))
+    }
+
+    async fn insert(&mut self, new: &Token) -> Result<(), Attempt> {
+        let t = &self.store.table;
+        if self.counter != self.counter_read {
+            self.tx
+                .exec_drop(format!("UPDATE `{t}_ids` SET n = ?"), (self.counter,))
+                .await
+                .map_err(attempt_error("cannot save"))?;
+        }
+        let placeholders = ["?"; 10].join(", ");
+        self.tx
+            .exec_drop(
+                format!("INSERT INTO `{t}` ({COLUMNS}) VALUES ({placeholders})"),
+                values(new).to_vec(),
+            )
+            .await
+            .map_err(attempt_error("cannot save"))
+    }
+
+    async fn next_id(&mut self) -> Result<u64, Attempt> {
+        self.counter += 1;
+        Ok(self.counter)
+    }
+
+    async fn id_taken(&mut self, id: &str) -> Result<bool, Attempt> {
+        let sql = format!("SELECT 1 FROM `{}` WHERE id = ?", self.store.table);
+        let taken: Option<u8> = self
+            .tx
+            .exec_first(sql, (id,))
+            .await
+            .map_err(attempt_error("cannot save"))?;
+        Ok(taken.is_some())
+    }
+
+    async fn skip_numeric_ids(&mut self) -> Result<(), Attempt> {
+        let largest: Option<Option<u64>> = self
+            .tx
+            .query_first(format!(
+                "SELECT MAX(CAST(id AS UNSIGNED)) FROM `{}` WHERE id REGEXP '^[0-9]{{1,19}}$'",
+                self.store.table
+            ))
+            .await
+            .map_err(attempt_error("cannot save"))?;
+        self.counter = self.counter.max(largest.flatten().unwrap_or(0));
+        Ok(())
+    }
+}
+
+#[async_trait::async_trait]
+impl SqlDriver for MysqlStore {
+    type Error = mysql_async::Error;
+    const NAME: &'static str = "mysql";
+    const CHOICES: Choices = MYSQL_CHOICES;
+    const LIMITS: Limits = MYSQL_LIMITS;
+
+    async fn select(&self, lookups: &[(Field, String)]) -> Result<Candidates, Attempt> {
+        let mut conn = self.conn().await?;
+        MysqlStore::select(self, &mut conn, lookups, false).await
+    }
+
+    async fn select_all(&self) -> Result<Vec<Token>, Attempt> {
         let mut conn = self.conn().await?;
         let rows: Vec<Row> = conn
             .query(format!("SELECT {COLUMNS} FROM `{}`", self.table))
@@ -199,13 +288,25 @@ impl MysqlStore {
         Ok(rows.into_iter().map(row_token).collect())
     }
 
-    /// One attempt at a save, in one transaction. The transaction first locks the table's
-    /// counter row, so saves to one table take turns: under READ COMMITTED a save that found no
-    /// token for its key could otherwise insert beside a token another save inserted for that
-    /// key meanwhile (a phantom), a state no order of the two saves gives.
-    async fn try_save(&self, token: &Token) -> Result<String, Attempt> {
-        // READ COMMITTED: no gap locks, so two inserts of one new user do not deadlock; the
-        // unique key makes the second wait for the first, fail, and retry as an update.
+    async fn delete(&self, id: Option<&str>) -> Result<u64, Attempt> {
+        let mut conn = self.conn().await?;
+        let (sql, params) = match id {
+            Some(id) => (
+                format!("DELETE FROM `{}` WHERE id = ?", self.table),
+                vec![Value::from(id)],
+            ),
+            None => (format!("DELETE FROM `{}`", self.table), Vec::new()),
+        };
+        conn.exec_drop(sql, params)
+            .await
+            .map_err(attempt_error("cannot delete"))?;
+        Ok(conn.affected_rows())
+    }
+
+    /// One transaction under READ COMMITTED: no gap locks, so two inserts of one new user do
+    /// not deadlock; the unique key makes the second wait for the first, fail, and retry as an
+    /// update.
+    async fn save(&self, token: &Token) -> Result<String, Attempt> {
         let mut options = TxOpts::default();
         options.with_isolation_level(IsolationLevel::ReadCommitted);
         let mut conn = self.conn().await?;
@@ -213,87 +314,15 @@ impl MysqlStore {
             .start_transaction(options)
             .await
             .map_err(attempt_error("cannot save"))?;
-        let t = &self.table;
-        let counter: u64 = tx
-            .query_first(format!("SELECT n FROM `{t}_ids` FOR UPDATE"))
-            .await
-            .map_err(attempt_error("cannot save"))?
-            .unwrap_or(0);
-        let candidates = self
-            .select(&mut tx, &save_lookups(token, MYSQL_CHOICES), true)
-            .await?;
-        let id = match plan_save(&candidates, token, MYSQL_CHOICES)? {
-            SavePlan::Update { merged, changed } => {
-                if changed {
-                    let set = Field::ALL[1..]
-                        .iter()
-                        .map(|f| format!("{} = ?", f.name()))
-                        .collect::<Vec<_>>()
-                        .join(", ");
-                    let mut params = values(&merged)[1..].to_vec();
-                    params.push(Value::from(merged.id.clone()));
-                    tx.exec_drop(format!("UPDATE `{t}` SET {set} WHERE id = ?"), params)
-                        .await
-                        .map_err(attempt_error("cannot save"))?;
-                }
-                merged.id.unwrap_or_default()
-            }
-            SavePlan::Insert(mut new) => {
-                if new.id.is_none() {
-                    new.id = Some(self.fresh_id(&mut tx, counter).await?);
-                }
-                let placeholders = ["?"; 10].join(", ");
-                tx.exec_drop(
-                    format!("INSERT INTO `{t}` ({COLUMNS}) VALUES ({placeholders})"),
-                    values(&new).to_vec(),
-                )
-                .await
-                .map_err(attempt_error("cannot save"))?;
-                new.id.unwrap_or_default()
-            }
+        let mut save = MysqlTx {
+            store: self,
+            tx: &mut tx,
+            counter_read: 0,
+            counter: 0,
         };
+        let id = save_in(&mut save, token, MYSQL_CHOICES).await??;
         tx.commit().await.map_err(attempt_error("cannot save"))?;
         Ok(id)
-    }
-
-    /// A fresh id after `counter`, the value of the counter row this transaction holds locked;
-    /// ids that callers chose are skipped.
-    async fn fresh_id(
-        &self,
-        tx: &mut mysql_async::Transaction<'_>,
-        mut counter: u64,
-    ) -> Result<String, Attempt> {
-        let t = &self.table;
-        let mut jumped = false;
-        loop {
-            counter += 1;
-            let taken: Option<u8> = tx
-                .exec_first(
-                    format!("SELECT 1 FROM `{t}` WHERE id = ?"),
-                    (counter.to_string(),),
-                )
-                .await
-                .map_err(attempt_error("cannot save"))?;
-            if taken.is_none() {
-                break;
-            }
-            if !jumped {
-                // Ids written by others (the SDK's DBStore counts from the largest): jump past
-                // the largest numeric id once rather than probing them one by one.
-                jumped = true;
-                let largest: Option<Option<u64>> = tx
-                    .query_first(format!(
-                        "SELECT MAX(CAST(id AS UNSIGNED)) FROM `{t}` WHERE id REGEXP '^[0-9]{{1,19}}$'"
-                    ))
-                    .await
-                    .map_err(attempt_error("cannot save"))?;
-                counter = counter.max(largest.flatten().unwrap_or(0));
-            }
-        }
-        tx.exec_drop(format!("UPDATE `{t}_ids` SET n = ?"), (counter,))
-            .await
-            .map_err(attempt_error("cannot save"))?;
-        Ok(counter.to_string())
     }
 }
 
@@ -328,10 +357,7 @@ fn connection_lost(e: &mysql_async::Error) -> bool {
 
 /// The error a one-off call (creating or dropping the tables) reports.
 fn final_error(attempt: Attempt) -> StoreError {
-    match attempt {
-        Attempt::Final(e) | Attempt::Lost(e) => e,
-        Attempt::Retry(e) => backend("lost a race")(e),
-    }
+    tokenstore_sql::final_error("mysql", attempt)
 }
 
 fn values(t: &Token) -> [Value; 10] {
@@ -347,49 +373,32 @@ fn row_token(row: Row) -> Token {
 }
 
 fn backend(what: &'static str) -> impl Fn(mysql_async::Error) -> StoreError {
-    move |e| StoreError::backend(format!("mysql: {what}: {e}"), e)
+    tokenstore_sql::backend("mysql", what)
 }
 
 #[async_trait::async_trait]
 impl TokenStore for MysqlStore {
     async fn find_token(&self, probe: &Token) -> Result<Option<Token>> {
-        let mut lookups = find_lookups(probe, MYSQL_CHOICES);
-        lookups.retain(|(field, value)| MYSQL_LIMITS.holds(*field, value));
-        if lookups.is_empty() {
-            return Ok(None);
-        }
-        let candidates = with_retries("mysql", Resend::Safe, || self.try_select(&lookups)).await?;
-        find_in(&candidates, probe, MYSQL_CHOICES)
+        tokenstore_sql::find_token(self, probe).await
     }
 
     async fn save_token(&self, token: &mut Token) -> Result<()> {
-        MYSQL_LIMITS.check(token)?;
-        let resend = Resend::of_save(token);
-        let id = with_retries("mysql", resend, || self.try_save(token)).await?;
-        token.id = Some(id);
-        Ok(())
+        tokenstore_sql::save_token(self, token).await
     }
 
     async fn delete_token(&self, id: &str) -> Result<()> {
-        let sql = format!("DELETE FROM `{}` WHERE id = ?", self.table);
-        with_retries("mysql", Resend::Delete, || {
-            self.try_write(&sql, vec![Value::from(id)])
-        })
-        .await
+        tokenstore_sql::delete_token(self, id).await
     }
 
     async fn get_tokens(&self) -> Result<Vec<Token>> {
-        with_retries("mysql", Resend::Safe, || self.try_get_tokens()).await
+        tokenstore_sql::get_tokens(self).await
     }
 
     async fn delete_tokens(&self) -> Result<()> {
-        let sql = format!("DELETE FROM `{}`", self.table);
-        with_retries("mysql", Resend::Safe, || self.try_write(&sql, Vec::new())).await
+        tokenstore_sql::delete_tokens(self).await
     }
 
     async fn find_token_by_id(&self, id: &str) -> Result<Token> {
-        let lookups = [(Field::Id, id.to_owned())];
-        let candidates = with_retries("mysql", Resend::Safe, || self.try_select(&lookups)).await?;
-        tokenstore_core::find_by_id_in(&candidates, id)
+        tokenstore_sql::find_token_by_id(self, id).await
     }
 }

@@ -2,9 +2,10 @@
 //! columns (byte-exact comparison), a unique index on `user_name`, hash indexes on the three token
 //! columns (equality only, any length), and fresh ids from a sequence.
 //!
-//! A find is one query. A save is one transaction: one query fetches (and locks) every token the
-//! decision depends on, `tokenstore_core::plan_save` decides, and one `INSERT ... ON CONFLICT`
-//! writes. A transaction that loses a race (unique violation, deadlock) is retried. A call whose
+//! The six calls, the save's steps and the fresh ids are `tokenstore-sql`'s; this file is the
+//! SQL and the driver. A find is one query. A save is one transaction: one query fetches (and
+//! locks) every token the decision depends on, `tokenstore_core::plan_save` decides, and one
+//! `INSERT ... ON CONFLICT` writes. A transaction that loses a race (unique violation, deadlock) is retried. A call whose
 //! connection is lost (terminated by an administrator, the server restarted) is sent once more on
 //! a fresh connection when that cannot write twice (`tokenstore_retry::Resend`); the broken
 //! connection is dropped, not returned to the pool. Every connection carries the store's
@@ -13,11 +14,9 @@
 use deadpool_postgres::GenericClient;
 use deadpool_postgres::{Config, Object, Pool, Runtime};
 use tokenstore_core::sql::{check_identifier, where_any, COLUMNS};
-use tokenstore_core::{find_by_id_in, find_in, find_lookups, plan_save, save_lookups};
-use tokenstore_core::{
-    Candidates, Choices, Field, Limits, Result, SavePlan, StoreError, Token, TokenStore,
-};
-use tokenstore_retry::{connection_label, with_retries, Resend};
+use tokenstore_core::{Candidates, Choices, Field, Limits, Result, StoreError, Token, TokenStore};
+use tokenstore_retry::connection_label;
+use tokenstore_sql::{save_in, SaveTx, SqlDriver};
 use tokio_postgres::types::ToSql;
 use tokio_postgres::{NoTls, Row};
 
@@ -146,37 +145,6 @@ impl PostgresStore {
         })
     }
 
-    /// Runs one statement on one connection: the rows it returns.
-    async fn try_query(
-        &self,
-        what: &'static str,
-        sql: &str,
-        params: &[&(dyn ToSql + Sync)],
-    ) -> Result<Vec<Row>, Attempt> {
-        let client = self.client().await?;
-        let answer = client.query(sql, params).await;
-        answer.map_err(|e| failed(client, what, e))
-    }
-
-    /// Runs one statement that writes, on one connection: how many rows it changed.
-    async fn try_execute(
-        &self,
-        what: &'static str,
-        sql: &str,
-        params: &[&(dyn ToSql + Sync)],
-    ) -> Result<u64, Attempt> {
-        let client = self.client().await?;
-        let answer = client.execute(sql, params).await;
-        answer.map_err(|e| failed(client, what, e))
-    }
-
-    /// The tokens `lookups` designate, read on one connection.
-    async fn try_select(&self, lookups: &[(Field, String)]) -> Result<Candidates, Attempt> {
-        let client = self.client().await?;
-        let answer = self.select(&client, lookups, false).await;
-        answer.map_err(|e| failed(client, "cannot read", e))
-    }
-
     async fn select(
         &self,
         client: &impl GenericClient,
@@ -195,75 +163,120 @@ impl PostgresStore {
         let rows = client.query(&stmt, &params).await?;
         Ok(Candidates(rows.iter().map(row_token).collect()))
     }
+}
 
-    async fn try_save(&self, token: &Token) -> Result<String, Attempt> {
+/// A save's transaction on PostgreSQL: the save lock is a table lock whose mode conflicts with
+/// itself and not with reads, pipelined with the select (sent together, one round trip); fresh
+/// ids come from the table's sequence.
+struct PostgresTx<'a, 't> {
+    store: &'a PostgresStore,
+    tx: &'a deadpool_postgres::Transaction<'t>,
+}
+
+#[async_trait::async_trait]
+impl SaveTx for PostgresTx<'_, '_> {
+    type Error = tokio_postgres::Error;
+
+    async fn lock_and_select(
+        &mut self,
+        lookups: &[(Field, String)],
+    ) -> Result<Candidates, tokio_postgres::Error> {
+        let lock_sql = format!(
+            "LOCK TABLE {} IN SHARE ROW EXCLUSIVE MODE",
+            self.store.table
+        );
+        let ((), candidates) = futures::try_join!(
+            self.tx.batch_execute(&lock_sql),
+            self.store.select(self.tx, lookups, true)
+        )?;
+        Ok(candidates)
+    }
+
+    async fn update(&mut self, merged: &Token) -> Result<(), tokio_postgres::Error> {
+        self.store.write_row(self.tx, merged, true).await
+    }
+
+    async fn insert(&mut self, new: &Token) -> Result<(), tokio_postgres::Error> {
+        self.store.write_row(self.tx, new, false).await
+    }
+
+    async fn next_id(&mut self) -> Result<u64, tokio_postgres::Error> {
+        let sql = format!("SELECT nextval('{}_ids')", self.store.table);
+        let next = self.tx.prepare_cached(&sql).await?;
+        let id: i64 = self.tx.query_one(&next, &[]).await?.get(0);
+        Ok(id as u64)
+    }
+
+    async fn id_taken(&mut self, id: &str) -> Result<bool, tokio_postgres::Error> {
+        let sql = format!("SELECT 1 FROM {} WHERE id = $1", self.store.table);
+        let taken = self.tx.prepare_cached(&sql).await?;
+        Ok(self.tx.query_opt(&taken, &[&id]).await?.is_some())
+    }
+
+    async fn skip_numeric_ids(&mut self) -> Result<(), tokio_postgres::Error> {
+        let t = &self.store.table;
+        let past = format!(
+            "SELECT setval('{t}_ids', GREATEST(nextval('{t}_ids'), \
+             (SELECT COALESCE(MAX(id::numeric), 0) FROM {t} \
+              WHERE id ~ '^[0-9]{{1,18}}$')::bigint))"
+        );
+        self.tx.execute(&past, &[]).await.map(drop)
+    }
+}
+
+#[async_trait::async_trait]
+impl SqlDriver for PostgresStore {
+    type Error = tokio_postgres::Error;
+    const NAME: &'static str = "postgres";
+    const CHOICES: Choices = POSTGRES_CHOICES;
+    const LIMITS: Limits = POSTGRES_LIMITS;
+
+    async fn select(&self, lookups: &[(Field, String)]) -> Result<Candidates, Attempt> {
+        let client = self.client().await?;
+        let answer = PostgresStore::select(self, &client, lookups, false).await;
+        answer.map_err(|e| failed(client, "cannot read", e))
+    }
+
+    async fn select_all(&self) -> Result<Vec<Token>, Attempt> {
+        let client = self.client().await?;
+        let sql = format!("SELECT {COLUMNS} FROM {}", self.table);
+        let answer = client.query(&sql, &[]).await;
+        let rows = answer.map_err(|e| failed(client, "cannot read", e))?;
+        Ok(rows.iter().map(row_token).collect())
+    }
+
+    async fn delete(&self, id: Option<&str>) -> Result<u64, Attempt> {
+        let client = self.client().await?;
+        let answer = match id {
+            Some(id) => {
+                let sql = format!("DELETE FROM {} WHERE id = $1", self.table);
+                client.execute(&sql, &[&id]).await
+            }
+            None => {
+                let sql = format!("DELETE FROM {}", self.table);
+                client.execute(&sql, &[]).await
+            }
+        };
+        answer.map_err(|e| failed(client, "cannot delete", e))
+    }
+
+    async fn save(&self, token: &Token) -> Result<String, Attempt> {
         let mut client = self.client().await?;
-        match self.save_in_transaction(&mut client, token).await {
+        let saved = async {
+            let tx = client.transaction().await?;
+            let mut save = PostgresTx {
+                store: self,
+                tx: &tx,
+            };
+            let decided = save_in(&mut save, token, POSTGRES_CHOICES).await?;
+            tx.commit().await?;
+            Ok::<_, tokio_postgres::Error>(decided)
+        }
+        .await;
+        match saved {
             Ok(decided) => decided.map_err(Attempt::Final),
             Err(e) => Err(failed(client, "cannot save", e)),
         }
-    }
-
-    /// One save in one transaction: the outer error is the database's, the inner the spec's.
-    async fn save_in_transaction(
-        &self,
-        client: &mut Object,
-        token: &Token,
-    ) -> Result<Result<String>, tokio_postgres::Error> {
-        let tx = client.transaction().await?;
-        // Saves to one table take turns (the lock mode conflicts with itself, not with reads):
-        // under READ COMMITTED a save that found no token for its key could otherwise insert
-        // beside a token another save inserted for that key meanwhile, a state no order of the
-        // two saves gives. The lock and the select are pipelined: sent in this order, one round
-        // trip.
-        let lock_sql = format!("LOCK TABLE {} IN SHARE ROW EXCLUSIVE MODE", self.table);
-        let lookups = save_lookups(token, POSTGRES_CHOICES);
-        let ((), candidates) = futures::try_join!(
-            tx.batch_execute(&lock_sql),
-            self.select(&tx, &lookups, true)
-        )?;
-        let plan = match plan_save(&candidates, token, POSTGRES_CHOICES) {
-            Ok(plan) => plan,
-            Err(refused) => return Ok(Err(refused)),
-        };
-        let t = &self.table;
-        let row = match plan {
-            SavePlan::Update { merged, changed } => {
-                if changed {
-                    self.write_row(&tx, &merged, true).await?;
-                }
-                merged
-            }
-            SavePlan::Insert(mut new) => {
-                let mut jumped = false;
-                while new.id.is_none() {
-                    let next = tx
-                        .prepare_cached(&format!("SELECT nextval('{t}_ids')"))
-                        .await?;
-                    let id = tx.query_one(&next, &[]).await?.get::<_, i64>(0).to_string();
-                    let taken = tx
-                        .prepare_cached(&format!("SELECT 1 FROM {t} WHERE id = $1"))
-                        .await?;
-                    if tx.query_opt(&taken, &[&id]).await?.is_none() {
-                        new.id = Some(id);
-                    } else if !jumped {
-                        // Ids written by others: move the sequence past the largest numeric id
-                        // once rather than probing them one by one.
-                        jumped = true;
-                        let past = format!(
-                            "SELECT setval('{t}_ids', GREATEST(nextval('{t}_ids'), \
-                             (SELECT COALESCE(MAX(id::numeric), 0) FROM {t} \
-                              WHERE id ~ '^[0-9]{{1,18}}$')::bigint))"
-                        );
-                        tx.execute(&past, &[]).await?;
-                    }
-                }
-                self.write_row(&tx, &new, false).await?;
-                new
-            }
-        };
-        tx.commit().await?;
-        Ok(Ok(row.id.unwrap_or_default()))
     }
 }
 
@@ -304,10 +317,7 @@ fn connection_lost(e: &tokio_postgres::Error) -> bool {
 
 /// The error a one-off call (creating or dropping the table) reports.
 fn final_error(attempt: Attempt) -> StoreError {
-    match attempt {
-        Attempt::Final(e) | Attempt::Lost(e) => e,
-        Attempt::Retry(e) => backend("lost a race")(e),
-    }
+    tokenstore_sql::final_error("postgres", attempt)
 }
 
 fn row_token(row: &Row) -> Token {
@@ -319,70 +329,32 @@ fn row_token(row: &Row) -> Token {
 }
 
 fn backend(what: &'static str) -> impl Fn(tokio_postgres::Error) -> StoreError {
-    move |e| StoreError::backend(format!("postgres: {what}: {e}"), e)
+    tokenstore_sql::backend("postgres", what)
 }
 
 #[async_trait::async_trait]
 impl TokenStore for PostgresStore {
     async fn find_token(&self, probe: &Token) -> Result<Option<Token>> {
-        let mut lookups = find_lookups(probe, POSTGRES_CHOICES);
-        lookups.retain(|(field, value)| POSTGRES_LIMITS.holds(*field, value));
-        if lookups.is_empty() {
-            return Ok(None);
-        }
-        let candidates =
-            with_retries("postgres", Resend::Safe, || self.try_select(&lookups)).await?;
-        find_in(&candidates, probe, POSTGRES_CHOICES)
+        tokenstore_sql::find_token(self, probe).await
     }
 
     async fn save_token(&self, token: &mut Token) -> Result<()> {
-        POSTGRES_LIMITS.check(token)?;
-        let resend = Resend::of_save(token);
-        let id = with_retries("postgres", resend, || self.try_save(token)).await?;
-        token.id = Some(id);
-        Ok(())
+        tokenstore_sql::save_token(self, token).await
     }
 
     async fn delete_token(&self, id: &str) -> Result<()> {
-        if !POSTGRES_LIMITS.holds(Field::Id, id) {
-            return Err(StoreError::NotFound { id: id.to_owned() });
-        }
-        let sql = format!("DELETE FROM {} WHERE id = $1", self.table);
-        with_retries("postgres", Resend::Delete, || async {
-            let deleted = self.try_execute("cannot delete", &sql, &[&id]).await?;
-            if deleted == 0 && POSTGRES_CHOICES.delete_missing_reports_not_found {
-                return Err(Attempt::Final(StoreError::NotFound { id: id.to_owned() }));
-            }
-            Ok(())
-        })
-        .await
+        tokenstore_sql::delete_token(self, id).await
     }
 
     async fn get_tokens(&self) -> Result<Vec<Token>> {
-        let sql = format!("SELECT {COLUMNS} FROM {}", self.table);
-        let rows = with_retries("postgres", Resend::Safe, || {
-            self.try_query("cannot read", &sql, &[])
-        })
-        .await?;
-        Ok(rows.iter().map(row_token).collect())
+        tokenstore_sql::get_tokens(self).await
     }
 
     async fn delete_tokens(&self) -> Result<()> {
-        let sql = format!("DELETE FROM {}", self.table);
-        with_retries("postgres", Resend::Safe, || {
-            self.try_execute("cannot delete", &sql, &[])
-        })
-        .await
-        .map(drop)
+        tokenstore_sql::delete_tokens(self).await
     }
 
     async fn find_token_by_id(&self, id: &str) -> Result<Token> {
-        if !POSTGRES_LIMITS.holds(Field::Id, id) {
-            return Err(StoreError::NotFound { id: id.to_owned() });
-        }
-        let lookups = [(Field::Id, id.to_owned())];
-        let candidates =
-            with_retries("postgres", Resend::Safe, || self.try_select(&lookups)).await?;
-        find_by_id_in(&candidates, id)
+        tokenstore_sql::find_token_by_id(self, id).await
     }
 }
