@@ -119,8 +119,12 @@ impl BenchBackend {
                 let store = tokenstore_mysql::MysqlStore::open(url, &table)
                     .await
                     .map_err(fail)?;
+                // The floor keeps its prepared statements too: no reset when a connection goes
+                // back to the pool.
+                let opts = mysql_async::Opts::from_url(url).map_err(|e| e.to_string())?;
+                let pool_opts = opts.pool_opts().clone().with_reset_connection(false);
                 let pool = mysql_async::Pool::new(
-                    mysql_async::Opts::from_url(url).map_err(|e| e.to_string())?,
+                    mysql_async::OptsBuilder::from_opts(opts).pool_opts(pool_opts),
                 );
                 mysql_load(&pool, &table, &tokens)
                     .await

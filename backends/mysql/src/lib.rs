@@ -63,7 +63,7 @@ impl MysqlStore {
     /// `table` and its id counter `table_ids` when they do not exist.
     pub async fn open(url: &str, table: &str) -> Result<Self> {
         check_identifier(table)?;
-        let opts = Opts::from_url(url)
+        let opts = Opts::from_url(&keep_statements(url))
             .map_err(|e| StoreError::backend(format!("mysql: bad URL {url:?}: {e}"), e))?;
         let pool = Pool::new(opts);
         let store = MysqlStore {
@@ -323,6 +323,21 @@ impl SqlDriver for MysqlStore {
         let id = save_in(&mut save, token, MYSQL_CHOICES).await??;
         tx.commit().await.map_err(attempt_error("cannot save"))?;
         Ok(id)
+    }
+}
+
+/// `url` with `reset_connection=false` unless it says otherwise: a connection that goes back to
+/// the pool is not reset (`COM_RESET_CONNECTION`), so it keeps its prepared statements and a
+/// lookup is one round trip, not a prepare and an execute. The store leaves no session state
+/// behind: each transaction sets its own isolation level, and the pool rolls back a transaction
+/// a dropped connection left open.
+fn keep_statements(url: &str) -> String {
+    if url.contains("reset_connection=") {
+        url.to_owned()
+    } else if url.contains('?') {
+        format!("{url}&reset_connection=false")
+    } else {
+        format!("{url}?reset_connection=false")
     }
 }
 
