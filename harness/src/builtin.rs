@@ -41,7 +41,11 @@ pub fn serve_program() -> Option<PathBuf> {
 /// The fixture of a built-in backend, or `None` for an unknown name.
 pub fn fixture(name: &str) -> Option<Box<dyn StoreFixture>> {
     if let Some(server) = Server::from_name(name) {
-        return Some(Box::new(ServerFixture::new(server)));
+        let fixture = ServerFixture::new(server);
+        return Some(Box::new(match serve_program() {
+            Some(program) => fixture.served_by(program),
+            None => fixture,
+        }));
     }
     dir_fixture(name, serve_program()).map(|f| Box::new(f) as Box<dyn StoreFixture>)
 }

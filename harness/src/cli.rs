@@ -112,11 +112,14 @@ pub enum Command {
         #[arg(long, value_name = "DIR", default_value = "tokenstore-bench")]
         out: PathBuf,
     },
-    /// Serve a built-in store that keeps its storage in a directory over the adapter protocol
-    /// on standard input and output: what the processes and crash tiers start.
+    /// Serve a built-in store over the adapter protocol on standard input and output: what the
+    /// processes and crash tiers start.
     Serve {
         #[arg(long, value_name = "NAME")]
         backend: String,
+        /// The server of a server backend (default: its TOKENSTORE_<SERVER>_URL).
+        #[arg(long, value_name = "URL")]
+        url: Option<String>,
     },
     /// Print the rule table.
     Rules {

@@ -1,8 +1,11 @@
 //! The serving side of the adapter protocol (`specs/adapter-protocol.md`) for the built-in
-//! stores that keep their storage in a directory: `tokenstore-check serve --backend NAME`. It is
+//! stores: `tokenstore-check serve --backend NAME` (and `--url URL` for a server backend). It is
 //! what the processes and crash tiers start, several times on one storage, to check a built-in
-//! store from separate processes exactly as an adapter store is checked.
+//! store from separate processes (app instances) exactly as an adapter store is checked.
+//! `attach` names the storage: the directory of a store that keeps its storage in one, the
+//! storage's name on the server for a server backend.
 
+use crate::servers::ServerFixture;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::io::{BufRead, Write};
@@ -11,13 +14,36 @@ use std::sync::Arc;
 use tokenstore_core::{StoreError, Token, TokenStore};
 use tokenstore_suite::{DirFixture, Storage, StoreFixture};
 
-/// Serves `fixture` on standard input and output until `shutdown` or the end of input.
-pub fn serve(fixture: &DirFixture) -> std::io::Result<()> {
+/// What `serve` serves: a store that keeps its storage in a directory, or a server backend.
+pub enum Served {
+    Dir(DirFixture),
+    Server(ServerFixture),
+}
+
+impl Served {
+    fn fixture(&self) -> &dyn StoreFixture {
+        match self {
+            Served::Dir(fixture) => fixture,
+            Served::Server(fixture) => fixture,
+        }
+    }
+
+    /// The storage `attach` names: a directory, or a storage's name on the server.
+    async fn attach(&self, storage: &str) -> Result<Box<dyn Storage>, StoreError> {
+        match self {
+            Served::Dir(fixture) => Ok(fixture.storage_at(&PathBuf::from(storage))),
+            Served::Server(fixture) => fixture.storage_named(storage).await,
+        }
+    }
+}
+
+/// Serves `served` on standard input and output until `shutdown` or the end of input.
+pub fn serve(served: &Served) -> std::io::Result<()> {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
     let mut server = Server {
-        fixture,
+        served,
         storage: None,
         stores: BTreeMap::new(),
     };
@@ -45,8 +71,8 @@ pub fn serve(fixture: &DirFixture) -> std::io::Result<()> {
 }
 
 struct Server<'a> {
-    fixture: &'a DirFixture,
-    storage: Option<(Box<dyn Storage>, Option<PathBuf>)>,
+    served: &'a Served,
+    storage: Option<Box<dyn Storage>>,
     stores: BTreeMap<u64, Arc<dyn TokenStore>>,
 }
 
@@ -85,28 +111,27 @@ impl Server<'_> {
     async fn answer(&mut self, op: &str, request: &Value) -> Result<Value, StoreError> {
         match op {
             "hello" => Ok(json!({
-                "name": self.fixture.name(),
+                "name": self.served.fixture().name(),
                 "language": "rust",
                 "protocol": 1,
-                "capabilities": self.fixture.capabilities(),
+                "capabilities": self.served.fixture().capabilities(),
             })),
             "reset" => {
                 self.stores.clear();
-                let storage = self.fixture.storage().await.map_err(bad_request)?;
-                self.storage = Some((storage, None));
+                let storage = self.served.fixture().storage().await.map_err(bad_request)?;
+                self.storage = Some(storage);
                 Ok(Value::Null)
             }
             "attach" => {
                 self.stores.clear();
-                let dir = request["dir"]
+                let name = request["dir"]
                     .as_str()
-                    .ok_or_else(|| bad_request("attach needs the storage's directory"))?;
-                let dir = PathBuf::from(dir);
-                self.storage = Some((self.fixture.storage_at(&dir), Some(dir)));
+                    .ok_or_else(|| bad_request("attach needs the storage's directory or name"))?;
+                self.storage = Some(self.served.attach(name).await?);
                 Ok(Value::Null)
             }
             "reopen" => {
-                let (storage, _) = self
+                let storage = self
                     .storage
                     .as_ref()
                     .ok_or_else(|| bad_request("reopen before reset or attach"))?;

@@ -4,16 +4,20 @@
 //! line saying how to provide the server (or failed, when `TOKENSTORE_REQUIRE` names it).
 //!
 //! Every storage is its own namespace (table or key prefix) named after the run, removed when the
-//! storage is, so parallel runs never collide and nothing outside the namespace is touched.
+//! storage is, so parallel runs never collide and nothing outside the namespace is touched. A
+//! fixture that names the program serving it (`tokenstore-check serve --backend NAME --url URL`)
+//! declares the processes capability: [`Storage::spawn`] starts that program, attached to the
+//! storage by its name, as another app instance on the same server.
 //! [`Storage::kill_connections`] kills the connections of the stores the storage opened, and no
 //! other: each store's connections carry its label (Redis, PostgreSQL) or are known by id (MySQL).
 
 use async_trait::async_trait;
 use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use tokenstore_core::{StoreError, TokenStore};
-use tokenstore_suite::{Capabilities, Storage, StoreFixture};
+use tokenstore_suite::{Capabilities, ProcessStore, Storage, StoreFixture};
 
 /// A server kind.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -158,6 +162,8 @@ pub struct ServerFixture {
     provisioned: tokio::sync::OnceCell<Result<Provisioned, String>>,
     run: String,
     storages: AtomicUsize,
+    /// The program that serves this backend from other processes (processes and crash tiers).
+    served_by: Option<PathBuf>,
 }
 
 impl ServerFixture {
@@ -171,6 +177,62 @@ impl ServerFixture {
             provisioned: tokio::sync::OnceCell::new(),
             run: format!("ts{}x{nanos:x}", std::process::id()),
             storages: AtomicUsize::new(0),
+            served_by: None,
+        }
+    }
+
+    /// The fixture on the server at `url`, provisioned already (what `serve` attaches to).
+    pub fn at(server: Server, url: &str) -> Self {
+        let fixture = ServerFixture::new(server);
+        let provisioned = Ok(Provisioned {
+            url: url.to_owned(),
+            _container: None,
+        });
+        fixture
+            .provisioned
+            .set(provisioned)
+            .unwrap_or_else(|_| unreachable!("a new cell is empty"));
+        fixture
+    }
+
+    /// Names `program`, whose `serve --backend NAME --url URL` serves this backend from another
+    /// process, and declares the processes capability.
+    pub fn served_by(mut self, program: PathBuf) -> Self {
+        self.served_by = Some(program);
+        self
+    }
+
+    /// The server kind.
+    pub fn server(&self) -> Server {
+        self.server
+    }
+
+    /// The storage called `name` on the server (the name `Storage::spawn` attaches another
+    /// process to); it removes nothing when dropped, its creator does.
+    pub async fn storage_named(&self, name: &str) -> Result<Box<dyn Storage>, StoreError> {
+        let url = self.url().await.map_err(|message| StoreError::Backend {
+            message,
+            source: None,
+        })?;
+        Ok(Box::new(self.storage_with(url, name.to_owned())))
+    }
+
+    async fn url(&self) -> Result<String, String> {
+        let provisioned = self
+            .provisioned
+            .get_or_init(|| provision(self.server))
+            .await;
+        Ok(provisioned.as_ref().map_err(|e| e.clone())?.url.clone())
+    }
+
+    fn storage_with(&self, url: String, base: String) -> ServerStorage {
+        ServerStorage {
+            server: self.server,
+            url,
+            base,
+            served_by: self.served_by.clone(),
+            opened: Mutex::new(BTreeSet::new()),
+            stores: Mutex::new(Vec::new()),
         }
     }
 }
@@ -181,14 +243,15 @@ impl StoreFixture for ServerFixture {
         self.server.name()
     }
 
-    /// A reconnect is a reopen: the tokens are on the server.
+    /// A reconnect is a reopen: the tokens are on the server. Other processes (app instances)
+    /// share it when the fixture names the program that serves it.
     fn capabilities(&self) -> Capabilities {
         Capabilities {
             persistent: true,
             namespaces: true,
             concurrent: true,
             connections: true,
-            ..Capabilities::default()
+            processes: self.served_by.is_some(),
         }
     }
 
@@ -201,19 +264,11 @@ impl StoreFixture for ServerFixture {
     }
 
     async fn storage(&self) -> Result<Box<dyn Storage>, tokenstore_suite::SetupError> {
-        let provisioned = self
-            .provisioned
-            .get_or_init(|| provision(self.server))
-            .await;
-        let url = provisioned.as_ref().map_err(|e| e.clone())?.url.clone();
+        let url = self.url().await?;
         let n = self.storages.fetch_add(1, Ordering::Relaxed);
-        Ok(Box::new(ServerStorage {
-            server: self.server,
-            url,
-            base: format!("{}_{n}", self.run),
-            opened: Mutex::new(BTreeSet::new()),
-            stores: Mutex::new(Vec::new()),
-        }))
+        Ok(Box::new(
+            self.storage_with(url, format!("{}_{n}", self.run)),
+        ))
     }
 }
 
@@ -221,6 +276,7 @@ struct ServerStorage {
     server: Server,
     url: String,
     base: String,
+    served_by: Option<PathBuf>,
     opened: Mutex<BTreeSet<String>>,
     /// The stores opened on this storage, to find their connections on the server.
     stores: Mutex<Vec<OpenedStore>>,
@@ -267,6 +323,16 @@ impl Tags {
 }
 
 impl ServerStorage {
+    /// The table or key prefix of `namespace`, remembered for [`Storage::remove`].
+    fn name_of(&self, namespace: &str) -> String {
+        let name = format!("{}_{namespace}", self.base);
+        self.opened
+            .lock()
+            .expect("not poisoned")
+            .insert(name.clone());
+        name
+    }
+
     async fn connect(&self, name: &str) -> Result<Connected, StoreError> {
         Ok(match self.server {
             Server::Mysql => {
@@ -291,11 +357,7 @@ enum Connected {
 #[async_trait]
 impl Storage for ServerStorage {
     async fn open(&self, namespace: &str) -> Result<Arc<dyn TokenStore>, StoreError> {
-        let name = format!("{}_{namespace}", self.base);
-        self.opened
-            .lock()
-            .expect("not poisoned")
-            .insert(name.clone());
+        let name = self.name_of(namespace);
         let (store, opened): (Arc<dyn TokenStore>, OpenedStore) = match self.connect(&name).await? {
             Connected::Mysql(s) => {
                 let s = Arc::new(s);
@@ -315,6 +377,32 @@ impl Storage for ServerStorage {
         };
         self.stores.lock().expect("not poisoned").push(opened);
         Ok(store)
+    }
+
+    /// Starts `PROGRAM serve --backend NAME --url URL`, attached to this storage by its name.
+    async fn spawn(&self, namespace: &str) -> Result<ProcessStore, StoreError> {
+        let Some(program) = &self.served_by else {
+            return Err(StoreError::Backend {
+                message: "this fixture names no program that serves it from another process".into(),
+                source: None,
+            });
+        };
+        self.name_of(namespace);
+        let command = [
+            program.to_string_lossy().into_owned(),
+            "serve".into(),
+            "--backend".into(),
+            self.server.name().into(),
+            "--url".into(),
+            self.url.clone(),
+        ];
+        ProcessStore::start(
+            &command,
+            Some(Path::new(&self.base)),
+            namespace,
+            tokenstore_suite::DEFAULT_ADAPTER_TIMEOUT,
+        )
+        .await
     }
 
     async fn kill_connections(&self) -> Result<usize, StoreError> {

@@ -320,9 +320,25 @@ impl SqlDriver for MysqlStore {
             counter_read: 0,
             counter: 0,
         };
-        let id = save_in(&mut save, token, MYSQL_CHOICES).await??;
-        tx.commit().await.map_err(attempt_error("cannot save"))?;
-        Ok(id)
+        // The transaction ends here, whatever happened: a transaction dropped unfinished is
+        // rolled back only when the pool next runs, and until then it holds its row locks
+        // (an app that drives the store from a runtime that sleeps between calls would block
+        // every other writer of the table).
+        let decided = save_in(&mut save, token, MYSQL_CHOICES).await;
+        match decided {
+            Ok(Ok(id)) => {
+                tx.commit().await.map_err(attempt_error("cannot save"))?;
+                Ok(id)
+            }
+            Ok(Err(answer)) => {
+                tx.rollback().await.map_err(attempt_error("cannot save"))?;
+                Err(Attempt::Final(answer))
+            }
+            Err(failed) => {
+                let _ = tx.rollback().await;
+                Err(failed)
+            }
+        }
     }
 }
 

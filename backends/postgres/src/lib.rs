@@ -268,9 +268,19 @@ impl SqlDriver for PostgresStore {
                 store: self,
                 tx: &tx,
             };
-            let decided = save_in(&mut save, token, POSTGRES_CHOICES).await?;
-            tx.commit().await?;
-            Ok::<_, tokio_postgres::Error>(decided)
+            // The transaction ends here, whatever happened: one dropped unfinished is rolled
+            // back only when the connection's task next runs, holding the table's save lock
+            // until then. A refused save wrote nothing, so its commit changes nothing.
+            match save_in(&mut save, token, POSTGRES_CHOICES).await {
+                Ok(decided) => {
+                    tx.commit().await?;
+                    Ok(decided)
+                }
+                Err(e) => {
+                    let _ = tx.rollback().await;
+                    Err(e)
+                }
+            }
         }
         .await;
         match saved {

@@ -76,7 +76,7 @@ fn main() -> ExitCode {
             cmd::rules::print_rules(format);
             Ok(ExitCode::SUCCESS)
         }
-        Command::Serve { backend } => cmd::serve::serve(&backend),
+        Command::Serve { backend, url } => cmd::serve::serve(&backend, url.as_deref()),
     };
     result.unwrap_or_else(usage_error)
 }

@@ -440,8 +440,22 @@ fn bench_writes_json_and_charts_with_the_floor_ratio() {
 #[test]
 fn serve_speaks_the_adapter_protocol_and_refuses_unknown_stores() {
     use std::io::Write;
-    let out = check(&["serve", "--backend", "mysql"]);
-    assert_one_line_error(&out, "keeps its storage in a directory");
+    let out = check(&["serve", "--backend", "nosuch"]);
+    assert_one_line_error(&out, "serve takes a built-in backend");
+    let out = check(&[
+        "serve",
+        "--backend",
+        "memory",
+        "--url",
+        "redis://127.0.0.1:1",
+    ]);
+    assert_one_line_error(&out, "--url is for a server backend");
+    let out = Command::new(env!("CARGO_BIN_EXE_tokenstore-check"))
+        .args(["serve", "--backend", "mysql"])
+        .env_remove("TOKENSTORE_MYSQL_URL")
+        .output()
+        .unwrap();
+    assert_one_line_error(&out, "needs --url URL or TOKENSTORE_MYSQL_URL");
 
     let dir = tempfile::tempdir().unwrap();
     let requests = [
@@ -487,4 +501,64 @@ fn serve_speaks_the_adapter_protocol_and_refuses_unknown_stores() {
         .block_on(tokenstore_core::TokenStore::get_tokens(&store))
         .unwrap();
     assert_eq!(held.len(), 1);
+}
+
+/// `serve` of a server backend attaches to a storage by its name on the server: a token saved
+/// through it is in the namespace a store opened in this process on that name sees.
+#[test]
+fn serve_attaches_a_server_backend_by_the_storage_name() {
+    use std::io::Write;
+    let Ok(url) = std::env::var("TOKENSTORE_REDIS_URL") else {
+        assert!(
+            !tokenstore_check::servers::required("redis"),
+            "TOKENSTORE_REQUIRE names redis, but TOKENSTORE_REDIS_URL is not set"
+        );
+        eprintln!("skipped: TOKENSTORE_REDIS_URL is not set");
+        return;
+    };
+    let storage = format!("tsserve{}", std::process::id());
+    let requests = [
+        serde_json::json!({"seq": 1, "op": "hello", "protocol": 1}),
+        serde_json::json!({"seq": 2, "op": "attach", "dir": storage}),
+        serde_json::json!({"seq": 3, "op": "reopen", "namespace": "main"}),
+        serde_json::json!({"seq": 4, "op": "save_token", "store": 1,
+            "token": {"user_name": "alice", "refresh_token": "r1"}}),
+        serde_json::json!({"seq": 5, "op": "shutdown"}),
+    ];
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tokenstore-check"))
+        .args(["serve", "--backend", "redis", "--url", &url])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    for request in &requests {
+        writeln!(stdin, "{request}").unwrap();
+    }
+    drop(stdin);
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success());
+    let answers: Vec<Value> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(
+        answers[0]["ok"]["capabilities"]["connections"], true,
+        "{answers:#?}"
+    );
+    assert_eq!(answers[3]["ok"]["caller"]["id"], "1", "{answers:#?}");
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let store = rt
+        .block_on(tokenstore_redis::RedisStore::open(
+            &url,
+            &format!("{storage}_main"),
+        ))
+        .unwrap();
+    let held = rt
+        .block_on(tokenstore_core::TokenStore::get_tokens(&store))
+        .unwrap();
+    rt.block_on(store.drop_namespace()).unwrap();
+    assert_eq!(held.len(), 1, "{held:?}");
+    assert_eq!(held[0].user_name.as_deref(), Some("alice"));
 }
