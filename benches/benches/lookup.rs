@@ -6,7 +6,8 @@
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
 use std::time::Duration;
-use tokenstore_bench::{workload, BenchBackend, Op};
+use tokenstore_backends::{Backend, BACKENDS};
+use tokenstore_bench::{workload, Bench, Op};
 
 fn sizes() -> Vec<usize> {
     std::env::var("TOKENSTORE_BENCH_SIZES")
@@ -15,9 +16,12 @@ fn sizes() -> Vec<usize> {
         .unwrap_or_else(|| vec![1_000, 10_000, 100_000])
 }
 
-/// The file backend reads its whole file per call: past 10k tokens a bench takes minutes.
-fn fits(backend: BenchBackend, size: usize) -> bool {
-    backend != BenchBackend::File || size <= 10_000
+/// Whether the backend is benched at `size` (see `Backend::largest_bench_size`).
+fn fits(backend: &dyn Backend, size: usize) -> bool {
+    match backend.largest_bench_size() {
+        Some(largest) => size <= largest,
+        None => true,
+    }
 }
 
 fn lookup(c: &mut Criterion) {
@@ -26,21 +30,20 @@ fn lookup(c: &mut Criterion) {
         .enable_all()
         .build()
         .unwrap();
-    for backend in BenchBackend::ALL {
-        if backend
-            .url_variable()
-            .is_some_and(|v| std::env::var(v).is_err())
-        {
-            eprintln!(
-                "{}: skipped, {} is not set",
-                backend.name(),
-                backend.url_variable().unwrap()
-            );
-            continue;
+    for backend in BACKENDS.into_iter().filter(|b| b.benchmarked()) {
+        if let Some(server) = backend.server() {
+            if std::env::var(server.url_variable()).is_err() {
+                eprintln!(
+                    "{}: skipped, {} is not set",
+                    backend.name(),
+                    server.url_variable()
+                );
+                continue;
+            }
         }
         for size in sizes().into_iter().filter(|&s| fits(backend, s)) {
             let bench = rt
-                .block_on(backend.prepare(size))
+                .block_on(Bench::prepare(backend, size))
                 .unwrap_or_else(|e| panic!("{e}"));
             for op in Op::ALL {
                 let mut group = c.benchmark_group(op.name());

@@ -1,5 +1,6 @@
 //! Lookup latency of the TokenStore backends: a synthetic population of tokens loaded in bulk,
-//! each backend's raw floor (the cheapest lookup its driver allows), and p50/p99 sampling. Used by
+//! each backend's raw floor (the cheapest lookup its driver allows; both from the backend's entry
+//! in `tokenstore-backends`), and p50/p99 sampling. Used by
 //! the criterion benches in `benches/lookup.rs` and by `tokenstore-check bench` ([`run`]).
 
 pub mod chart;
@@ -9,4 +10,4 @@ pub mod setup;
 pub mod workload;
 
 pub use measure::{Op, OpResult};
-pub use setup::{Bench, BenchBackend};
+pub use setup::Bench;

@@ -2,21 +2,22 @@
 //! its floor, then `bench.json` and one SVG chart per operation written, and the table the CLI
 //! prints.
 
-use crate::{chart, measure, Bench, BenchBackend, Op, OpResult};
+use crate::{chart, measure, Bench, Op, OpResult};
 use std::path::Path;
 use std::time::Duration;
+use tokenstore_backends::Backend;
 use tokenstore_suite::StoreFixture;
 
 /// What a run measures: a built-in backend, or any store the suite can open (an adapter's).
 pub enum Target {
-    Builtin(BenchBackend),
+    Builtin(&'static dyn Backend),
     Store(Box<dyn StoreFixture>),
 }
 
 impl Target {
     async fn prepare(&self, size: usize) -> Result<Bench, String> {
         match self {
-            Target::Builtin(backend) => backend.prepare(size).await,
+            Target::Builtin(backend) => Bench::prepare(*backend, size).await,
             Target::Store(fixture) => {
                 let storage = fixture.storage().await?;
                 let store = storage

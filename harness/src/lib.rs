@@ -1,12 +1,10 @@
 //! `tokenstore-check`, the command line of the conformance kit: the built-in backends as
-//! fixtures, the servers they need (a URL, a local binary or a container), the baselines that
-//! gate CI, `serve` (a built-in store over the adapter protocol), and one module per subcommand.
-//! The suite itself is the `tokenstore-suite` crate, which depends on none of this.
+//! fixtures (from the registry of `tokenstore-backends`), the baselines that gate CI, `serve` (a
+//! built-in store over the adapter protocol), and one module per subcommand. The suite itself is
+//! the `tokenstore-suite` crate, which depends on none of this.
 
 pub mod baseline;
 pub mod builtin;
 pub mod cli;
 pub mod cmd;
 pub mod serve;
-pub mod server_admin;
-pub mod servers;

@@ -5,12 +5,12 @@
 //! `attach` names the storage: the directory of a store that keeps its storage in one, the
 //! storage's name on the server for a server backend.
 
-use crate::servers::ServerFixture;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::io::{BufRead, Write};
 use std::path::PathBuf;
 use std::sync::Arc;
+use tokenstore_backends::ServerFixture;
 use tokenstore_core::{StoreError, Token, TokenStore};
 use tokenstore_suite::{DirFixture, Storage, StoreFixture};
 

@@ -148,9 +148,10 @@ impl MysqlStore {
             .map_err(backend("cannot drop the tables"))
     }
 
-    /// Closes every connection of the store.
-    pub async fn disconnect(self) -> Result<()> {
+    /// Closes every connection of the store; it cannot be used afterwards.
+    pub async fn disconnect(&self) -> Result<()> {
         self.pool
+            .clone()
             .disconnect()
             .await
             .map_err(backend("cannot disconnect"))

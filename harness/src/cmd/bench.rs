@@ -6,11 +6,9 @@ use indicatif::{ProgressBar, ProgressStyle};
 use std::path::Path;
 use std::process::ExitCode;
 use std::time::Duration;
+use tokenstore_backends::BACKENDS;
 use tokenstore_bench::run::{self, Target};
-use tokenstore_bench::{BenchBackend, Op};
-
-/// The backends `bench` measures when none is named.
-const DEFAULTS: [&str; 4] = ["memory", "list", "sqlite", "file"];
+use tokenstore_bench::Op;
 
 struct Bar(ProgressBar);
 
@@ -78,26 +76,29 @@ pub fn bench(
     })
 }
 
-/// The built-in backends named (all of them for `all`, [`DEFAULTS`] for none), then the
+/// The built-in backends named (all of them for `all`, the embedded ones for none), then the
 /// adapter store.
 fn targets(stores: &Stores) -> Result<Vec<Target>, String> {
+    let benchmarked = || BACKENDS.into_iter().filter(|b| b.benchmarked());
     let names: Vec<String> = if stores.backends.is_empty() && !stores.adapter {
-        DEFAULTS.iter().map(|s| s.to_string()).collect()
-    } else if stores.backends.iter().any(|b| b == "all") {
-        BenchBackend::ALL
-            .iter()
+        // The embedded ones: they need no server.
+        benchmarked()
+            .filter(|b| b.server().is_none())
             .map(|b| b.name().to_owned())
             .collect()
+    } else if stores.backends.iter().any(|b| b == "all") {
+        benchmarked().map(|b| b.name().to_owned()).collect()
     } else {
         stores.backends.clone()
     };
     let mut targets: Vec<Target> = names
         .iter()
         .map(|n| {
-            BenchBackend::from_name(n)
+            benchmarked()
+                .find(|b| b.name() == n)
                 .map(Target::Builtin)
                 .ok_or_else(|| {
-                    let known: Vec<_> = BenchBackend::ALL.iter().map(|b| b.name()).collect();
+                    let known: Vec<_> = benchmarked().map(|b| b.name()).collect();
                     format!(
                         "cannot benchmark {n:?}; known: {}, or all",
                         known.join(", ")

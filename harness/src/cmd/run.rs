@@ -18,7 +18,7 @@ pub fn run(
     write_baseline: Option<PathBuf>,
 ) -> Result<ExitCode, String> {
     let baseline = baseline.map(|path| Baseline::read(&path)).transpose()?;
-    let fixtures = stores.fixtures(&builtin::EMBEDDED)?;
+    let fixtures = stores.fixtures(&builtin::embedded())?;
     let checks_per_store = tokenstore_suite::checks::all().len() as u64 + 2;
     let bar = ProgressBar::new(checks_per_store * fixtures.len() as u64);
     bar.set_style(

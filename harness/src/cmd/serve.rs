@@ -3,11 +3,11 @@
 //! the server at `--url` (else its `TOKENSTORE_<SERVER>_URL`).
 
 use crate::serve::Served;
-use crate::servers::{Server, ServerFixture};
 use std::process::ExitCode;
+use tokenstore_backends::ServerFixture;
 
 pub fn serve(backend: &str, url: Option<&str>) -> Result<ExitCode, String> {
-    let served = match Server::from_name(backend) {
+    let served = match tokenstore_backends::server(backend) {
         Some(server) => {
             let url = match url {
                 Some(url) => url.to_owned(),
@@ -21,9 +21,14 @@ pub fn serve(backend: &str, url: Option<&str>) -> Result<ExitCode, String> {
             Served::Server(ServerFixture::at(server, &url))
         }
         None if url.is_some() => {
+            let servers: Vec<&str> = tokenstore_backends::BACKENDS
+                .iter()
+                .filter_map(|b| b.server().map(|s| s.name()))
+                .collect();
             return Err(format!(
-                "--url is for a server backend (mysql, redis, postgres), not {backend:?}"
-            ))
+                "--url is for a server backend ({}), not {backend:?}",
+                servers.join(", ")
+            ));
         }
         None => Served::Dir(crate::builtin::dir_fixture(backend, None).ok_or_else(|| {
             format!(

@@ -510,7 +510,7 @@ fn serve_attaches_a_server_backend_by_the_storage_name() {
     use std::io::Write;
     let Ok(url) = std::env::var("TOKENSTORE_REDIS_URL") else {
         assert!(
-            !tokenstore_check::servers::required("redis"),
+            !tokenstore_suite::required("redis"),
             "TOKENSTORE_REQUIRE names redis, but TOKENSTORE_REDIS_URL is not set"
         );
         eprintln!("skipped: TOKENSTORE_REDIS_URL is not set");

@@ -5,14 +5,15 @@
 
 use rstest::rstest;
 use std::path::PathBuf;
+use tokenstore_backends::ServerFixture;
 use tokenstore_check::builtin;
-use tokenstore_check::servers::{required, Server, ServerFixture};
 use tokenstore_suite::checks::histories::{PROCESS_HISTORIES, TASK_HISTORIES};
 use tokenstore_suite::history::{explore, start_processes, stores_of, Explored};
+use tokenstore_suite::required;
 use tokenstore_suite::{profile, runner, StoreFixture, MAIN_NAMESPACE};
 
 fn fixture(backend: &str) -> Option<Box<dyn StoreFixture>> {
-    if let Some(server) = Server::from_name(backend) {
+    if let Some(server) = tokenstore_backends::server(backend) {
         if std::env::var(server.url_variable()).is_err() && !required(backend) {
             eprintln!("{backend}: skipped: {} is not set", server.url_variable());
             return None;

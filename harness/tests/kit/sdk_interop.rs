@@ -13,10 +13,10 @@ use serde_json::{json, Value};
 use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
-use tokenstore_check::servers::required;
 use tokenstore_core::{Token, TokenStore};
 use tokenstore_file::FileStore;
 use tokenstore_mysql::MysqlStore;
+use tokenstore_suite::required;
 
 fn python() -> Option<String> {
     match std::env::var("TOKENSTORE_PYTHON") {

@@ -3,12 +3,13 @@
 //! passes, unless TOKENSTORE_REQUIRE names the backend, as CI does: then it fails.
 
 use rstest::rstest;
-use tokenstore_check::servers::{required, Server, ServerFixture};
+use tokenstore_backends::ServerFixture;
+use tokenstore_suite::required;
 use tokenstore_suite::{check_store, RunOptions, Status, StoreFixture};
 
 #[rstest]
 fn server_backend_passes_every_rule(#[values("mysql", "redis", "postgres")] backend: &str) {
-    let server = Server::from_name(backend).unwrap();
+    let server = tokenstore_backends::server(backend).unwrap();
     if std::env::var(server.url_variable()).is_err() && !required(backend) {
         eprintln!("{backend}: skipped: {} is not set", server.url_variable());
         return;

@@ -5,9 +5,10 @@
 
 use rstest::rstest;
 use std::sync::Arc;
-use tokenstore_check::servers::{required, Server, ServerFixture};
+use tokenstore_backends::ServerFixture;
 use tokenstore_suite::checks::server_loss::{churn, ChurnFigures, KILLS};
 use tokenstore_suite::checks::Ctx;
+use tokenstore_suite::required;
 use tokenstore_suite::{profile, runner, Storage, StoreFixture, MAIN_NAMESPACE};
 
 async fn churn_once(fixture: &ServerFixture) -> Result<ChurnFigures, String> {
@@ -42,7 +43,7 @@ async fn churn_once(fixture: &ServerFixture) -> Result<ChurnFigures, String> {
 
 #[rstest]
 fn killed_connections_lose_no_token(#[values("mysql", "redis", "postgres")] backend: &str) {
-    let server = Server::from_name(backend).unwrap();
+    let server = tokenstore_backends::server(backend).unwrap();
     if std::env::var(server.url_variable()).is_err() && !required(backend) {
         eprintln!("{backend}: skipped: {} is not set", server.url_variable());
         return;

@@ -6,31 +6,24 @@
 //! A missing server binary skips the test with a line, or fails it when TOKENSTORE_REQUIRE names
 //! the backend.
 
-use crate::support::private_server::PrivateServer;
+use crate::support::private_server::{PrivateServer, Server};
 use rstest::rstest;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tokenstore_check::servers::{required, Server};
 use tokenstore_core::{ErrorKind, Token, TokenStore};
+use tokenstore_suite::required;
 
 /// How long a call against a stopped server may take to fail.
 const FAILURE_LIMIT: Duration = Duration::from_secs(30);
 
 const TABLE: &str = "restart_tokens";
 
-async fn open(server: Server, url: &str) -> Arc<dyn TokenStore> {
-    let opened: Result<Arc<dyn TokenStore>, _> = match server {
-        Server::Mysql => tokenstore_mysql::MysqlStore::open(url, TABLE)
-            .await
-            .map(|s| Arc::new(s) as _),
-        Server::Redis => tokenstore_redis::RedisStore::open(url, TABLE)
-            .await
-            .map(|s| Arc::new(s) as _),
-        Server::Postgres => tokenstore_postgres::PostgresStore::open(url, TABLE)
-            .await
-            .map(|s| Arc::new(s) as _),
-    };
-    opened.unwrap_or_else(|e| panic!("{}: opening a store = Err({e})", server.name()))
+async fn open(backend: &str, url: &str) -> Arc<dyn TokenStore> {
+    let server = tokenstore_backends::server(backend).expect("a server backend");
+    let opened = server.open(url, TABLE).await;
+    opened
+        .unwrap_or_else(|e| panic!("{backend}: opening a store = Err({e})"))
+        .into_store()
 }
 
 fn user(n: usize) -> Token {
@@ -65,7 +58,7 @@ fn store_fails_fast_while_the_server_is_down_and_works_after_it_restarts(
     let first_start = began.elapsed();
 
     let rt = tokenstore_suite::runner::runtime();
-    let store = rt.block_on(open(server, &private.url()));
+    let store = rt.block_on(open(backend, &private.url()));
     let mut saved = Vec::new();
     for n in 0..3 {
         let mut t = user(n);

@@ -121,7 +121,7 @@ async fn hostile_values_round_trip_or_are_refused_by_field(ctx: Ctx) -> CheckRes
     for field in fields {
         for value in crate::values::hostile() {
             // A value past the store's declared limits is limits.declared's to check.
-            if !ctx.limits.holds(field, &value) {
+            if !ctx.limits.holds(field, value) {
                 continue;
             }
             let mut t = with_client(token!(user_name = "rt-user", refresh_token = "rt-refresh"));

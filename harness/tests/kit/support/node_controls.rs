@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
-use tokenstore_check::servers::required;
+use tokenstore_suite::required;
 use tokenstore_suite::AdapterFixture;
 
 /// The directory of the Node adapter.

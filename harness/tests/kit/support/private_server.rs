@@ -6,7 +6,30 @@
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
-use tokenstore_check::servers::Server;
+
+/// A server kind a test can run privately.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Server {
+    Mysql,
+    Redis,
+    Postgres,
+}
+
+impl Server {
+    pub fn from_name(name: &str) -> Option<Server> {
+        [Server::Mysql, Server::Redis, Server::Postgres]
+            .into_iter()
+            .find(|s| s.name() == name)
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Server::Mysql => "mysql",
+            Server::Redis => "redis",
+            Server::Postgres => "postgres",
+        }
+    }
+}
 
 /// How long a server may take to start (or to stop) before the test fails.
 const READY_LIMIT: Duration = Duration::from_secs(30);

@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
-use tokenstore_check::servers::required;
+use tokenstore_suite::required;
 use tokenstore_suite::AdapterFixture;
 
 /// The Python with the official SDK installed, or `None` (and a printed line) when the tests

@@ -1,0 +1,193 @@
+//! The registry of the kit's backends: [`BACKENDS`] lists each once, and each module says
+//! everything the kit needs to know about its backend, in one place: its name, capabilities and
+//! limits, its fixture for the suite, for a server backend how a run gets the server (a URL
+//! variable or a pinned container) and how its connections are found and killed, and for the
+//! benchmarks how it is loaded in bulk and what its raw floor is. The CLI, the server
+//! provisioning, the admin kills and the benchmarks iterate this list and name no backend.
+//!
+//! A new server backend is a backend crate, a module here implementing [`ServerBackend`] and
+//! [`Backend`], and its entry in [`BACKENDS`].
+
+mod dir;
+mod file;
+mod list;
+mod memory;
+mod mysql;
+mod postgres;
+mod provision;
+mod redis;
+mod server;
+mod sqlite;
+
+pub use server::ServerFixture;
+
+use async_trait::async_trait;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use tokenstore_core::{Field, Limits, StoreError, Token, TokenStore};
+use tokenstore_suite::{DirFixture, StoreFixture};
+
+/// Every backend compiled in, the embedded ones first, in the order reports list them.
+pub static BACKENDS: [&dyn Backend; 8] = [
+    &memory::MEMORY,
+    &list::LIST,
+    &sqlite::SQLITE,
+    &sqlite::SQLITE_MEMORY,
+    &file::FILE,
+    &mysql::MYSQL,
+    &redis::REDIS,
+    &postgres::POSTGRES,
+];
+
+/// The backend called `name`.
+pub fn backend(name: &str) -> Option<&'static dyn Backend> {
+    BACKENDS.iter().copied().find(|b| b.name() == name)
+}
+
+/// The server backend called `name`.
+pub fn server(name: &str) -> Option<&'static dyn ServerBackend> {
+    backend(name).and_then(|b| b.server())
+}
+
+/// The fixture of the backend called `name` when it keeps its storage in a directory, served
+/// from other processes by `program serve --backend NAME` when `program` is given.
+pub fn dir_fixture(name: &str, program: Option<PathBuf>) -> Option<DirFixture> {
+    backend(name)?.dir_fixture(program)
+}
+
+/// Every backend's name, in [`BACKENDS`] order.
+pub fn names() -> Vec<&'static str> {
+    BACKENDS.iter().map(|b| b.name()).collect()
+}
+
+/// The embedded backends' names: what `run` checks by default.
+pub fn embedded() -> Vec<&'static str> {
+    BACKENDS
+        .iter()
+        .filter(|b| b.server().is_none())
+        .map(|b| b.name())
+        .collect()
+}
+
+/// One backend of the kit.
+#[async_trait]
+pub trait Backend: Send + Sync {
+    fn name(&self) -> &'static str;
+
+    /// The fixture the suite checks. With `program`, a backend whose storage other processes
+    /// can share is served from them by `program serve --backend NAME` (the processes and crash
+    /// tiers).
+    fn fixture(&self, program: Option<PathBuf>) -> Box<dyn StoreFixture> {
+        let fixture = self.dir_fixture(program);
+        Box::new(fixture.expect("a backend that is no server keeps its storage in a directory"))
+    }
+
+    /// The fixture of a backend that keeps its storage in a directory (or nowhere).
+    fn dir_fixture(&self, program: Option<PathBuf>) -> Option<DirFixture> {
+        let _ = program;
+        None
+    }
+
+    /// The server it needs, for a server backend.
+    fn server(&self) -> Option<&'static dyn ServerBackend> {
+        None
+    }
+
+    /// Whether the benchmarks measure it.
+    fn benchmarked(&self) -> bool {
+        true
+    }
+
+    /// The largest store the criterion benches load, when a larger one takes minutes per bench.
+    fn largest_bench_size(&self) -> Option<usize> {
+        None
+    }
+
+    /// The backend holding `tokens`, loaded in bulk (as fast as the storage allows, not through
+    /// `save_token` unless its layout is only reachable that way), on storage called `name` in
+    /// `dir` or, for a server backend, on the server at `url`; with its raw floor on the same
+    /// data when it has one.
+    async fn load(
+        &self,
+        url: &str,
+        dir: &Path,
+        name: &str,
+        tokens: &[Token],
+    ) -> Result<Loaded, String>;
+}
+
+/// A container a run started, stopped when dropped.
+pub type Container = Box<dyn std::any::Any + Send + Sync>;
+
+/// A backend loaded for a benchmark.
+pub struct Loaded {
+    pub store: Arc<dyn TokenStore>,
+    pub floor: Option<Box<dyn Floor>>,
+    /// Removes what the load created on a server.
+    pub cleanup: Option<Box<dyn Cleanup>>,
+}
+
+/// The cheapest lookup a backend's driver allows, on the same data as the store.
+#[async_trait]
+pub trait Floor: Send + Sync {
+    /// Looks up the token whose `field` is `value` (whose id is `id`): whether it was found.
+    async fn lookup(&self, field: Field, value: &str, id: &str) -> Result<bool, String>;
+}
+
+/// What removes a benchmark's storage from a server.
+#[async_trait]
+pub trait Cleanup: Send + Sync {
+    async fn cleanup(self: Box<Self>);
+}
+
+/// A server backend: how a run gets the server, opens stores on it, and kills their
+/// connections.
+#[async_trait]
+pub trait ServerBackend: Send + Sync {
+    fn name(&self) -> &'static str;
+
+    /// The variable that gives the server's URL (`TOKENSTORE_MYSQL_URL`).
+    fn url_variable(&self) -> &'static str;
+
+    /// A URL to show in the line that says how to provide the server.
+    fn example_url(&self) -> &'static str;
+
+    fn limits(&self) -> Limits;
+
+    /// Starts the pinned container image: the URL of its server, and the container, which
+    /// stops when dropped.
+    async fn start_container(&self) -> Result<(String, Container), String>;
+
+    /// Opens a store on the namespace (table, key prefix) `name` of the server at `url`.
+    async fn open(&self, url: &str, name: &str) -> Result<Arc<dyn ServerStore>, StoreError>;
+
+    /// Kills, from an admin connection to `url`, the connections `tags` name (what
+    /// [`ServerStore::connection_tags`] gave), and returns how many it killed.
+    async fn kill(&self, url: &str, tags: &[String]) -> Result<usize, StoreError>;
+}
+
+/// A store on a server, as the kit drives it beyond the six calls.
+#[async_trait]
+pub trait ServerStore: TokenStore {
+    fn into_store(self: Arc<Self>) -> Arc<dyn TokenStore>;
+
+    /// What names this store's connections on the server: a client name or `application_name`,
+    /// or connection ids.
+    fn connection_tags(&self) -> Vec<String>;
+
+    /// Removes the namespace (its tables or keys) and closes the store's connections.
+    async fn drop_namespace(&self) -> Result<(), StoreError>;
+}
+
+/// `StoreError` as the one-line `String` the benchmarks report, after the backend's name.
+fn failed(name: &'static str) -> impl Fn(StoreError) -> String {
+    move |e| format!("{name}: {e}")
+}
+
+/// Saves `tokens` one by one through `save_token`.
+async fn save_all(store: &dyn TokenStore, tokens: &[Token]) -> Result<(), StoreError> {
+    for t in tokens {
+        store.save_token(&mut t.clone()).await?;
+    }
+    Ok(())
+}

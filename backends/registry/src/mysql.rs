@@ -1,0 +1,227 @@
+//! `mysql`: MySQL or MariaDB. Connections are known by their server ids and killed with
+//! `KILL CONNECTION`; the container is `mysql:8.4`; the floor is a prepared point select on a
+//! pool that keeps its statements.
+
+use crate::provision::{admin_error, container_failed};
+use crate::server::ServerFixture;
+use crate::{Backend, Cleanup, Container, Floor, Loaded, ServerBackend, ServerStore};
+use async_trait::async_trait;
+use mysql_async::prelude::Queryable;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use tokenstore_core::{Field, Limits, StoreError, Token, TokenStore};
+use tokenstore_mysql::MysqlStore;
+use tokenstore_suite::StoreFixture;
+
+pub(crate) struct Mysql;
+pub(crate) static MYSQL: Mysql = Mysql;
+
+#[async_trait]
+impl ServerBackend for Mysql {
+    fn name(&self) -> &'static str {
+        "mysql"
+    }
+
+    fn url_variable(&self) -> &'static str {
+        "TOKENSTORE_MYSQL_URL"
+    }
+
+    fn example_url(&self) -> &'static str {
+        "mysql://root@127.0.0.1:3306/test"
+    }
+
+    fn limits(&self) -> Limits {
+        tokenstore_mysql::MYSQL_LIMITS
+    }
+
+    async fn start_container(&self) -> Result<(String, Container), String> {
+        use testcontainers::runners::AsyncRunner;
+        use testcontainers::ImageExt;
+        let failed = container_failed("mysql");
+        let c = testcontainers_modules::mysql::Mysql::default()
+            .with_tag("8.4")
+            .start()
+            .await
+            .map_err(&failed)?;
+        let port = c.get_host_port_ipv4(3306).await.map_err(&failed)?;
+        Ok((format!("mysql://root@127.0.0.1:{port}/test"), Box::new(c)))
+    }
+
+    async fn open(&self, url: &str, name: &str) -> Result<Arc<dyn ServerStore>, StoreError> {
+        Ok(Arc::new(MysqlStore::open(url, name).await?))
+    }
+
+    /// Kills the connections among the ids in `tags` that are still open.
+    async fn kill(&self, url: &str, tags: &[String]) -> Result<usize, StoreError> {
+        let ids: Vec<u64> = tags.iter().filter_map(|t| t.parse().ok()).collect();
+        if ids.is_empty() {
+            return Ok(0);
+        }
+        let opts = mysql_async::Opts::from_url(url).map_err(admin_error("mysql", "bad URL"))?;
+        let mut admin = mysql_async::Conn::new(opts)
+            .await
+            .map_err(admin_error("mysql", "cannot connect"))?;
+        let listed = ids
+            .iter()
+            .map(u64::to_string)
+            .collect::<Vec<_>>()
+            .join(", ");
+        let open: Vec<u64> = admin
+            .query(format!(
+                "SELECT ID FROM information_schema.PROCESSLIST WHERE ID IN ({listed})"
+            ))
+            .await
+            .map_err(admin_error("mysql", "cannot list the connections"))?;
+        let mut killed = 0;
+        for id in open {
+            match admin.query_drop(format!("KILL CONNECTION {id}")).await {
+                Ok(()) => killed += 1,
+                // ER_NO_SUCH_THREAD: it closed between the listing and the kill.
+                Err(mysql_async::Error::Server(e)) if e.code == 1094 => {}
+                Err(e) => return Err(admin_error("mysql", "cannot kill")(e)),
+            }
+        }
+        admin
+            .disconnect()
+            .await
+            .map_err(admin_error("mysql", "cannot disconnect"))?;
+        Ok(killed)
+    }
+}
+
+#[async_trait]
+impl ServerStore for MysqlStore {
+    fn into_store(self: Arc<Self>) -> Arc<dyn TokenStore> {
+        self
+    }
+
+    fn connection_tags(&self) -> Vec<String> {
+        self.connection_ids().iter().map(u32::to_string).collect()
+    }
+
+    async fn drop_namespace(&self) -> Result<(), StoreError> {
+        self.drop_tables().await?;
+        self.disconnect().await
+    }
+}
+
+#[async_trait]
+impl Backend for Mysql {
+    fn name(&self) -> &'static str {
+        "mysql"
+    }
+
+    fn fixture(&self, program: Option<PathBuf>) -> Box<dyn StoreFixture> {
+        let fixture = ServerFixture::new(&MYSQL);
+        Box::new(match program {
+            Some(program) => fixture.served_by(program),
+            None => fixture,
+        })
+    }
+
+    fn server(&self) -> Option<&'static dyn ServerBackend> {
+        Some(&MYSQL)
+    }
+
+    async fn load(
+        &self,
+        url: &str,
+        _: &Path,
+        table: &str,
+        tokens: &[Token],
+    ) -> Result<Loaded, String> {
+        let store = MysqlStore::open(url, table)
+            .await
+            .map_err(crate::failed("mysql"))?;
+        // The floor keeps its prepared statements too: no reset when a connection goes back to
+        // the pool.
+        let opts = mysql_async::Opts::from_url(url).map_err(|e| e.to_string())?;
+        let pool_opts = opts.pool_opts().clone().with_reset_connection(false);
+        let pool =
+            mysql_async::Pool::new(mysql_async::OptsBuilder::from_opts(opts).pool_opts(pool_opts));
+        bulk_load(&pool, table, tokens)
+            .await
+            .map_err(|e| format!("mysql: cannot load: {e}"))?;
+        Ok(Loaded {
+            store: Arc::new(store),
+            floor: Some(Box::new(PointSelect {
+                pool,
+                table: table.to_owned(),
+            })),
+            cleanup: Some(Box::new(DropTables {
+                url: url.to_owned(),
+                table: table.to_owned(),
+            })),
+        })
+    }
+}
+
+/// Inserts the tokens 500 rows per statement and sets the id counter past them.
+async fn bulk_load(
+    pool: &mysql_async::Pool,
+    table: &str,
+    tokens: &[Token],
+) -> Result<(), mysql_async::Error> {
+    let mut conn = pool.get_conn().await?;
+    for chunk in tokens.chunks(500) {
+        let rows = vec!["(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"; chunk.len()].join(", ");
+        let params: Vec<mysql_async::Value> = chunk
+            .iter()
+            .flat_map(|t| Field::ALL.map(|f| mysql_async::Value::from(t.get(f))))
+            .collect();
+        conn.exec_drop(
+            format!(
+                "INSERT INTO `{table}` ({}) VALUES {rows}",
+                tokenstore_core::sql::COLUMNS
+            ),
+            params,
+        )
+        .await?;
+    }
+    conn.exec_drop(
+        format!("UPDATE `{table}_ids` SET n = ?"),
+        (tokens.len() as u64,),
+    )
+    .await
+}
+
+/// The floor: a prepared point select (mysql_async caches the statement per connection).
+struct PointSelect {
+    pool: mysql_async::Pool,
+    table: String,
+}
+
+#[async_trait]
+impl Floor for PointSelect {
+    async fn lookup(&self, field: Field, value: &str, _: &str) -> Result<bool, String> {
+        let mut conn = self.pool.get_conn().await.map_err(|e| e.to_string())?;
+        let row: Option<mysql_async::Row> = conn
+            .exec_first(
+                format!(
+                    "SELECT {} FROM `{}` WHERE {} = ?",
+                    tokenstore_core::sql::COLUMNS,
+                    self.table,
+                    field.name()
+                ),
+                (value,),
+            )
+            .await
+            .map_err(|e| e.to_string())?;
+        Ok(row.is_some())
+    }
+}
+
+struct DropTables {
+    url: String,
+    table: String,
+}
+
+#[async_trait]
+impl Cleanup for DropTables {
+    async fn cleanup(self: Box<Self>) {
+        if let Ok(store) = MysqlStore::open(&self.url, &self.table).await {
+            let _ = store.drop_tables().await;
+            let _ = store.disconnect().await;
+        }
+    }
+}

@@ -1,0 +1,240 @@
+//! `postgres`: PostgreSQL. Connections carry the store's `application_name` and are terminated
+//! with `pg_terminate_backend`; the container is `postgres:16-alpine`; the floor is a prepared
+//! point select, one statement per key field.
+
+use crate::provision::{admin_error, container_failed};
+use crate::server::ServerFixture;
+use crate::{Backend, Cleanup, Container, Floor, Loaded, ServerBackend, ServerStore};
+use async_trait::async_trait;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use tokenstore_core::{Field, Limits, StoreError, Token, TokenStore};
+use tokenstore_postgres::PostgresStore;
+use tokenstore_suite::StoreFixture;
+
+pub(crate) struct Postgres;
+pub(crate) static POSTGRES: Postgres = Postgres;
+
+/// The fields the floor has a statement for: the id and the four lookup keys.
+const FLOOR_FIELDS: [Field; 5] = [
+    Field::Id,
+    Field::UserName,
+    Field::AccessToken,
+    Field::GrantToken,
+    Field::RefreshToken,
+];
+
+#[async_trait]
+impl ServerBackend for Postgres {
+    fn name(&self) -> &'static str {
+        "postgres"
+    }
+
+    fn url_variable(&self) -> &'static str {
+        "TOKENSTORE_POSTGRES_URL"
+    }
+
+    fn example_url(&self) -> &'static str {
+        "postgres://postgres@127.0.0.1:5432/test"
+    }
+
+    fn limits(&self) -> Limits {
+        tokenstore_postgres::POSTGRES_LIMITS
+    }
+
+    async fn start_container(&self) -> Result<(String, Container), String> {
+        use testcontainers::runners::AsyncRunner;
+        use testcontainers::ImageExt;
+        let failed = container_failed("postgres");
+        let c = testcontainers_modules::postgres::Postgres::default()
+            .with_tag("16-alpine")
+            .start()
+            .await
+            .map_err(&failed)?;
+        let port = c.get_host_port_ipv4(5432).await.map_err(&failed)?;
+        Ok((
+            format!("postgres://postgres:postgres@127.0.0.1:{port}/postgres"),
+            Box::new(c),
+        ))
+    }
+
+    async fn open(&self, url: &str, name: &str) -> Result<Arc<dyn ServerStore>, StoreError> {
+        Ok(Arc::new(PostgresStore::open(url, name).await?))
+    }
+
+    /// Terminates the sessions whose `application_name` is one of `tags`.
+    async fn kill(&self, url: &str, tags: &[String]) -> Result<usize, StoreError> {
+        let (admin, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+            .await
+            .map_err(admin_error("postgres", "cannot connect"))?;
+        let driver = tokio::spawn(connection);
+        let killed = admin
+            .query_one(
+                // Materialized first, so that only the listed sessions are ever terminated.
+                "WITH ours AS MATERIALIZED (SELECT pid FROM pg_stat_activity \
+                 WHERE application_name = ANY($1) AND pid <> pg_backend_pid()) \
+                 SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) FROM ours",
+                &[&tags],
+            )
+            .await
+            .map_err(admin_error("postgres", "cannot terminate the sessions"));
+        drop(admin);
+        let _ = driver.await;
+        Ok(killed?.get::<_, i64>(0) as usize)
+    }
+}
+
+#[async_trait]
+impl ServerStore for PostgresStore {
+    fn into_store(self: Arc<Self>) -> Arc<dyn TokenStore> {
+        self
+    }
+
+    fn connection_tags(&self) -> Vec<String> {
+        vec![self.connection_label().to_owned()]
+    }
+
+    async fn drop_namespace(&self) -> Result<(), StoreError> {
+        self.drop_tables().await
+    }
+}
+
+#[async_trait]
+impl Backend for Postgres {
+    fn name(&self) -> &'static str {
+        "postgres"
+    }
+
+    fn fixture(&self, program: Option<PathBuf>) -> Box<dyn StoreFixture> {
+        let fixture = ServerFixture::new(&POSTGRES);
+        Box::new(match program {
+            Some(program) => fixture.served_by(program),
+            None => fixture,
+        })
+    }
+
+    fn server(&self) -> Option<&'static dyn ServerBackend> {
+        Some(&POSTGRES)
+    }
+
+    async fn load(
+        &self,
+        url: &str,
+        _: &Path,
+        table: &str,
+        tokens: &[Token],
+    ) -> Result<Loaded, String> {
+        let store = PostgresStore::open(url, table)
+            .await
+            .map_err(crate::failed("postgres"))?;
+        let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+            .await
+            .map_err(|e| e.to_string())?;
+        tokio::spawn(connection);
+        bulk_load(&client, table, tokens)
+            .await
+            .map_err(|e| format!("postgres: cannot load: {e}"))?;
+        let mut statements = HashMap::new();
+        for field in FLOOR_FIELDS {
+            let sql = format!(
+                "SELECT {} FROM {table} WHERE {} = $1",
+                tokenstore_core::sql::COLUMNS,
+                field.name()
+            );
+            statements.insert(
+                field,
+                client.prepare(&sql).await.map_err(|e| e.to_string())?,
+            );
+        }
+        Ok(Loaded {
+            store: Arc::new(store),
+            floor: Some(Box::new(Prepared { client, statements })),
+            cleanup: Some(Box::new(DropTables {
+                url: url.to_owned(),
+                table: table.to_owned(),
+            })),
+        })
+    }
+}
+
+/// Inserts the tokens 500 rows per statement and sets the id sequence past them.
+async fn bulk_load(
+    client: &tokio_postgres::Client,
+    table: &str,
+    tokens: &[Token],
+) -> Result<(), tokio_postgres::Error> {
+    use tokio_postgres::types::ToSql;
+    for chunk in tokens.chunks(500) {
+        let rows: Vec<String> = (0..chunk.len())
+            .map(|r| {
+                format!(
+                    "({})",
+                    (1..=10)
+                        .map(|c| format!("${}", r * 10 + c))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            })
+            .collect();
+        let values: Vec<Option<&str>> = chunk
+            .iter()
+            .flat_map(|t| Field::ALL.map(|f| t.get(f)))
+            .collect();
+        let params: Vec<&(dyn ToSql + Sync)> =
+            values.iter().map(|v| v as &(dyn ToSql + Sync)).collect();
+        client
+            .execute(
+                &format!(
+                    "INSERT INTO {table} ({}) VALUES {}",
+                    tokenstore_core::sql::COLUMNS,
+                    rows.join(", ")
+                ),
+                &params,
+            )
+            .await?;
+    }
+    client
+        .execute(
+            &format!("SELECT setval('{table}_ids', {})", tokens.len().max(1)),
+            &[],
+        )
+        .await?;
+    Ok(())
+}
+
+/// The floor: a prepared point select per key field.
+struct Prepared {
+    client: tokio_postgres::Client,
+    statements: HashMap<Field, tokio_postgres::Statement>,
+}
+
+#[async_trait]
+impl Floor for Prepared {
+    async fn lookup(&self, field: Field, value: &str, _: &str) -> Result<bool, String> {
+        let stmt = self
+            .statements
+            .get(&field)
+            .ok_or("no prepared statement for this field")?;
+        let row = self
+            .client
+            .query_opt(stmt, &[&value])
+            .await
+            .map_err(|e| e.to_string())?;
+        Ok(row.is_some())
+    }
+}
+
+struct DropTables {
+    url: String,
+    table: String,
+}
+
+#[async_trait]
+impl Cleanup for DropTables {
+    async fn cleanup(self: Box<Self>) {
+        if let Ok(store) = PostgresStore::open(&self.url, &self.table).await {
+            let _ = store.drop_tables().await;
+        }
+    }
+}

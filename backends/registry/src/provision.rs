@@ -1,0 +1,80 @@
+//! How a run gets a server: the URL in the backend's variable; else, when a Docker engine answers
+//! a ping, its pinned container started with testcontainers; else the backend is unavailable,
+//! with a line saying how to provide the server.
+
+use crate::{Container, ServerBackend};
+
+/// A server a run can use, and the container that runs it, if the run started one.
+pub(crate) struct Provisioned {
+    pub url: String,
+    _container: Option<Container>,
+}
+
+impl Provisioned {
+    /// A server at `url` someone else runs.
+    pub fn at(url: &str) -> Provisioned {
+        Provisioned {
+            url: url.to_owned(),
+            _container: None,
+        }
+    }
+}
+
+pub(crate) async fn provision(server: &dyn ServerBackend) -> Result<Provisioned, String> {
+    if let Ok(url) = std::env::var(server.url_variable()) {
+        return Ok(Provisioned::at(&url));
+    }
+    if docker_answers_ping().await {
+        let (url, container) = server.start_container().await?;
+        return Ok(Provisioned {
+            url,
+            _container: Some(container),
+        });
+    }
+    Err(format!(
+        "{}: no server: set {}={} or start a Docker engine",
+        server.name(),
+        server.url_variable(),
+        server.example_url()
+    ))
+}
+
+/// What a container that did not start reports.
+pub(crate) fn container_failed(
+    name: &'static str,
+) -> impl Fn(testcontainers::TestcontainersError) -> String {
+    move |e| format!("{name}: Docker answers, but the container did not start: {e}")
+}
+
+/// Whether a Docker engine answers `GET /_ping` on its socket within two seconds.
+async fn docker_answers_ping() -> bool {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let socket = std::env::var("DOCKER_HOST")
+        .ok()
+        .and_then(|h| h.strip_prefix("unix://").map(str::to_owned))
+        .unwrap_or_else(|| "/var/run/docker.sock".into());
+    let ping = async {
+        let mut stream = tokio::net::UnixStream::connect(&socket).await.ok()?;
+        stream
+            .write_all(b"GET /_ping HTTP/1.0\r\nHost: docker\r\n\r\n")
+            .await
+            .ok()?;
+        let mut reply = Vec::new();
+        stream.read_to_end(&mut reply).await.ok()?;
+        Some(String::from_utf8_lossy(&reply).ends_with("OK"))
+    };
+    matches!(
+        tokio::time::timeout(std::time::Duration::from_secs(2), ping).await,
+        Ok(Some(true))
+    )
+}
+
+/// An error of an admin connection to `server`, doing `what`.
+pub(crate) fn admin_error<E: std::error::Error + Send + Sync + 'static>(
+    server: &'static str,
+    what: &'static str,
+) -> impl Fn(E) -> tokenstore_core::StoreError {
+    move |e| {
+        tokenstore_core::StoreError::backend(format!("{server} admin connection: {what}: {e}"), e)
+    }
+}

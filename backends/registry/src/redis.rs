@@ -1,0 +1,222 @@
+//! `redis`: one Redis server. Connections carry the store's client name and are killed with
+//! `CLIENT KILL ID`; the container is `redis:7.4`; the floor is one `HGETALL` of the token's
+//! known key. A benchmark loads through `save_token` from 16 tasks (the store's layout of hashes
+//! and index sets is only written by its scripts).
+
+use crate::provision::{admin_error, container_failed};
+use crate::server::ServerFixture;
+use crate::{save_all, Backend, Cleanup, Container, Floor, Loaded, ServerBackend, ServerStore};
+use async_trait::async_trait;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use tokenstore_core::{Field, Limits, StoreError, Token, TokenStore};
+use tokenstore_redis::RedisStore;
+use tokenstore_suite::StoreFixture;
+
+pub(crate) struct Redis;
+pub(crate) static REDIS: Redis = Redis;
+
+#[async_trait]
+impl ServerBackend for Redis {
+    fn name(&self) -> &'static str {
+        "redis"
+    }
+
+    fn url_variable(&self) -> &'static str {
+        "TOKENSTORE_REDIS_URL"
+    }
+
+    fn example_url(&self) -> &'static str {
+        "redis://127.0.0.1:6379"
+    }
+
+    fn limits(&self) -> Limits {
+        Limits::default()
+    }
+
+    async fn start_container(&self) -> Result<(String, Container), String> {
+        use testcontainers::runners::AsyncRunner;
+        use testcontainers::ImageExt;
+        let failed = container_failed("redis");
+        let c = testcontainers_modules::redis::Redis::default()
+            .with_tag("7.4")
+            .start()
+            .await
+            .map_err(&failed)?;
+        let port = c.get_host_port_ipv4(6379).await.map_err(&failed)?;
+        Ok((format!("redis://127.0.0.1:{port}"), Box::new(c)))
+    }
+
+    async fn open(&self, url: &str, name: &str) -> Result<Arc<dyn ServerStore>, StoreError> {
+        Ok(Arc::new(RedisStore::open(url, name).await?))
+    }
+
+    /// Kills the connections whose client name is one of `tags`.
+    async fn kill(&self, url: &str, tags: &[String]) -> Result<usize, StoreError> {
+        let client = redis::Client::open(url).map_err(admin_error("redis", "bad URL"))?;
+        let mut admin = client
+            .get_multiplexed_async_connection()
+            .await
+            .map_err(admin_error("redis", "cannot connect"))?;
+        let list: String = redis::cmd("CLIENT")
+            .arg("LIST")
+            .query_async(&mut admin)
+            .await
+            .map_err(admin_error("redis", "cannot list the clients"))?;
+        let mut killed = 0;
+        for id in client_ids_named(&list, tags) {
+            let n: usize = redis::cmd("CLIENT")
+                .arg("KILL")
+                .arg("ID")
+                .arg(id)
+                .query_async(&mut admin)
+                .await
+                .map_err(admin_error("redis", "cannot kill"))?;
+            killed += n;
+        }
+        Ok(killed)
+    }
+}
+
+/// The ids of the `CLIENT LIST` lines (`id=7 addr=... name=NAME ...`) named one of `labels`.
+fn client_ids_named<'a>(list: &'a str, labels: &'a [String]) -> impl Iterator<Item = &'a str> {
+    list.lines().filter_map(move |line| {
+        let field = |key: &str| {
+            line.split(' ')
+                .find_map(|pair| pair.strip_prefix(key)?.strip_prefix('='))
+        };
+        let named = field("name").is_some_and(|name| labels.iter().any(|l| l == name));
+        if named {
+            field("id")
+        } else {
+            None
+        }
+    })
+}
+
+#[async_trait]
+impl ServerStore for RedisStore {
+    fn into_store(self: Arc<Self>) -> Arc<dyn TokenStore> {
+        self
+    }
+
+    fn connection_tags(&self) -> Vec<String> {
+        vec![self.connection_label().to_owned()]
+    }
+
+    async fn drop_namespace(&self) -> Result<(), StoreError> {
+        RedisStore::drop_namespace(self).await
+    }
+}
+
+#[async_trait]
+impl Backend for Redis {
+    fn name(&self) -> &'static str {
+        "redis"
+    }
+
+    fn fixture(&self, program: Option<PathBuf>) -> Box<dyn StoreFixture> {
+        let fixture = ServerFixture::new(&REDIS);
+        Box::new(match program {
+            Some(program) => fixture.served_by(program),
+            None => fixture,
+        })
+    }
+
+    fn server(&self) -> Option<&'static dyn ServerBackend> {
+        Some(&REDIS)
+    }
+
+    async fn load(
+        &self,
+        url: &str,
+        _: &Path,
+        name: &str,
+        tokens: &[Token],
+    ) -> Result<Loaded, String> {
+        let store = Arc::new(
+            RedisStore::open(url, name)
+                .await
+                .map_err(crate::failed("redis"))?,
+        );
+        save_concurrently(store.clone(), tokens.to_vec())
+            .await
+            .map_err(crate::failed("redis"))?;
+        let client = redis::Client::open(url).map_err(|e| e.to_string())?;
+        let conn = client
+            .get_connection_manager()
+            .await
+            .map_err(|e| e.to_string())?;
+        Ok(Loaded {
+            store: store.clone(),
+            floor: Some(Box::new(KnownKey {
+                conn,
+                prefix: format!("{{tokenstore:{name}}}"),
+            })),
+            cleanup: Some(Box::new(DropNamespace(store))),
+        })
+    }
+}
+
+/// Loads through `save_token` from 16 tasks at once.
+async fn save_concurrently(store: Arc<RedisStore>, tokens: Vec<Token>) -> Result<(), StoreError> {
+    let chunks: Vec<Vec<Token>> = tokens
+        .chunks(tokens.len().div_ceil(16).max(1))
+        .map(<[Token]>::to_vec)
+        .collect();
+    let tasks: Vec<_> = chunks
+        .into_iter()
+        .map(|chunk| {
+            let store = store.clone();
+            tokio::spawn(async move { save_all(&*store, &chunk).await })
+        })
+        .collect();
+    for task in tasks {
+        task.await.map_err(|e| StoreError::Backend {
+            message: e.to_string(),
+            source: None,
+        })??;
+    }
+    Ok(())
+}
+
+/// The floor: `HGETALL` of the token's key, which a lookup by id knows.
+struct KnownKey {
+    conn: redis::aio::ConnectionManager,
+    prefix: String,
+}
+
+#[async_trait]
+impl Floor for KnownKey {
+    async fn lookup(&self, _: Field, _: &str, id: &str) -> Result<bool, String> {
+        let fields: Vec<String> = redis::cmd("HGETALL")
+            .arg(format!("{}:t:{id}", self.prefix))
+            .query_async(&mut self.conn.clone())
+            .await
+            .map_err(|e| e.to_string())?;
+        Ok(!fields.is_empty())
+    }
+}
+
+struct DropNamespace(Arc<RedisStore>);
+
+#[async_trait]
+impl Cleanup for DropNamespace {
+    async fn cleanup(self: Box<Self>) {
+        let _ = self.0.drop_namespace().await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::client_ids_named;
+
+    #[test]
+    fn client_list_lines_are_matched_by_exact_name() {
+        let list = "id=3 addr=127.0.0.1:5 laddr=x fd=8 name=ts-a age=1\n\
+                    id=4 addr=127.0.0.1:6 laddr=x fd=9 name=ts-ab age=1\n\
+                    id=5 addr=127.0.0.1:7 laddr=x fd=10 name= age=1\n";
+        let labels = vec!["ts-a".to_owned()];
+        assert_eq!(client_ids_named(list, &labels).collect::<Vec<_>>(), ["3"]);
+    }
+}
