@@ -245,18 +245,6 @@ pub struct CheckRun {
     pub blocked: Option<SetupError>,
 }
 
-impl CheckRun {
-    /// Every failure as one message: the check's own, then the notes (for `suite!` tests).
-    pub fn problems(&self) -> Vec<String> {
-        let mut all: Vec<String> = self.failure.iter().cloned().collect();
-        if let Some(blocked) = &self.blocked {
-            all.push(format!("could not run: {blocked}"));
-        }
-        all.extend(self.notes.iter().map(|(rule, m)| format!("{rule}: {m}")));
-        all
-    }
-}
-
 /// Rules whose checks inject a fault (killed connections, overlapping calls). When one fails,
 /// the check runs again with the fault off; a failure that stays is a sequential defect.
 const FAULT_RULES: [&str; 4] = [
