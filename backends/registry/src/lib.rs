@@ -2,7 +2,8 @@
 //! everything the kit needs to know about its backend, in one place: its name, capabilities and
 //! limits, its fixture for the suite, for a server backend how a run gets the server (a URL
 //! variable or a pinned container) and how its connections are found and killed, and for the
-//! benchmarks how it is loaded in bulk and what its raw floor is. The CLI, the server
+//! benchmarks how it is loaded in bulk and what its raw floor is, and how its local binaries run
+//! a private server ([`local`]). The CLI, the server
 //! provisioning, the admin kills and the benchmarks iterate this list and name no backend.
 //!
 //! A new server backend is a backend crate, a module here implementing [`ServerBackend`] and
@@ -11,6 +12,7 @@
 mod dir;
 mod file;
 mod list;
+pub mod local;
 mod memory;
 mod mysql;
 mod postgres;
@@ -164,6 +166,11 @@ pub trait ServerBackend: Send + Sync {
     /// Kills, from an admin connection to `url`, the connections `tags` name (what
     /// [`ServerStore::connection_tags`] gave), and returns how many it killed.
     async fn kill(&self, url: &str, tags: &[String]) -> Result<usize, StoreError>;
+
+    /// How to run the server from its local binaries ([`local::LocalServer`]), if it can be.
+    fn local(&self) -> Option<&'static dyn local::Recipe> {
+        None
+    }
 }
 
 /// A store on a server, as the kit drives it beyond the six calls.

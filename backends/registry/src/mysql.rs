@@ -2,8 +2,8 @@
 //! `KILL CONNECTION`; the container is `mysql:8.4`; the floor is a prepared point select on a
 //! pool that keeps its statements.
 
+use crate::local::{arg, Recipe};
 use crate::provision::{admin_error, container_failed};
-use crate::server::ServerFixture;
 use crate::{Backend, Cleanup, Container, Floor, Loaded, ServerBackend, ServerStore};
 use async_trait::async_trait;
 use mysql_async::prelude::Queryable;
@@ -51,6 +51,10 @@ impl ServerBackend for Mysql {
         Ok(Arc::new(MysqlStore::open(url, name).await?))
     }
 
+    fn local(&self) -> Option<&'static dyn Recipe> {
+        Some(&LocalMariadb)
+    }
+
     /// Kills the connections among the ids in `tags` that are still open.
     async fn kill(&self, url: &str, tags: &[String]) -> Result<usize, StoreError> {
         let ids: Vec<u64> = tags.iter().filter_map(|t| t.parse().ok()).collect();
@@ -89,6 +93,70 @@ impl ServerBackend for Mysql {
     }
 }
 
+/// `mariadb-install-db` then `mariadbd`, root with no password, listening on 127.0.0.1 only,
+/// with a small buffer pool; the `test` database is created when it first answers.
+struct LocalMariadb;
+
+#[async_trait]
+impl Recipe for LocalMariadb {
+    fn binaries(&self) -> &'static [&'static str] {
+        &["/usr/bin/mariadb-install-db", "/usr/sbin/mariadbd"]
+    }
+
+    fn url(&self, port: u16) -> String {
+        format!("mysql://root@127.0.0.1:{port}/test")
+    }
+
+    fn initialize(&self, _: &Path, data: &Path) -> Option<(&'static str, Vec<String>)> {
+        let args = [
+            "--no-defaults".to_owned(),
+            format!("--datadir={}", arg(data)),
+            "--user=root".to_owned(),
+            "--auth-root-authentication-method=normal".to_owned(),
+            "--skip-name-resolve".to_owned(),
+        ];
+        Some(("/usr/bin/mariadb-install-db", args.to_vec()))
+    }
+
+    fn launch(
+        &self,
+        dir: &Path,
+        data: &Path,
+        port: u16,
+        log: &Path,
+    ) -> (&'static str, Vec<String>) {
+        let dir = arg(dir);
+        let args = [
+            "--no-defaults".to_owned(),
+            format!("--datadir={}", arg(data)),
+            "--user=root".to_owned(),
+            format!("--port={port}"),
+            format!("--socket={dir}/mysqld.sock"),
+            "--bind-address=127.0.0.1".to_owned(),
+            "--skip-networking=0".to_owned(),
+            format!("--pid-file={dir}/mysqld.pid"),
+            format!("--log-error={}", arg(log)),
+            "--innodb-buffer-pool-size=16M".to_owned(),
+            "--skip-name-resolve".to_owned(),
+        ];
+        ("/usr/sbin/mariadbd", args.to_vec())
+    }
+
+    async fn answers(&self, port: u16) -> bool {
+        let answer = async {
+            let url = format!("mysql://root@127.0.0.1:{port}");
+            let opts = mysql_async::Opts::from_url(&url).ok()?;
+            let mut conn = mysql_async::Conn::new(opts).await.ok()?;
+            conn.query_drop("CREATE DATABASE IF NOT EXISTS test")
+                .await
+                .ok()?;
+            conn.disconnect().await.ok()?;
+            Some(true)
+        };
+        answer.await == Some(true)
+    }
+}
+
 #[async_trait]
 impl ServerStore for MysqlStore {
     fn into_store(self: Arc<Self>) -> Arc<dyn TokenStore> {
@@ -112,11 +180,7 @@ impl Backend for Mysql {
     }
 
     fn fixture(&self, program: Option<PathBuf>) -> Box<dyn StoreFixture> {
-        let fixture = ServerFixture::new(&MYSQL);
-        Box::new(match program {
-            Some(program) => fixture.served_by(program),
-            None => fixture,
-        })
+        crate::server::fixture(&MYSQL, program)
     }
 
     fn server(&self) -> Option<&'static dyn ServerBackend> {

@@ -2,8 +2,8 @@
 //! with `pg_terminate_backend`; the container is `postgres:16-alpine`; the floor is a prepared
 //! point select, one statement per key field.
 
+use crate::local::{arg, Recipe};
 use crate::provision::{admin_error, container_failed};
-use crate::server::ServerFixture;
 use crate::{Backend, Cleanup, Container, Floor, Loaded, ServerBackend, ServerStore};
 use async_trait::async_trait;
 use std::collections::HashMap;
@@ -63,6 +63,10 @@ impl ServerBackend for Postgres {
         Ok(Arc::new(PostgresStore::open(url, name).await?))
     }
 
+    fn local(&self) -> Option<&'static dyn Recipe> {
+        Some(&LocalPostgres)
+    }
+
     /// Terminates the sessions whose `application_name` is one of `tags`.
     async fn kill(&self, url: &str, tags: &[String]) -> Result<usize, StoreError> {
         let (admin, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
@@ -82,6 +86,74 @@ impl ServerBackend for Postgres {
         drop(admin);
         let _ = driver.await;
         Ok(killed?.get::<_, i64>(0) as usize)
+    }
+}
+
+/// `initdb` then `postgres`, trusting local connections, listening on 127.0.0.1 only; stopped
+/// with SIGINT (a fast shutdown).
+struct LocalPostgres;
+
+#[async_trait]
+impl Recipe for LocalPostgres {
+    fn binaries(&self) -> &'static [&'static str] {
+        &["/usr/local/bin/initdb", "/usr/local/bin/postgres"]
+    }
+
+    fn url(&self, port: u16) -> String {
+        format!("postgres://postgres@127.0.0.1:{port}/postgres")
+    }
+
+    fn runs_as_postgres(&self) -> bool {
+        true
+    }
+
+    fn initialize(&self, _: &Path, data: &Path) -> Option<(&'static str, Vec<String>)> {
+        let args = [
+            "-D",
+            &arg(data),
+            "-A",
+            "trust",
+            "-U",
+            "postgres",
+            "--no-sync",
+            "--no-locale",
+            "-E",
+            "UTF8",
+        ];
+        Some(("/usr/local/bin/initdb", args.map(str::to_owned).to_vec()))
+    }
+
+    fn launch(&self, dir: &Path, data: &Path, port: u16, _: &Path) -> (&'static str, Vec<String>) {
+        let args = [
+            "-D",
+            &arg(data),
+            "-p",
+            &port.to_string(),
+            "-k",
+            &arg(dir),
+            "-c",
+            "listen_addresses=127.0.0.1",
+            "-c",
+            "logging_collector=off",
+        ];
+        ("/usr/local/bin/postgres", args.map(str::to_owned).to_vec())
+    }
+
+    fn stop_signal(&self) -> i32 {
+        libc::SIGINT
+    }
+
+    async fn answers(&self, port: u16) -> bool {
+        let Ok((client, connection)) =
+            tokio_postgres::connect(&self.url(port), tokio_postgres::NoTls).await
+        else {
+            return false;
+        };
+        let driver = tokio::spawn(connection);
+        let answered = client.simple_query("SELECT 1").await.is_ok();
+        drop(client);
+        let _ = driver.await;
+        answered
     }
 }
 
@@ -107,11 +179,7 @@ impl Backend for Postgres {
     }
 
     fn fixture(&self, program: Option<PathBuf>) -> Box<dyn StoreFixture> {
-        let fixture = ServerFixture::new(&POSTGRES);
-        Box::new(match program {
-            Some(program) => fixture.served_by(program),
-            None => fixture,
-        })
+        crate::server::fixture(&POSTGRES, program)
     }
 
     fn server(&self) -> Option<&'static dyn ServerBackend> {

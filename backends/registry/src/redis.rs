@@ -3,8 +3,8 @@
 //! known key. A benchmark loads through `save_token` from 16 tasks (the store's layout of hashes
 //! and index sets is only written by its scripts).
 
+use crate::local::{arg, Recipe};
 use crate::provision::{admin_error, container_failed};
-use crate::server::ServerFixture;
 use crate::{save_all, Backend, Cleanup, Container, Floor, Loaded, ServerBackend, ServerStore};
 use async_trait::async_trait;
 use std::path::{Path, PathBuf};
@@ -51,6 +51,10 @@ impl ServerBackend for Redis {
         Ok(Arc::new(RedisStore::open(url, name).await?))
     }
 
+    fn local(&self) -> Option<&'static dyn Recipe> {
+        Some(&LocalRedis)
+    }
+
     /// Kills the connections whose client name is one of `tags`.
     async fn kill(&self, url: &str, tags: &[String]) -> Result<usize, StoreError> {
         let client = redis::Client::open(url).map_err(admin_error("redis", "bad URL"))?;
@@ -75,6 +79,56 @@ impl ServerBackend for Redis {
             killed += n;
         }
         Ok(killed)
+    }
+}
+
+/// `redis-server` with an append-only file synced at every write, so a restart keeps the data.
+struct LocalRedis;
+
+#[async_trait]
+impl Recipe for LocalRedis {
+    fn binaries(&self) -> &'static [&'static str] {
+        &["/usr/bin/redis-server"]
+    }
+
+    fn url(&self, port: u16) -> String {
+        format!("redis://127.0.0.1:{port}")
+    }
+
+    fn initialize(&self, _: &Path, _: &Path) -> Option<(&'static str, Vec<String>)> {
+        None
+    }
+
+    fn launch(&self, dir: &Path, _: &Path, port: u16, log: &Path) -> (&'static str, Vec<String>) {
+        let args = [
+            "--port",
+            &port.to_string(),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "yes",
+            "--appendfsync",
+            "always",
+            "--dir",
+            &arg(dir),
+            "--logfile",
+            &arg(log),
+            "--daemonize",
+            "no",
+        ];
+        ("/usr/bin/redis-server", args.map(str::to_owned).to_vec())
+    }
+
+    async fn answers(&self, port: u16) -> bool {
+        let answer = async {
+            let client = redis::Client::open(self.url(port)).ok()?;
+            let mut conn = client.get_multiplexed_async_connection().await.ok()?;
+            let pong: String = redis::cmd("PING").query_async(&mut conn).await.ok()?;
+            Some(pong == "PONG")
+        };
+        answer.await == Some(true)
     }
 }
 
@@ -116,11 +170,7 @@ impl Backend for Redis {
     }
 
     fn fixture(&self, program: Option<PathBuf>) -> Box<dyn StoreFixture> {
-        let fixture = ServerFixture::new(&REDIS);
-        Box::new(match program {
-            Some(program) => fixture.served_by(program),
-            None => fixture,
-        })
+        crate::server::fixture(&REDIS, program)
     }
 
     fn server(&self) -> Option<&'static dyn ServerBackend> {

@@ -89,6 +89,19 @@ impl ServerFixture {
     }
 }
 
+/// The fixture of `server`, served from other processes by `program` when it is given: what
+/// each server backend's `Backend::fixture` is.
+pub(crate) fn fixture(
+    server: &'static dyn ServerBackend,
+    program: Option<PathBuf>,
+) -> Box<dyn StoreFixture> {
+    let fixture = ServerFixture::new(server);
+    Box::new(match program {
+        Some(program) => fixture.served_by(program),
+        None => fixture,
+    })
+}
+
 #[async_trait]
 impl StoreFixture for ServerFixture {
     fn name(&self) -> &str {

@@ -1,15 +1,16 @@
 //! A server restarted under a store: each test starts its own redis-server, PostgreSQL or
-//! MariaDB on a free port with its data in a temporary directory, opens the backend's store on
+//! MariaDB on a free port with its data in a temporary directory (the backend's local recipe,
+//! `tokenstore_backends::local`), opens the backend's store on
 //! it, saves tokens, stops the server, and checks that a call then returns a Backend error in
 //! bounded time (never hangs); then starts the server again on the same port and data, and
 //! checks that the next call on the same store object works and the tokens are still there.
 //! A missing server binary skips the test with a line, or fails it when TOKENSTORE_REQUIRE names
 //! the backend.
 
-use crate::support::private_server::{PrivateServer, Server};
 use rstest::rstest;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use tokenstore_backends::local::LocalServer;
 use tokenstore_core::{ErrorKind, Token, TokenStore};
 use tokenstore_suite::required;
 
@@ -44,8 +45,8 @@ fn sorted(mut tokens: Vec<Token>) -> Vec<Token> {
 fn store_fails_fast_while_the_server_is_down_and_works_after_it_restarts(
     #[values("mysql", "redis", "postgres")] backend: &str,
 ) {
-    let server = Server::from_name(backend).unwrap();
-    if let Some(binary) = PrivateServer::missing_binary(server) {
+    let server = tokenstore_backends::server(backend).unwrap();
+    if let Some(binary) = LocalServer::missing_binary(server) {
         assert!(
             !required(backend),
             "{backend}: {binary} is missing, and TOKENSTORE_REQUIRE names {backend}"
@@ -54,7 +55,7 @@ fn store_fails_fast_while_the_server_is_down_and_works_after_it_restarts(
         return;
     }
     let began = Instant::now();
-    let mut private = PrivateServer::start(server).unwrap_or_else(|e| panic!("{backend}: {e}"));
+    let mut private = LocalServer::start(server).unwrap_or_else(|e| panic!("{backend}: {e}"));
     let first_start = began.elapsed();
 
     let rt = tokenstore_suite::runner::runtime();

@@ -1,7 +1,6 @@
-//! Test support shared by the kit's tests: the deliberately broken stores, the Python and Node
-//! controls behind their adapters, and private server instances.
+//! Test support shared by the kit's tests: the deliberately broken stores, and the Python and
+//! Node controls behind their adapters.
 
 pub mod broken;
 pub mod node_controls;
-pub mod private_server;
 pub mod python_controls;
