@@ -348,7 +348,7 @@ impl SqlDriver for MysqlStore {
 /// lookup is one round trip, not a prepare and an execute. The store leaves no session state
 /// behind: each transaction sets its own isolation level, and the pool rolls back a transaction
 /// a dropped connection left open.
-fn keep_statements(url: &str) -> String {
+pub fn keep_statements(url: &str) -> String {
     if url.contains("reset_connection=") {
         url.to_owned()
     } else if url.contains('?') {

@@ -90,10 +90,6 @@ fn url() -> String {
     std::env::var("TOKENSTORE_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())
 }
 
-fn required() -> bool {
-    std::env::var("TOKENSTORE_REQUIRE").is_ok_and(|v| v.split(',').any(|n| n.trim() == "redis"))
-}
-
 static NAMESPACES: AtomicU64 = AtomicU64::new(0);
 
 #[test]
@@ -104,7 +100,10 @@ fn the_save_script_decides_as_plan_save() {
         .unwrap();
     let namespace = |n: u64| format!("savescript{}x{n}", std::process::id());
     if let Err(e) = rt.block_on(RedisStore::open(&url(), &namespace(0))) {
-        assert!(!required(), "TOKENSTORE_REQUIRE names redis, but {e}");
+        assert!(
+            !tokenstore_suite::required("redis"),
+            "TOKENSTORE_REQUIRE names redis, but {e}"
+        );
         eprintln!("skipped: no Redis at {} ({e})", url());
         return;
     }

@@ -186,6 +186,15 @@ pub trait ServerStore: TokenStore {
     async fn drop_namespace(&self) -> Result<(), StoreError>;
 }
 
+/// The fields the raw floors look tokens up by: the id and the lookup keys.
+const FLOOR_FIELDS: [Field; 5] = [
+    Field::Id,
+    tokenstore_core::KEY_FIELDS[0],
+    tokenstore_core::KEY_FIELDS[1],
+    tokenstore_core::KEY_FIELDS[2],
+    tokenstore_core::KEY_FIELDS[3],
+];
+
 /// `StoreError` as the one-line `String` the benchmarks report, after the backend's name.
 fn failed(name: &'static str) -> impl Fn(StoreError) -> String {
     move |e| format!("{name}: {e}")

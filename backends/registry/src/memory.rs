@@ -1,6 +1,6 @@
 //! `memory`: hash maps in the process. Its floor is a `HashMap` get, one map per key field.
 
-use crate::{dir, failed, save_all, Backend, Floor, Loaded};
+use crate::{dir, failed, save_all, Backend, Floor, Loaded, FLOOR_FIELDS};
 use async_trait::async_trait;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -10,15 +10,6 @@ use tokenstore_suite::DirFixture;
 
 pub(crate) struct Memory;
 pub(crate) static MEMORY: Memory = Memory;
-
-/// The fields the floor indexes: the id and the four lookup keys.
-const FLOOR_FIELDS: [Field; 5] = [
-    Field::Id,
-    Field::UserName,
-    Field::AccessToken,
-    Field::GrantToken,
-    Field::RefreshToken,
-];
 
 #[async_trait]
 impl Backend for Memory {

@@ -3,7 +3,7 @@
 //! pool that keeps its statements.
 
 use crate::local::{arg, Recipe};
-use crate::provision::{admin_error, container_failed};
+use crate::provision::{admin_error, start_image};
 use crate::{Backend, Cleanup, Container, Floor, Loaded, ServerBackend, ServerStore};
 use async_trait::async_trait;
 use mysql_async::prelude::Queryable;
@@ -35,16 +35,15 @@ impl ServerBackend for Mysql {
     }
 
     async fn start_container(&self) -> Result<(String, Container), String> {
-        use testcontainers::runners::AsyncRunner;
-        use testcontainers::ImageExt;
-        let failed = container_failed("mysql");
-        let c = testcontainers_modules::mysql::Mysql::default()
-            .with_tag("8.4")
-            .start()
-            .await
-            .map_err(&failed)?;
-        let port = c.get_host_port_ipv4(3306).await.map_err(&failed)?;
-        Ok((format!("mysql://root@127.0.0.1:{port}/test"), Box::new(c)))
+        let url = |port| format!("mysql://root@127.0.0.1:{port}/test");
+        start_image(
+            "mysql",
+            testcontainers_modules::mysql::Mysql::default(),
+            "8.4",
+            3306,
+            url,
+        )
+        .await
     }
 
     async fn open(&self, url: &str, name: &str) -> Result<Arc<dyn ServerStore>, StoreError> {
@@ -197,12 +196,10 @@ impl Backend for Mysql {
         let store = MysqlStore::open(url, table)
             .await
             .map_err(crate::failed("mysql"))?;
-        // The floor keeps its prepared statements too: no reset when a connection goes back to
-        // the pool.
-        let opts = mysql_async::Opts::from_url(url).map_err(|e| e.to_string())?;
-        let pool_opts = opts.pool_opts().clone().with_reset_connection(false);
-        let pool =
-            mysql_async::Pool::new(mysql_async::OptsBuilder::from_opts(opts).pool_opts(pool_opts));
+        // The floor's pool keeps its prepared statements as the store's does.
+        let opts = mysql_async::Opts::from_url(&tokenstore_mysql::keep_statements(url))
+            .map_err(|e| e.to_string())?;
+        let pool = mysql_async::Pool::new(opts);
         bulk_load(&pool, table, tokens)
             .await
             .map_err(|e| format!("mysql: cannot load: {e}"))?;

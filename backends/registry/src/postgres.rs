@@ -3,8 +3,8 @@
 //! point select, one statement per key field.
 
 use crate::local::{arg, Recipe};
-use crate::provision::{admin_error, container_failed};
-use crate::{Backend, Cleanup, Container, Floor, Loaded, ServerBackend, ServerStore};
+use crate::provision::{admin_error, start_image};
+use crate::{Backend, Cleanup, Container, Floor, Loaded, ServerBackend, ServerStore, FLOOR_FIELDS};
 use async_trait::async_trait;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -15,15 +15,6 @@ use tokenstore_suite::StoreFixture;
 
 pub(crate) struct Postgres;
 pub(crate) static POSTGRES: Postgres = Postgres;
-
-/// The fields the floor has a statement for: the id and the four lookup keys.
-const FLOOR_FIELDS: [Field; 5] = [
-    Field::Id,
-    Field::UserName,
-    Field::AccessToken,
-    Field::GrantToken,
-    Field::RefreshToken,
-];
 
 #[async_trait]
 impl ServerBackend for Postgres {
@@ -44,19 +35,15 @@ impl ServerBackend for Postgres {
     }
 
     async fn start_container(&self) -> Result<(String, Container), String> {
-        use testcontainers::runners::AsyncRunner;
-        use testcontainers::ImageExt;
-        let failed = container_failed("postgres");
-        let c = testcontainers_modules::postgres::Postgres::default()
-            .with_tag("16-alpine")
-            .start()
-            .await
-            .map_err(&failed)?;
-        let port = c.get_host_port_ipv4(5432).await.map_err(&failed)?;
-        Ok((
-            format!("postgres://postgres:postgres@127.0.0.1:{port}/postgres"),
-            Box::new(c),
-        ))
+        let url = |port| format!("postgres://postgres:postgres@127.0.0.1:{port}/postgres");
+        start_image(
+            "postgres",
+            testcontainers_modules::postgres::Postgres::default(),
+            "16-alpine",
+            5432,
+            url,
+        )
+        .await
     }
 
     async fn open(&self, url: &str, name: &str) -> Result<Arc<dyn ServerStore>, StoreError> {

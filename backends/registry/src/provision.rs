@@ -39,11 +39,26 @@ pub(crate) async fn provision(server: &dyn ServerBackend) -> Result<Provisioned,
     ))
 }
 
-/// What a container that did not start reports.
-pub(crate) fn container_failed(
+/// Starts `image` at `tag` for the server backend `name`: the URL `url` gives for the host port
+/// that maps the container's `port`, and the container.
+pub(crate) async fn start_image<I>(
     name: &'static str,
-) -> impl Fn(testcontainers::TestcontainersError) -> String {
-    move |e| format!("{name}: Docker answers, but the container did not start: {e}")
+    image: I,
+    tag: &str,
+    port: u16,
+    url: impl Fn(u16) -> String,
+) -> Result<(String, Container), String>
+where
+    I: testcontainers::Image + 'static,
+{
+    use testcontainers::runners::AsyncRunner;
+    use testcontainers::ImageExt;
+    let failed = |e: testcontainers::TestcontainersError| {
+        format!("{name}: Docker answers, but the container did not start: {e}")
+    };
+    let container = image.with_tag(tag).start().await.map_err(failed)?;
+    let host_port = container.get_host_port_ipv4(port).await.map_err(failed)?;
+    Ok((url(host_port), Box::new(container)))
 }
 
 /// Whether a Docker engine answers `GET /_ping` on its socket within two seconds.

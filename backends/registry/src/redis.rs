@@ -4,7 +4,7 @@
 //! and index sets is only written by its scripts).
 
 use crate::local::{arg, Recipe};
-use crate::provision::{admin_error, container_failed};
+use crate::provision::{admin_error, start_image};
 use crate::{save_all, Backend, Cleanup, Container, Floor, Loaded, ServerBackend, ServerStore};
 use async_trait::async_trait;
 use std::path::{Path, PathBuf};
@@ -35,16 +35,15 @@ impl ServerBackend for Redis {
     }
 
     async fn start_container(&self) -> Result<(String, Container), String> {
-        use testcontainers::runners::AsyncRunner;
-        use testcontainers::ImageExt;
-        let failed = container_failed("redis");
-        let c = testcontainers_modules::redis::Redis::default()
-            .with_tag("7.4")
-            .start()
-            .await
-            .map_err(&failed)?;
-        let port = c.get_host_port_ipv4(6379).await.map_err(&failed)?;
-        Ok((format!("redis://127.0.0.1:{port}"), Box::new(c)))
+        let url = |port| format!("redis://127.0.0.1:{port}");
+        start_image(
+            "redis",
+            testcontainers_modules::redis::Redis::default(),
+            "7.4",
+            6379,
+            url,
+        )
+        .await
     }
 
     async fn open(&self, url: &str, name: &str) -> Result<Arc<dyn ServerStore>, StoreError> {

@@ -437,9 +437,32 @@ fn bench_writes_json_and_charts_with_the_floor_ratio() {
     assert_one_line_error(&check(&["bench", "--sizes", "10,x"]), "--sizes");
 }
 
+/// Runs `tokenstore-check ARGS` with `requests` on its standard input, one per line, and returns
+/// its answers; it must exit 0.
+fn serve(args: &[&str], requests: &[Value]) -> Vec<Value> {
+    use std::io::Write;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tokenstore-check"))
+        .args(args)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    for request in requests {
+        writeln!(stdin, "{request}").unwrap();
+    }
+    drop(stdin);
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success());
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
 #[test]
 fn serve_speaks_the_adapter_protocol_and_refuses_unknown_stores() {
-    use std::io::Write;
     let out = check(&["serve", "--backend", "nosuch"]);
     assert_one_line_error(&out, "serve takes a built-in backend");
     let out = check(&[
@@ -468,24 +491,7 @@ fn serve_speaks_the_adapter_protocol_and_refuses_unknown_stores() {
         serde_json::json!({"seq": 6, "op": "get_tokens", "store": 1}),
         serde_json::json!({"seq": 7, "op": "shutdown"}),
     ];
-    let mut child = Command::new(env!("CARGO_BIN_EXE_tokenstore-check"))
-        .args(["serve", "--backend", "sqlite"])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdin = child.stdin.take().unwrap();
-    for request in &requests {
-        writeln!(stdin, "{request}").unwrap();
-    }
-    drop(stdin);
-    let out = child.wait_with_output().unwrap();
-    assert!(out.status.success());
-    let answers: Vec<Value> = String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let answers = serve(&["serve", "--backend", "sqlite"], &requests);
     assert_eq!(answers.len(), requests.len(), "{answers:#?}");
     for (i, answer) in answers.iter().enumerate() {
         assert_eq!(answer["seq"], i + 1, "{answer}");
@@ -507,7 +513,6 @@ fn serve_speaks_the_adapter_protocol_and_refuses_unknown_stores() {
 /// through it is in the namespace a store opened in this process on that name sees.
 #[test]
 fn serve_attaches_a_server_backend_by_the_storage_name() {
-    use std::io::Write;
     let Ok(url) = std::env::var("TOKENSTORE_REDIS_URL") else {
         assert!(
             !tokenstore_suite::required("redis"),
@@ -525,24 +530,7 @@ fn serve_attaches_a_server_backend_by_the_storage_name() {
             "token": {"user_name": "alice", "refresh_token": "r1"}}),
         serde_json::json!({"seq": 5, "op": "shutdown"}),
     ];
-    let mut child = Command::new(env!("CARGO_BIN_EXE_tokenstore-check"))
-        .args(["serve", "--backend", "redis", "--url", &url])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdin = child.stdin.take().unwrap();
-    for request in &requests {
-        writeln!(stdin, "{request}").unwrap();
-    }
-    drop(stdin);
-    let out = child.wait_with_output().unwrap();
-    assert!(out.status.success());
-    let answers: Vec<Value> = String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let answers = serve(&["serve", "--backend", "redis", "--url", &url], &requests);
     assert_eq!(
         answers[0]["ok"]["capabilities"]["connections"], true,
         "{answers:#?}"
