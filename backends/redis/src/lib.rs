@@ -8,14 +8,18 @@
 //! are re-checked with its exact comparisons; the merge and the conflicts of a save run inside
 //! `lua/save.lua`, because a save must be one atomic step on the server.
 //!
-//! The store holds one multiplexed connection, named with its
-//! [`RedisStore::connection_label`] (`CLIENT SETNAME`). When a call finds it lost (closed, reset,
-//! killed with `CLIENT KILL`, the server restarted), the store drops it, connects again on the
-//! next call, and sends the failed call once more when that cannot write twice
-//! (`tokenstore_retry::Resend`).
+//! The store holds one multiplexed connection (to a Redis Cluster: one per node, the `server`
+//! module), named with its [`RedisStore::connection_label`] (`CLIENT SETNAME`). When a call finds
+//! it lost (closed, reset, killed with `CLIENT KILL`, the server restarted, a cluster node
+//! failed), the store drops it, connects again on the next call, and sends the failed call once
+//! more when that cannot write twice (`tokenstore_retry::Resend`).
 
-use redis::aio::MultiplexedConnection;
-use redis::{AsyncConnectionConfig, RedisResult, Script};
+mod server;
+
+pub use server::REPLICA_WAIT;
+
+use redis::{RedisResult, Script};
+use server::{Conn, ScriptCall, Server};
 use std::future::Future;
 use std::sync::{LazyLock, Mutex, MutexGuard, PoisonError};
 use tokenstore_core::{find_by_id_in, find_in, find_lookups, Candidates, Choices, Field, Result};
@@ -43,12 +47,14 @@ type Attempt = tokenstore_retry::Attempt<redis::RedisError>;
 /// The connection in use, and which one it is (connections are numbered as they are made).
 struct Current {
     serial: u64,
-    conn: MultiplexedConnection,
+    conn: Conn,
 }
 
-/// A token store on one namespace of a Redis server.
+/// A token store on one namespace of a Redis server or a Redis Cluster.
 pub struct RedisStore {
-    client: redis::Client,
+    server: Server,
+    /// How many replicas acknowledge a write before the store does (`server::ScriptCall::run`).
+    replicas: usize,
     current: Mutex<Option<Current>>,
     /// Held while connecting, so that concurrent calls that find no connection make one.
     connecting: tokio::sync::Mutex<u64>,
@@ -60,21 +66,47 @@ impl RedisStore {
     /// Connects to `url` (`redis://host:port/db`); the store's keys all start with
     /// `{tokenstore:NAMESPACE}`.
     pub async fn open(url: &str, namespace: &str) -> Result<Self> {
-        tokenstore_core::sql::check_identifier(namespace)?;
-        let client = redis::Client::open(url)
+        let server = Server::one(url)
             .map_err(|e| StoreError::backend(format!("redis: bad URL {url:?}: {e}"), e))?;
-        let store = RedisStore {
-            client,
+        RedisStore::on(server, namespace).await
+    }
+
+    /// Connects to the Redis Cluster that the nodes at `urls` belong to (any of its nodes, as
+    /// `redis://host:port`); the namespace lives in the slot of its hash tag. On a cluster whose
+    /// every primary has a replica, a write is acknowledged once a replica holds it, waiting at
+    /// most [`REPLICA_WAIT`] (else it answers a `Backend` error).
+    pub async fn open_cluster(urls: &[&str], namespace: &str) -> Result<Self> {
+        let server = Server::cluster(urls).map_err(|e| {
+            StoreError::backend(format!("redis: bad cluster node URLs {urls:?}: {e}"), e)
+        })?;
+        RedisStore::on(server, namespace).await
+    }
+
+    async fn on(server: Server, namespace: &str) -> Result<Self> {
+        tokenstore_core::sql::check_identifier(namespace)?;
+        let mut store = RedisStore {
+            server,
+            replicas: 0,
             current: Mutex::new(None),
             connecting: tokio::sync::Mutex::new(0),
             label: connection_label("redis"),
             prefix: format!("{{tokenstore:{namespace}}}"),
         };
-        store.connection().await.map_err(|attempt| match attempt {
+        let (_, mut conn) = store.connection().await.map_err(|attempt| match attempt {
             Attempt::Final(e) | Attempt::Lost(e) => e,
             Attempt::Retry(e) => backend("cannot connect")(e),
         })?;
+        store.replicas = store
+            .server
+            .replicas_to_wait_for(&mut conn)
+            .await
+            .map_err(backend("cannot list the cluster's nodes"))?;
         Ok(store)
+    }
+
+    /// How many replicas acknowledge a write before the store answers it.
+    pub fn replicas_waited_for(&self) -> usize {
+        self.replicas
     }
 
     /// The client name of the store's connection (`CLIENT LIST` shows it), unique to the store.
@@ -84,9 +116,9 @@ impl RedisStore {
 
     /// Removes every key of the namespace, the id counter included.
     pub async fn drop_namespace(&self) -> Result<()> {
-        let mut clear = CLEAR.key(&self.prefix);
+        let mut clear = ScriptCall::new(&CLEAR, &self.prefix);
         clear.arg("drop");
-        self.invoke::<i64>("cannot clear", Resend::Safe, &clear)
+        self.invoke::<i64>("cannot clear", Resend::Safe, &clear, Writes::Yes)
             .await
             .map(drop)
     }
@@ -96,7 +128,7 @@ impl RedisStore {
     }
 
     /// The connection in use, made (and named) if there is none.
-    async fn connection(&self) -> Result<(u64, MultiplexedConnection), Attempt> {
+    async fn connection(&self) -> Result<(u64, Conn), Attempt> {
         if let Some(c) = &*self.current() {
             return Ok((c.serial, c.conn.clone()));
         }
@@ -104,17 +136,11 @@ impl RedisStore {
         if let Some(c) = &*self.current() {
             return Ok((c.serial, c.conn.clone()));
         }
-        let mut conn = self
-            .client
-            .get_multiplexed_async_connection_with_config(&AsyncConnectionConfig::new())
+        let conn = self
+            .server
+            .connect(&self.label)
             .await
             .map_err(failed("cannot connect"))?;
-        redis::cmd("CLIENT")
-            .arg("SETNAME")
-            .arg(&self.label)
-            .exec_async(&mut conn)
-            .await
-            .map_err(failed("cannot name the connection"))?;
         *made += 1;
         *self.current() = Some(Current {
             serial: *made,
@@ -131,7 +157,6 @@ impl RedisStore {
         }
     }
 
-    /// Runs a script on the store's connection, as [`RedisStore::send`].
     /// Every token, read with pipelined HGETALLs between two reads of the namespace's version;
     /// `None` when the version moved (a write landed between the reads).
     async fn read_all_unchanged(&self) -> Result<Option<Vec<Token>>> {
@@ -165,14 +190,21 @@ impl RedisStore {
         .await
     }
 
+    /// Runs a script on the store's connection, as [`RedisStore::send`]; one that writes waits
+    /// for the replicas the store waits for.
     async fn invoke<T: redis::FromRedisValue>(
         &self,
         what: &'static str,
         resend: Resend,
-        script: &redis::ScriptInvocation<'_>,
+        script: &ScriptCall,
+        writes: Writes,
     ) -> Result<T> {
+        let replicas = match writes {
+            Writes::Yes => self.replicas,
+            Writes::No => 0,
+        };
         self.send(what, resend, |mut conn| async move {
-            script.invoke_async(&mut conn).await.map(Ok)
+            script.run(&mut conn, replicas).await
         })
         .await
     }
@@ -181,7 +213,7 @@ impl RedisStore {
     /// answer); a lost connection is dropped, and the call sent again as `resend` allows.
     async fn send<T, F, Fut>(&self, what: &'static str, resend: Resend, call: F) -> Result<T>
     where
-        F: Fn(MultiplexedConnection) -> Fut,
+        F: Fn(Conn) -> Fut,
         Fut: Future<Output = RedisResult<Result<T>>>,
     {
         with_retries("redis", resend, || async {
@@ -201,10 +233,20 @@ impl RedisStore {
     }
 }
 
-/// A lost connection (I/O error, closed, reset, refused, timed out) may be sent again; anything
-/// else is final.
+/// Whether a script call writes (and so waits for replicas).
+enum Writes {
+    Yes,
+    No,
+}
+
+/// A lost connection (I/O error, closed, reset, refused, timed out) may be sent again; a cluster
+/// redirection or a cluster that is down (`MOVED`, `ASK`, `TRYAGAIN`, `CLUSTERDOWN`: the call
+/// did not run) is tried again after a pause; anything else is final.
 fn failed(what: &'static str) -> impl Fn(redis::RedisError) -> Attempt {
     move |e| {
+        if e.is_cluster_error() {
+            return Attempt::Retry(e);
+        }
         let lost = e.is_io_error()
             || e.is_connection_dropped()
             || e.is_connection_refusal()
@@ -240,11 +282,13 @@ impl TokenStore for RedisStore {
         if lookups.is_empty() {
             return Ok(None);
         }
-        let mut call = FIND.key(&self.prefix);
+        let mut call = ScriptCall::new(&FIND, &self.prefix);
         for (field, value) in &lookups {
             call.arg(field.name()).arg(value);
         }
-        let found: Option<Vec<String>> = self.invoke("cannot find", Resend::Safe, &call).await?;
+        let found: Option<Vec<String>> = self
+            .invoke("cannot find", Resend::Safe, &call, Writes::No)
+            .await?;
         find_in(
             &Candidates(found.map(token_of).into_iter().collect()),
             probe,
@@ -255,7 +299,7 @@ impl TokenStore for RedisStore {
     async fn save_token(&self, token: &mut Token) -> Result<()> {
         let normalized = token.clone().normalized();
         let lookups = find_lookups(&normalized, REDIS_CHOICES);
-        let mut call = SAVE.key(&self.prefix);
+        let mut call = ScriptCall::new(&SAVE, &self.prefix);
         call.arg(lookups.len());
         for (field, value) in &lookups {
             call.arg(field.name()).arg(value);
@@ -264,7 +308,9 @@ impl TokenStore for RedisStore {
             call.arg(normalized.get(field).unwrap_or(""));
         }
         let resend = Resend::of_save(&normalized);
-        let reply: Vec<String> = self.invoke("cannot save", resend, &call).await?;
+        let reply: Vec<String> = self
+            .invoke("cannot save", resend, &call, Writes::Yes)
+            .await?;
         match reply.as_slice() {
             [ok, id] if ok == "ok" => {
                 token.id = Some(id.clone());
@@ -288,11 +334,16 @@ impl TokenStore for RedisStore {
     }
 
     async fn delete_token(&self, id: &str) -> Result<()> {
-        let mut call = DELETE.key(&self.prefix);
+        let mut call = ScriptCall::new(&DELETE, &self.prefix);
         call.arg(id);
-        let script = &call;
+        let (script, replicas) = (&call, self.replicas);
+        // The NotFound is an answer of the attempt, so that a resend's NotFound after a lost
+        // connection is read as the lost connection's error (`Resend::Delete`).
         self.send("cannot delete", Resend::Delete, |mut conn| async move {
-            let deleted: i64 = script.invoke_async(&mut conn).await?;
+            let deleted: i64 = match script.run(&mut conn, replicas).await? {
+                Ok(deleted) => deleted,
+                Err(e) => return Ok(Err(e)),
+            };
             if deleted == 0 && REDIS_CHOICES.delete_missing_reports_not_found {
                 return Ok(Err(StoreError::NotFound { id: id.to_owned() }));
             }
@@ -314,16 +365,17 @@ impl TokenStore for RedisStore {
                 return Ok(tokens);
             }
         }
+        let all = ScriptCall::new(&ALL, &self.prefix);
         let hashes: Vec<Vec<String>> = self
-            .invoke("cannot read", Resend::Safe, &ALL.key(&self.prefix))
+            .invoke("cannot read", Resend::Safe, &all, Writes::No)
             .await?;
         Ok(hashes.into_iter().map(token_of).collect())
     }
 
     async fn delete_tokens(&self) -> Result<()> {
-        let mut clear = CLEAR.key(&self.prefix);
+        let mut clear = ScriptCall::new(&CLEAR, &self.prefix);
         clear.arg("keep");
-        self.invoke::<i64>("cannot clear", Resend::Safe, &clear)
+        self.invoke::<i64>("cannot clear", Resend::Safe, &clear, Writes::Yes)
             .await
             .map(drop)
     }

@@ -18,6 +18,7 @@ mod mysql;
 mod postgres;
 mod provision;
 mod redis;
+pub mod redis_cluster;
 mod server;
 mod sqlite;
 
@@ -30,7 +31,7 @@ use tokenstore_core::{Field, Limits, StoreError, Token, TokenStore};
 use tokenstore_suite::{DirFixture, StoreFixture};
 
 /// Every backend compiled in, the embedded ones first, in the order reports list them.
-pub static BACKENDS: [&dyn Backend; 8] = [
+pub static BACKENDS: [&dyn Backend; 9] = [
     &memory::MEMORY,
     &list::LIST,
     &sqlite::SQLITE,
@@ -39,6 +40,7 @@ pub static BACKENDS: [&dyn Backend; 8] = [
     &mysql::MYSQL,
     &redis::REDIS,
     &postgres::POSTGRES,
+    &redis_cluster::REDIS_CLUSTER,
 ];
 
 /// The backend called `name`.
@@ -159,6 +161,13 @@ pub trait ServerBackend: Send + Sync {
     /// Starts the pinned container image: the URL of its server, and the container, which
     /// stops when dropped.
     async fn start_container(&self) -> Result<(String, Container), String>;
+
+    /// For a server the run starts from local binaries when no URL is given, before it tries
+    /// Docker (a Redis Cluster, which has no pinned image): its URL and what stops it when
+    /// dropped, or why it could not start. `None` for the others.
+    async fn start_locally(&self) -> Option<Result<(String, Container), String>> {
+        None
+    }
 
     /// Opens a store on the namespace (table, key prefix) `name` of the server at `url`.
     async fn open(&self, url: &str, name: &str) -> Result<Arc<dyn ServerStore>, StoreError>;

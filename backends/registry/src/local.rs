@@ -73,6 +73,15 @@ impl LocalServer {
         let recipe = server
             .local()
             .ok_or_else(|| format!("{name}: no recipe to run it from local binaries"))?;
+        LocalServer::start_recipe(name, recipe)
+    }
+
+    /// Creates the data directory and starts `recipe`'s server, called `name` in errors, on a
+    /// free port.
+    pub fn start_recipe(
+        name: &'static str,
+        recipe: &'static dyn Recipe,
+    ) -> Result<LocalServer, String> {
         let dir = tempfile::Builder::new()
             .prefix("tokenstore-local-")
             .tempdir()
@@ -115,6 +124,24 @@ impl LocalServer {
     /// The URL the backend connects to.
     pub fn url(&self) -> String {
         self.recipe.url(self.port)
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// The directory of its data, sockets and log.
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Kills the server process with SIGKILL, as a crash does; [`LocalServer::restart`] starts
+    /// it again on the same port and data.
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
     }
 
     fn data(&self) -> PathBuf {
@@ -233,7 +260,7 @@ impl Drop for LocalServer {
 }
 
 /// A port no one listens on now.
-fn free_port() -> Result<u16, String> {
+pub(crate) fn free_port() -> Result<u16, String> {
     std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .map(|a| a.port())

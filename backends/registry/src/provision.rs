@@ -1,4 +1,5 @@
-//! How a run gets a server: the URL in the backend's variable; else, when a Docker engine answers
+//! How a run gets a server: the URL in the backend's variable; else, for a server the run starts
+//! from local binaries (`ServerBackend::start_locally`), that; else, when a Docker engine answers
 //! a ping, its pinned container started with testcontainers; else the backend is unavailable,
 //! with a line saying how to provide the server.
 
@@ -23,6 +24,13 @@ impl Provisioned {
 pub(crate) async fn provision(server: &dyn ServerBackend) -> Result<Provisioned, String> {
     if let Ok(url) = std::env::var(server.url_variable()) {
         return Ok(Provisioned::at(&url));
+    }
+    if let Some(started) = server.start_locally().await {
+        let (url, running) = started?;
+        return Ok(Provisioned {
+            url,
+            _container: Some(running),
+        });
     }
     if docker_answers_ping().await {
         let (url, container) = server.start_container().await?;

@@ -56,29 +56,34 @@ impl ServerBackend for Redis {
 
     /// Kills the connections whose client name is one of `tags`.
     async fn kill(&self, url: &str, tags: &[String]) -> Result<usize, StoreError> {
-        let client = redis::Client::open(url).map_err(admin_error("redis", "bad URL"))?;
-        let mut admin = client
-            .get_multiplexed_async_connection()
-            .await
-            .map_err(admin_error("redis", "cannot connect"))?;
-        let list: String = redis::cmd("CLIENT")
-            .arg("LIST")
+        kill_named(url, tags).await
+    }
+}
+
+/// Kills, on the server at `url`, the connections whose client name is one of `tags`.
+pub(crate) async fn kill_named(url: &str, tags: &[String]) -> Result<usize, StoreError> {
+    let client = redis::Client::open(url).map_err(admin_error("redis", "bad URL"))?;
+    let mut admin = client
+        .get_multiplexed_async_connection()
+        .await
+        .map_err(admin_error("redis", "cannot connect"))?;
+    let list: String = redis::cmd("CLIENT")
+        .arg("LIST")
+        .query_async(&mut admin)
+        .await
+        .map_err(admin_error("redis", "cannot list the clients"))?;
+    let mut killed = 0;
+    for id in client_ids_named(&list, tags) {
+        let n: usize = redis::cmd("CLIENT")
+            .arg("KILL")
+            .arg("ID")
+            .arg(id)
             .query_async(&mut admin)
             .await
-            .map_err(admin_error("redis", "cannot list the clients"))?;
-        let mut killed = 0;
-        for id in client_ids_named(&list, tags) {
-            let n: usize = redis::cmd("CLIENT")
-                .arg("KILL")
-                .arg("ID")
-                .arg(id)
-                .query_async(&mut admin)
-                .await
-                .map_err(admin_error("redis", "cannot kill"))?;
-            killed += n;
-        }
-        Ok(killed)
+            .map_err(admin_error("redis", "cannot kill"))?;
+        killed += n;
     }
+    Ok(killed)
 }
 
 /// `redis-server` with an append-only file synced at every write, so a restart keeps the data.
