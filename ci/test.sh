@@ -16,7 +16,7 @@ fi
 
 say "servers"
 eval "$(ci/services.sh)"
-export TOKENSTORE_REQUIRE=mysql,redis,postgres,sdk,node
+export TOKENSTORE_REQUIRE=mysql,redis,postgres,redis-cluster,sdk,node
 
 venv=target/sdk-venv
 if ! "$venv/bin/python" -c "import zohocrmsdk, mysql.connector" >/dev/null 2>&1; then
@@ -52,10 +52,11 @@ python3 - target/tokenstore-check/report.json <<'PY'
 import json, sys
 report = json.load(open(sys.argv[1]))
 names = [s["name"] for s in report["stores"]]
-assert names == ["memory", "list", "sqlite", "sqlite-memory", "file", "mysql", "redis", "postgres"], names
+assert names == ["memory", "list", "sqlite", "sqlite-memory", "file", "mysql", "redis", "postgres",
+                 "redis-cluster"], names
 # The tiers each backend must run, not skip: the servers' every tier, the local files' processes.
 servers = ["server-loss.", "processes.", "crash."]
-tiers = {"mysql": servers, "redis": servers, "postgres": servers,
+tiers = {"mysql": servers, "redis": servers, "postgres": servers, "redis-cluster": servers,
          "sqlite": ["processes.", "crash."], "file": ["processes.", "crash."]}
 for store in report["stores"]:
     summary = store["summary"]
@@ -64,7 +65,7 @@ for store in report["stores"]:
     skipped = [r["id"] for r in store["rules"] if r["status"] == "skip"]
     for tier in tiers.get(store["name"], []):
         assert not any(rule.startswith(tier) for rule in skipped), (store["name"], skipped)
-    if store["name"] in ("mysql", "redis", "postgres"):
+    if store["name"] in ("mysql", "redis", "postgres", "redis-cluster"):
         assert not skipped, (store["name"], skipped)
     print(f'{store["name"]}: {summary}; skipped: {", ".join(skipped) or "none"}')
 PY

@@ -109,6 +109,13 @@ impl RedisStore {
         self.replicas
     }
 
+    /// The store acknowledging a write once the primary holds it, without waiting for a replica:
+    /// a write a failover can lose. For measuring what the wait costs.
+    pub fn acknowledging_on_the_primary(mut self) -> Self {
+        self.replicas = 0;
+        self
+    }
+
     /// The client name of the store's connection (`CLIENT LIST` shows it), unique to the store.
     pub fn connection_label(&self) -> &str {
         &self.label

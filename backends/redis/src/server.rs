@@ -26,7 +26,7 @@ const CLUSTER_RESPONSE: Duration = Duration::from_secs(5);
 
 /// The server a store talks to.
 pub(crate) enum Server {
-    One(redis::Client),
+    One(Box<redis::Client>),
     Cluster(ClusterClient),
 }
 
@@ -40,7 +40,7 @@ pub(crate) enum Conn {
 impl Server {
     /// One server at `url` (`redis://host:port/db`).
     pub fn one(url: &str) -> RedisResult<Server> {
-        redis::Client::open(url).map(Server::One)
+        redis::Client::open(url).map(|client| Server::One(Box::new(client)))
     }
 
     /// The cluster that the nodes at `urls` belong to (any of its nodes; the client learns the
@@ -78,10 +78,7 @@ impl Server {
         if let Server::One(_) = self {
             return Ok(0);
         }
-        let nodes: String = redis::cmd("CLUSTER")
-            .arg("NODES")
-            .query_async(conn)
-            .await?;
+        let nodes: String = redis::cmd("CLUSTER").arg("NODES").query_async(conn).await?;
         Ok(usize::from(every_primary_has_a_replica(&nodes)))
     }
 }
@@ -217,6 +214,8 @@ mod tests {
     #[test]
     fn a_failed_replica_does_not_count() {
         let failed = "c3 127.0.0.1:7002@17002 slave,fail a1 0 0 1 disconnected";
-        assert!(!every_primary_has_a_replica(&[M1, M2, failed, R2].join("\n")));
+        assert!(!every_primary_has_a_replica(
+            &[M1, M2, failed, R2].join("\n")
+        ));
     }
 }

@@ -169,6 +169,12 @@ pub trait ServerBackend: Send + Sync {
         None
     }
 
+    /// Whether a run without a URL can start the server itself (its binaries are here), or
+    /// must find it through Docker.
+    fn starts_locally(&self) -> bool {
+        false
+    }
+
     /// Opens a store on the namespace (table, key prefix) `name` of the server at `url`.
     async fn open(&self, url: &str, name: &str) -> Result<Arc<dyn ServerStore>, StoreError>;
 

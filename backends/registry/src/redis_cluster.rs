@@ -67,6 +67,10 @@ impl ServerBackend for RedisCluster {
         Some(started.map(|cluster| (cluster.url(), Box::new(cluster) as Container)))
     }
 
+    fn starts_locally(&self) -> bool {
+        LocalCluster::missing_binary().is_none()
+    }
+
     async fn open(&self, url: &str, name: &str) -> Result<Arc<dyn ServerStore>, StoreError> {
         let urls: Vec<&str> = url.split(',').map(str::trim).collect();
         Ok(Arc::new(RedisStore::open_cluster(&urls, name).await?))
@@ -273,7 +277,12 @@ impl LocalCluster {
         let cluster = LocalCluster { nodes };
         let mut create = Command::new(REDIS_CLI);
         create.args(["--cluster", "create"]);
-        create.args(cluster.nodes.iter().map(|n| format!("127.0.0.1:{}", n.port())));
+        create.args(
+            cluster
+                .nodes
+                .iter()
+                .map(|n| format!("127.0.0.1:{}", n.port())),
+        );
         create.args(["--cluster-replicas", "1", "--cluster-yes"]);
         let output = create
             .stdin(Stdio::null())
@@ -311,7 +320,9 @@ impl LocalCluster {
             let nodes = nodes_of(&url).await.map_err(|e| e.to_string())?;
             let primary = nodes
                 .iter()
-                .find(|n| n.primary && !n.failed && n.slots.iter().any(|&(l, h)| (l..=h).contains(&slot)))
+                .find(|n| {
+                    n.primary && !n.failed && n.slots.iter().any(|&(l, h)| (l..=h).contains(&slot))
+                })
                 .ok_or_else(|| format!("no primary serves slot {slot}"))?;
             self.index_of(&primary.address)
         })?
@@ -339,7 +350,10 @@ impl LocalCluster {
                 return false;
             };
             let live: Vec<&Node> = nodes.iter().filter(|n| !n.failed).collect();
-            let primaries: Vec<&&Node> = live.iter().filter(|n| n.primary && !n.slots.is_empty()).collect();
+            let primaries: Vec<&&Node> = live
+                .iter()
+                .filter(|n| n.primary && !n.slots.is_empty())
+                .collect();
             if primaries.len() != LocalCluster::PRIMARIES
                 || !primaries.iter().all(|p| {
                     live.iter()
@@ -357,7 +371,9 @@ impl LocalCluster {
                     return false;
                 }
                 if node.replica_of.is_some() {
-                    let Ok(replication) = admin_query(&url, redis::cmd("INFO").arg("replication")).await else {
+                    let Ok(replication) =
+                        admin_query(&url, redis::cmd("INFO").arg("replication")).await
+                    else {
                         return false;
                     };
                     if !replication.contains("master_link_status:up") {

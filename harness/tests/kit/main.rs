@@ -5,6 +5,7 @@
 mod adapter;
 mod broken_stores;
 mod cli;
+mod cluster_failover;
 mod crash_consistency;
 mod embedded_backends;
 mod histories;

@@ -1,6 +1,7 @@
 //! The server backends against real servers: the URL in TOKENSTORE_<SERVER>_URL (ci/test.sh
-//! sets them for the local MariaDB, Redis and PostgreSQL). Without one the test says so and
-//! passes, unless TOKENSTORE_REQUIRE names the backend, as CI does: then it fails.
+//! sets them for the local MariaDB, Redis and PostgreSQL), or for `redis-cluster` a cluster the
+//! run starts from the local binaries. Without either the test says so and passes, unless
+//! TOKENSTORE_REQUIRE names the backend, as CI does: then it fails.
 
 use rstest::rstest;
 use tokenstore_backends::ServerFixture;
@@ -8,9 +9,12 @@ use tokenstore_suite::required;
 use tokenstore_suite::{check_store, RunOptions, Status, StoreFixture};
 
 #[rstest]
-fn server_backend_passes_every_rule(#[values("mysql", "redis", "postgres")] backend: &str) {
+fn server_backend_passes_every_rule(
+    #[values("mysql", "redis", "postgres", "redis-cluster")] backend: &str,
+) {
     let server = tokenstore_backends::server(backend).unwrap();
-    if std::env::var(server.url_variable()).is_err() && !required(backend) {
+    let provided = std::env::var(server.url_variable()).is_ok() || server.starts_locally();
+    if !provided && !required(backend) {
         eprintln!("{backend}: skipped: {} is not set", server.url_variable());
         return;
     }
