@@ -26,8 +26,8 @@ const CLUSTER_RESPONSE: Duration = Duration::from_secs(5);
 
 /// The server a store talks to.
 pub(crate) enum Server {
-    One(Box<redis::Client>),
-    Cluster(ClusterClient),
+    One(redis::Client),
+    Cluster(Box<ClusterClient>),
 }
 
 /// A connection to it: multiplexed, cheap to clone.
@@ -40,7 +40,7 @@ pub(crate) enum Conn {
 impl Server {
     /// One server at `url` (`redis://host:port/db`).
     pub fn one(url: &str) -> RedisResult<Server> {
-        redis::Client::open(url).map(|client| Server::One(Box::new(client)))
+        redis::Client::open(url).map(Server::One)
     }
 
     /// The cluster that the nodes at `urls` belong to (any of its nodes; the client learns the
@@ -51,7 +51,7 @@ impl Server {
             .connection_timeout(CLUSTER_CONNECT)
             .response_timeout(CLUSTER_RESPONSE)
             .build()
-            .map(Server::Cluster)
+            .map(|client| Server::Cluster(Box::new(client)))
     }
 
     /// A new connection, named `label` on every node it reaches (`CLIENT SETNAME`).
