@@ -10,7 +10,7 @@
 //
 //   node tokenstore_adapter.mjs --store PATH_OR_PACKAGE[:Export] [--kwargs JSON]
 //        [--sdk nodejs|typescript|PACKAGE] [--name NAME] [--limits JSON] [--not-persistent]
-//        [--refusal CLASS]... [--call-timeout-ms N] [--settle-ms N] [--verbose]
+//        [--refusal CLASS]... [--call-timeout-ms N] [--settle-ms N] [--serial] [--verbose]
 //
 // --kwargs is the constructor's arguments: a JSON array is passed positionally (the SDK's stores
 // take positional arguments: '["{tmpdir}/tokens.csv"]'), an object as the one argument. In it,
@@ -30,6 +30,14 @@
 // sockets, files and requests than before it: a store that answers before its writes end (the
 // official DBStore rejects a refused save, then inserts it) is judged on what it did.
 //
+// Overlapping calls (protocol 2): calls the harness sends while others are in flight run at once
+// on the one store object, interleaved by the event loop at every await, as the SDK's calls from
+// concurrent requests of one Node app are; each is answered when it settles, and the wait above
+// comes after the last call in flight. So the concurrency tier checks the store: one whose save
+// reads, awaits, then writes what it decided fails there. An escaped rejection is told to the
+// call it escaped from by the async context it was raised in. --serial answers one call at a
+// time (protocol 1) and skips that tier.
+//
 // How a store says no: an error class named NotFound, Conflict or InvalidToken (with a `field`),
 // or a `tokenstoreKind`/`tokenstore_kind` property, is a typed refusal; the SDK's SDKException (or
 // a class named with --refusal) raised by the store's own checks is an untyped refusal; one whose
@@ -37,6 +45,7 @@
 // The SDKException of an unknown id ("Given ID is invalid") is NotFound. No dependency beside the
 // SDK the store is written against.
 
+import { AsyncLocalStorage } from "node:async_hooks";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -81,7 +90,8 @@ for (const name of ["log", "info", "debug", "warn"]) console[name] = console.err
 process.stdout.write = process.stderr.write.bind(process.stderr);
 
 function parseArgs(argv) {
-  const args = { kwargs: "[]", limits: "{}", refusal: [], notPersistent: false, verbose: false };
+  const args = { kwargs: "[]", limits: "{}", refusal: [], notPersistent: false, serial: false,
+    verbose: false };
   const valued = { "--store": "store", "--kwargs": "kwargs", "--args": "kwargs", "--sdk": "sdk",
     "--name": "name", "--limits": "limits", "--call-timeout-ms": "callTimeoutMs",
     "--settle-ms": "settleMs", "--refusal": "refusal" };
@@ -89,6 +99,7 @@ function parseArgs(argv) {
     const flag = argv[i];
     if (flag === "--not-persistent") { args.notPersistent = true; continue; }
     if (flag === "--verbose") { args.verbose = true; continue; }
+    if (flag === "--serial") { args.serial = true; continue; }
     if (flag === "--help" || flag === "-h") {
       process.stderr.write(HELP);
       process.exit(0);
@@ -108,7 +119,7 @@ function parseArgs(argv) {
 
 const HELP = `usage: node tokenstore_adapter.mjs --store PATH_OR_PACKAGE[:Export] [--kwargs JSON]
        [--sdk nodejs|typescript|PACKAGE] [--name NAME] [--limits JSON] [--not-persistent]
-       [--refusal CLASS]... [--call-timeout-ms N] [--settle-ms N] [--verbose]
+       [--refusal CLASS]... [--call-timeout-ms N] [--settle-ms N] [--serial] [--verbose]
 Runs a Zoho CRM SDK TokenStore behind the tokenstore-check adapter protocol.
 `;
 
@@ -403,13 +414,15 @@ function holdsMore(now, before) {
   return false;
 }
 
-/** The call in flight, so that an unhandled rejection or uncaught exception answers it. */
-let inFlight = null;
+/** The call whose async context code runs in, so that an unhandled rejection or uncaught
+ * exception answers the call it escaped from. */
+const CURRENT_CALL = new AsyncLocalStorage();
 
 function escaped(kind) {
   return (err) => {
-    if (inFlight !== null) {
-      inFlight.escape(err, kind);
+    const call = CURRENT_CALL.getStore();
+    if (call !== undefined && !call.done) {
+      call.escape(err, kind);
     } else {
       process.stderr.write(`tokenstore_adapter: ${kind} outside any call: ${err?.stack ?? String(err)}\n`);
     }
@@ -436,6 +449,10 @@ class Adapter {
     this.nextHandle = 1;
     this.findings = [];
     this.reported = new Set();
+    this.serial = args.serial;
+    this.concurrent = false;
+    this.active = 0;
+    this.baseline = null;
   }
 
   constructorArgs(namespace) {
@@ -454,10 +471,12 @@ class Adapter {
       // Answer a call that never settles just before the harness gives up on the adapter.
       this.callTimeoutMs = Math.max(100, Math.floor(request.timeout_ms * 0.8));
     }
+    // Protocol 2, when the harness speaks it: overlapping calls run at once.
+    this.concurrent = !this.serial && (request.protocol ?? 1) >= 2;
     return {
-      name: this.name, language: this.sdk.language, protocol: 1,
-      capabilities: { persistent: this.persistent, namespaces: this.namespaced, concurrent: false,
-        processes: this.persistent },
+      name: this.name, language: this.sdk.language, protocol: this.concurrent ? 2 : 1,
+      capabilities: { persistent: this.persistent, namespaces: this.namespaced,
+        concurrent: this.concurrent, processes: this.persistent },
       limits: this.limits,
     };
   }
@@ -551,11 +570,12 @@ class Adapter {
    * unhandled, or a promise that never settles is a finding of `calls.promise-settles`.
    */
   async call(method, invoke, shown = `${method}()`) {
-    const before = resources();
+    if (this.active++ === 0) this.baseline = resources();
     let settle;
     const done = new Promise((resolve) => { settle = resolve; });
     let timer = null;
-    inFlight = {
+    const call = {
+      done: false,
       escape: (err, how) => {
         this.note(SETTLE_RULE, `${method}:${how}`, `${shown}: ${messageOf(err)} escaped as an ${how} `
           + "instead of rejecting the promise the method returned; the SDK never sees it, and a Node "
@@ -566,7 +586,7 @@ class Adapter {
     try {
       let result;
       try {
-        result = invoke();
+        result = CURRENT_CALL.run(call, invoke);
       } catch (err) {
         if (AWAITED.has(method)) {
           this.note(SETTLE_RULE, `${method}:throw`, `${shown} threw ${messageOf(err)} instead of `
@@ -596,12 +616,13 @@ class Adapter {
       return outcome.value;
     } finally {
       if (timer !== null) clearTimeout(timer);
-      inFlight = null;
-      await this.settle(before);
+      call.done = true;
+      if (--this.active === 0) await this.settle(this.baseline);
     }
   }
 
-  /** Waits, at most --settle-ms, until the process holds no more than it did before a call. */
+  /** Waits, at most --settle-ms, until the process holds no more than it did before the first
+   * of the calls that were in flight. */
   async settle(before) {
     const deadline = Date.now() + this.settleMs;
     await new Promise((resolve) => setImmediate(resolve));
@@ -647,8 +668,9 @@ class Adapter {
   }
 }
 
-const OPS = new Set(["hello", "reset", "attach", "reopen", "find_token", "save_token", "delete_token",
-  "get_tokens", "delete_tokens", "find_token_by_id"]);
+const STORE_CALLS = new Set(["find_token", "save_token", "delete_token", "get_tokens",
+  "delete_tokens", "find_token_by_id"]);
+const OPS = new Set(["hello", "reset", "attach", "reopen", ...STORE_CALLS]);
 
 const PAUSE = new Int32Array(new SharedArrayBuffer(4));
 
@@ -698,6 +720,27 @@ async function start(argv) {
   return new Adapter(args, cls, store, sdk);
 }
 
+/** The response to one request. */
+async function handle(adapter, request) {
+  const op = request.op;
+  const response = { seq: request.seq ?? null };
+  try {
+    if (!OPS.has(op)) throw new Error(`unknown op ${JSON.stringify(op)}`);
+    response.ok = await adapter[op](request);
+  } catch (err) {
+    if (err instanceof SetupFailure) {
+      response.error = { kind: "other", message: err.message, rule: err.rule };
+    } else if (err instanceof WrongAnswer) {
+      response.error = { kind: "other", message: err.message };
+    } else {
+      response.error = errorOf(err);
+      if (response.error.kind === "other") process.stderr.write(`${err?.stack ?? String(err)}\n`);
+    }
+  }
+  if (adapter.findings.length > 0) response.findings = adapter.findings.splice(0);
+  return response;
+}
+
 async function main() {
   const argv = process.argv.slice(2);
   const verbose = argv.includes("--verbose");
@@ -710,31 +753,24 @@ async function main() {
     process.exit(2);
   }
   const lines = readline.createInterface({ input: process.stdin, crlfDelay: Infinity });
+  // Store calls in flight (protocol 2); the other requests wait until they are answered.
+  const pending = new Set();
   for await (const line of lines) {
     if (!line.trim()) continue;
     const request = JSON.parse(line);
-    const op = request.op;
-    const response = { seq: request.seq ?? null };
-    if (op === "shutdown") {
-      response.ok = null;
-      respond(response);
+    if (adapter.concurrent && STORE_CALLS.has(request.op)) {
+      const answered = handle(adapter, request).then(respond);
+      pending.add(answered);
+      const forget = () => pending.delete(answered);
+      answered.then(forget, forget);
+      continue;
+    }
+    await Promise.allSettled(pending);
+    if (request.op === "shutdown") {
+      respond({ seq: request.seq ?? null, ok: null });
       break;
     }
-    try {
-      if (!OPS.has(op)) throw new Error(`unknown op ${JSON.stringify(op)}`);
-      response.ok = await adapter[op](request);
-    } catch (err) {
-      if (err instanceof SetupFailure) {
-        response.error = { kind: "other", message: err.message, rule: err.rule };
-      } else if (err instanceof WrongAnswer) {
-        response.error = { kind: "other", message: err.message };
-      } else {
-        response.error = errorOf(err);
-        if (response.error.kind === "other") process.stderr.write(`${err?.stack ?? String(err)}\n`);
-      }
-    }
-    if (adapter.findings.length > 0) response.findings = adapter.findings.splice(0);
-    respond(response);
+    respond(await handle(adapter, request));
   }
   adapter.dropTmpdir();
   process.exit(0);

@@ -414,7 +414,7 @@ fn assert_one_line_startup_error<S: AsRef<std::ffi::OsStr>>(args: &[S], says: &s
 mod node {
     use super::{failed, with_status};
     use rstest::rstest;
-    use tokenstore_suite::{check_store, RunOptions, Status};
+    use tokenstore_suite::{check_store, RunOptions, Status, StoreFixture};
 
     use super::node_controls::{node_command, node_control, node_dir, node_with_sdks};
 
@@ -435,12 +435,18 @@ mod node {
         let report = check_store(&fixture, &options(), &|_| {});
         assert_eq!(failed(&report), Vec::<String>::new());
         assert_eq!(with_status(&report, Status::Blocked), Vec::<&str>::new());
+        // Its calls overlap in the adapter's event loop: the concurrency tier runs, and passes.
+        assert!(fixture.capabilities().concurrent);
         for rule in [
             "processes.linearizable",
             "crash.acknowledged-kept",
             "store.durable",
             "store.namespaces-isolated",
             "calls.promise-settles",
+            "concurrency.distinct-users",
+            "concurrency.same-user",
+            "concurrency.reader-consistent",
+            "concurrency.linearizable",
         ] {
             assert_eq!(report.rule(rule).unwrap().status, Status::Pass, "{rule}");
         }
@@ -483,6 +489,63 @@ mod node {
             assert_eq!(fails, [rule], "{class}: {:#?}", failed(&report));
         }
         assert!(report.must_failed());
+    }
+
+    /// A store whose save awaits between its read and its write is wrong only when calls
+    /// overlap: it fails the concurrency tier (and the processes tier, where saves overlap
+    /// too), no sequential rule.
+    #[test]
+    fn node_store_that_interleaves_its_saves_fails_the_concurrency_tier() {
+        if !node_with_sdks() {
+            return;
+        }
+        let report = check_store(
+            &node_control("broken_stores.mjs", "InterleavedSaveStore"),
+            &options(),
+            &|_| {},
+        );
+        let fails = with_status(&report, Status::Fail);
+        assert!(
+            fails.iter().any(|r| r.starts_with("concurrency.")),
+            "{fails:?}"
+        );
+        assert!(
+            fails
+                .iter()
+                .all(|r| r.starts_with("concurrency.") || *r == "processes.linearizable"),
+            "{:#?}",
+            failed(&report)
+        );
+    }
+
+    /// With --serial the adapter speaks protocol 1: one call at a time, no concurrency tier.
+    #[test]
+    fn node_adapter_serial_skips_the_concurrency_tier() {
+        if !node_with_sdks() {
+            return;
+        }
+        let store = format!(
+            "{}:InterleavedSaveStore",
+            node_dir().join("controls/broken_stores.mjs").display()
+        );
+        let fixture = tokenstore_suite::AdapterFixture::start(
+            &node_command(&store, r#"["{tmpdir}/{namespace}"]"#, &["--serial"]),
+            std::time::Duration::from_secs(10),
+            true,
+        )
+        .expect("the adapter starts");
+        assert!(!fixture.capabilities().concurrent);
+        let report = check_store(&fixture, &options(), &|_| {});
+        assert_eq!(
+            report.rule("concurrency.linearizable").unwrap().status,
+            Status::Skip
+        );
+        let fails = with_status(&report, Status::Fail);
+        assert!(
+            fails.iter().all(|r| *r == "processes.linearizable"),
+            "{:#?}",
+            failed(&report)
+        );
     }
 
     /// A method that returns a plain value is reported with what it returned and what to do;

@@ -82,6 +82,24 @@ export class RacyFileStore extends FileTokenStore {
   }
 }
 
+/** Breaks the concurrency tier: a save reads the state, awaits (as a store awaits its database's
+ * answer to a select), then publishes what it decided over whatever another call published
+ * meanwhile, so two saves the event loop interleaves lose one of them. One call at a time it is
+ * correct. */
+export class InterleavedSaveStore extends FileTokenStore {
+  async saveToken(token) {
+    const t = read(token);
+    const state = this.load();
+    await new Promise((resolve) => setImmediate(resolve));
+    const id = this.constructor.save(state, t);
+    const file = this.file(state.version + 1);
+    const tmp = `${file}.${Math.random().toString(36).slice(2)}.tmp`;
+    fs.writeFileSync(tmp, JSON.stringify({ next: state.next, tokens: state.tokens }));
+    fs.renameSync(tmp, file);
+    token.setId(id);
+  }
+}
+
 /** Breaks crash.acknowledged-kept: one file rewritten in place, truncated first, as the official
  * FileStores write their CSV. */
 export class InPlaceFileStore extends FileTokenStore {
