@@ -46,7 +46,7 @@ ci/official-stores.sh
 
 say "tokenstore-check run --backend all"
 mkdir -p target/tokenstore-check
-./target/release/tokenstore-check run --backend all --seed 2026 --format json \
+./target/release/tokenstore-check run --backend all --seed 2026 --clients 32 --processes 32 --format json \
     --out target/tokenstore-check/report.json --replay-dir target/tokenstore-check/replays
 python3 - target/tokenstore-check/report.json <<'PY'
 import json, sys

@@ -56,6 +56,26 @@ pub struct Sequences {
     pub max_steps: usize,
 }
 
+/// The load of the tiers that run calls at once.
+#[derive(Args)]
+pub struct LoadArgs {
+    /// Tasks the concurrency tier's checks call one store object from at once.
+    #[arg(long, value_name = "N", default_value_t = 16, value_parser = clap::value_parser!(u64).range(2..=1024))]
+    pub clients: u64,
+    /// Processes the processes tier's load check starts on one storage.
+    #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u64).range(2..=256))]
+    pub processes: u64,
+}
+
+impl LoadArgs {
+    pub fn load(&self) -> tokenstore_suite::Load {
+        tokenstore_suite::Load {
+            tasks: self.clients as usize,
+            processes: self.processes as usize,
+        }
+    }
+}
+
 #[derive(Subcommand)]
 pub enum Command {
     /// Check stores against every rule and print a verdict per rule and store. Default: the
@@ -65,6 +85,8 @@ pub enum Command {
         stores: Stores,
         #[command(flatten)]
         sequences: Sequences,
+        #[command(flatten)]
+        load: LoadArgs,
         #[arg(long, value_enum, default_value_t = Format::Human)]
         format: Format,
         /// Write the report here instead of standard output.

@@ -30,6 +30,7 @@ pub mod fixture;
 #[doc(hidden)]
 pub mod history;
 mod linearize;
+mod load;
 #[doc(hidden)]
 pub mod machine;
 mod model;
@@ -52,6 +53,7 @@ mod values;
 pub use adapter::{AdapterFixture, DEFAULT_TIMEOUT as DEFAULT_ADAPTER_TIMEOUT};
 pub use dir::DirFixture;
 pub use fixture::{required, Capabilities, SetupError, Storage, StoreFixture};
+pub use load::Load;
 pub use protocol::ProcessStore;
 pub use report::{Report, Status, StoreReport};
 pub use runner::{check_store, runtime, RunOptions};

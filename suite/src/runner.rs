@@ -33,6 +33,9 @@ pub struct RunOptions {
     pub replay_dir: Option<PathBuf>,
     /// How long one example check may take before it fails.
     pub check_timeout: Duration,
+    /// The load of the tiers that run calls at once: how many tasks the concurrency checks
+    /// call one store object from, and how many processes the processes tier's load check starts.
+    pub load: crate::Load,
 }
 
 impl Default for RunOptions {
@@ -43,6 +46,7 @@ impl Default for RunOptions {
             max_steps: 40,
             replay_dir: None,
             check_timeout: Duration::from_secs(120),
+            load: crate::Load::default(),
         }
     }
 }
@@ -312,6 +316,7 @@ async fn run_check_with(
         capabilities: fixture.capabilities(),
         limits: fixture.limits(),
         seed: options.seed,
+        load: options.load,
         story: story.clone(),
         notes: notes.clone(),
         faults,

@@ -50,6 +50,7 @@ fn main() -> ExitCode {
         Command::Run {
             stores,
             sequences,
+            load,
             format,
             out,
             replay_dir,
@@ -58,6 +59,7 @@ fn main() -> ExitCode {
         } => {
             let options = RunOptions {
                 replay_dir: Some(replay_dir),
+                load: load.load(),
                 ..sequences.options()
             };
             cmd::run::run(&stores, &options, format, out, baseline, write_baseline)

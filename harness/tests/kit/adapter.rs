@@ -518,6 +518,43 @@ mod node {
         );
     }
 
+    /// The processes tier's load check, alone: eight processes saving at once lose saves of the
+    /// store whose commit does not check that nobody published in between (a race, not a
+    /// sequential defect), and none of the correct store's.
+    #[rstest]
+    #[case::racy("broken_stores.mjs", "RacyFileStore", false)]
+    #[case::correct("file_store.mjs", "FileTokenStore", true)]
+    fn node_processes_saving_at_once(
+        #[case] module: &str,
+        #[case] class: &str,
+        #[case] lands: bool,
+    ) {
+        use tokenstore_suite::{checks, history, profile, runner};
+        if !node_with_sdks() {
+            return;
+        }
+        let fixture = node_control(module, class);
+        let check = checks::all()
+            .into_iter()
+            .find(|c| c.name == "processes_saving_at_once_all_land")
+            .expect("the processes tier's load check");
+        let options = RunOptions {
+            load: tokenstore_suite::Load {
+                tasks: 16,
+                processes: 8,
+            },
+            ..options()
+        };
+        let run = runner::runtime().block_on(async {
+            let profile = profile::detect(&fixture).await.unwrap();
+            runner::run_check(&fixture, &check, &profile, &options).await
+        });
+        assert_eq!(run.failure.is_none(), lands, "{class}: {:?}", run.failure);
+        if let Some(failure) = run.failure {
+            assert!(!failure.contains(history::SEQUENTIAL), "{failure}");
+        }
+    }
+
     /// With --serial the adapter speaks protocol 1: one call at a time, no concurrency tier.
     #[test]
     fn node_adapter_serial_skips_the_concurrency_tier() {

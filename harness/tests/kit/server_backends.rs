@@ -18,9 +18,14 @@ fn server_backend_passes_every_rule(
         eprintln!("{backend}: skipped: {} is not set", server.url_variable());
         return;
     }
+    // 32 tasks share the store object in the concurrency tier.
     let options = RunOptions {
         cases: 48,
         seed: 17,
+        load: tokenstore_suite::Load {
+            tasks: 32,
+            processes: 4,
+        },
         ..RunOptions::default()
     };
     let fixture = ServerFixture::new(server);

@@ -28,6 +28,7 @@ async fn churn_once(fixture: &ServerFixture) -> Result<ChurnFigures, String> {
         capabilities: fixture.capabilities(),
         limits: fixture.limits(),
         seed: 0,
+        load: Default::default(),
         story: Default::default(),
         notes: Default::default(),
         faults: true,

@@ -22,9 +22,6 @@ checks![
     ),
 ];
 
-/// How many clients the concurrency checks run at once.
-pub const CLIENTS: usize = 16;
-
 /// How many updates the writers make, at least, while the reader reads.
 const WRITES: usize = 200;
 
@@ -67,7 +64,8 @@ async fn save_all(ctx: &Ctx, tokens: Vec<Token>) -> Result<Vec<Token>, String> {
 }
 
 async fn concurrent_saves_of_distinct_users_all_land(ctx: Ctx) -> CheckResult {
-    let tokens = (0..CLIENTS)
+    let clients = ctx.load.tasks;
+    let tokens = (0..clients)
         .map(|i| {
             token!(
                 user_name = format!("user-{i}"),
@@ -77,16 +75,16 @@ async fn concurrent_saves_of_distinct_users_all_land(ctx: Ctx) -> CheckResult {
         .collect();
     let saved = save_all(&ctx, tokens).await?;
     let ids: HashSet<_> = saved.iter().map(|t| t.id.clone()).collect();
-    ensure(ids.len() == CLIENTS, || {
+    ensure(ids.len() == clients, || {
         format!(
-            "{CLIENTS} concurrent inserts returned {} distinct ids, want {CLIENTS}",
+            "{clients} concurrent inserts returned {} distinct ids, want {clients}",
             ids.len()
         )
     })?;
     let all = ctx.all().await?;
-    ensure(all.len() == CLIENTS, || {
+    ensure(all.len() == clients, || {
         format!(
-            "after {CLIENTS} concurrent inserts get_tokens() holds {} tokens, want {CLIENTS}",
+            "after {clients} concurrent inserts get_tokens() holds {} tokens, want {clients}",
             all.len()
         )
     })?;
@@ -105,21 +103,22 @@ async fn concurrent_saves_of_distinct_users_all_land(ctx: Ctx) -> CheckResult {
 }
 
 async fn concurrent_saves_of_one_user_make_one_token(ctx: Ctx) -> CheckResult {
-    let tokens = (0..CLIENTS)
+    let clients = ctx.load.tasks;
+    let tokens = (0..clients)
         .map(|i| token!(user_name = "same-user", refresh_token = format!("r-{i}")))
         .collect();
     let saved = save_all(&ctx, tokens).await?;
     let all = ctx.all().await?;
     ensure(all.len() == 1, || {
         format!(
-            "after {CLIENTS} concurrent saves for one user get_tokens() holds {} tokens, want 1",
+            "after {clients} concurrent saves for one user get_tokens() holds {} tokens, want 1",
             all.len()
         )
     })?;
     let ids: HashSet<_> = saved.iter().map(|t| t.id.clone()).collect();
     ensure(ids.len() == 1, || {
         format!(
-            "{CLIENTS} concurrent saves for one user returned {} different ids, want 1",
+            "{clients} concurrent saves for one user returned {} different ids, want 1",
             ids.len()
         )
     })

@@ -2,9 +2,13 @@
 //! from tasks sharing one store (concurrency tier) and from separate processes (processes tier),
 //! and acknowledged writes surviving SIGKILL (crash tier).
 
-use super::{checks, CheckResult, Ctx};
+use super::{checks, ensure, token, CheckResult, Ctx};
 use crate::history::{self, Exploration};
+use crate::show;
+use std::collections::HashSet;
+use std::sync::Arc;
 use std::time::Duration;
+use tokenstore_core::{Token, TokenStore};
 
 checks![
     (
@@ -15,6 +19,7 @@ checks![
         "processes.linearizable",
         histories_of_several_processes_are_linearizable
     ),
+    ("processes.linearizable", processes_saving_at_once_all_land),
     (
         "crash.acknowledged-kept",
         acknowledged_writes_survive_sigkill
@@ -85,6 +90,128 @@ async fn histories_of_several_processes_are_linearizable(ctx: Ctx) -> CheckResul
         }
     }
     blocked_by_emptying(&ctx, explored)
+}
+
+/// The processes tier under load: `load.processes` processes on one storage each save a user of
+/// their own and, at the same moment, one user they all share. Afterwards every own user has
+/// its own id, the shared user is one token, and nothing else is stored. A failure that stays
+/// when the same saves are made one at a time from this process is a sequential defect.
+async fn processes_saving_at_once_all_land(ctx: Ctx) -> CheckResult {
+    let count = ctx.load.processes;
+    let processes = history::start_processes(&*ctx.storage, count).await?;
+    let stores = history::stores_of(&processes);
+    let landed = save_from(&stores, true).await;
+    drop(processes);
+    let result = match landed {
+        Ok(saved) => all_landed(&ctx, &saved).await,
+        Err(e) => Err(e),
+    };
+    let Err(message) = result else {
+        return Ok(());
+    };
+    let alone = vec![ctx.store.clone(); count];
+    let sequential = ctx.store.delete_tokens().await.is_ok()
+        && match save_from(&alone, false).await {
+            Ok(saved) => all_landed(&ctx, &saved).await.is_err(),
+            Err(_) => true,
+        };
+    Err(if sequential {
+        format!("{message}{}", history::SEQUENTIAL)
+    } else {
+        message
+    })
+}
+
+/// Client `n`'s own user and the shared user.
+fn load_tokens(n: usize) -> [Token; 2] {
+    [
+        token!(
+            user_name = format!("process-{n}"),
+            refresh_token = format!("r-{n}")
+        ),
+        token!(user_name = "shared-user", refresh_token = format!("s-{n}")),
+    ]
+}
+
+/// Each store saves its client's two tokens, all stores at once (`at_once`) or one after
+/// another; the tokens as saved, by client.
+async fn save_from(
+    stores: &[Arc<dyn TokenStore>],
+    at_once: bool,
+) -> Result<Vec<[Token; 2]>, String> {
+    let save = |n: usize, store: Arc<dyn TokenStore>| async move {
+        let mut saved = load_tokens(n);
+        let [own, shared] = &mut saved;
+        let (a, b) = tokio::join!(store.save_token(own), store.save_token(shared));
+        for (result, t) in [(a, &load_tokens(n)[0]), (b, &load_tokens(n)[1])] {
+            result.map_err(|e| {
+                format!(
+                    "client {}: save_token({}) = Err({e}), want Ok",
+                    n + 1,
+                    show::token(t)
+                )
+            })?;
+        }
+        Ok::<_, String>(saved)
+    };
+    let mut saved = Vec::with_capacity(stores.len());
+    if at_once {
+        let tasks: Vec<_> = stores
+            .iter()
+            .enumerate()
+            .map(|(n, store)| tokio::spawn(save(n, store.clone())))
+            .collect();
+        for task in tasks {
+            saved.push(
+                task.await
+                    .map_err(|e| format!("a client panicked: {e}"))??,
+            );
+        }
+    } else {
+        for (n, store) in stores.iter().enumerate() {
+            saved.push(save(n, store.clone()).await?);
+        }
+    }
+    Ok(saved)
+}
+
+/// Whether what `saved` says landed is what the store holds.
+async fn all_landed(ctx: &Ctx, saved: &[[Token; 2]]) -> CheckResult {
+    let clients = saved.len();
+    let own: HashSet<_> = saved.iter().map(|[own, _]| own.id.clone()).collect();
+    ensure(own.len() == clients, || {
+        format!(
+            "{clients} clients saving a user each at once got {} distinct ids, want {clients}",
+            own.len()
+        )
+    })?;
+    let shared: HashSet<_> = saved.iter().map(|[_, shared]| shared.id.clone()).collect();
+    ensure(shared.len() == 1, || {
+        format!(
+            "{clients} clients saving one shared user at once got {} different ids, want 1",
+            shared.len()
+        )
+    })?;
+    let all = ctx.all().await?;
+    ensure(all.len() == clients + 1, || {
+        format!(
+            "after {clients} clients each saved a user of their own and one shared user at once, get_tokens() holds {} tokens, want {}",
+            all.len(),
+            clients + 1
+        )
+    })?;
+    for [own, _] in saved {
+        let stored = ctx.stored(own.id.as_deref().unwrap_or_default()).await?;
+        ensure(&stored == own, || {
+            format!(
+                "find_token_by_id({:?}) = {}, want {}",
+                own.id,
+                show::token(&stored),
+                show::token(own)
+            )
+        })?;
+    }
+    Ok(())
 }
 
 /// Whether the check's own store, in this process alone, empties the storage and sees it empty.

@@ -133,6 +133,8 @@ pub struct Ctx {
     pub limits: Limits,
     /// The run's seed, for checks that draw random workloads.
     pub seed: u64,
+    /// How many tasks and processes the tiers that run calls at once use.
+    pub load: crate::Load,
     /// The calls made on `store`, for the failure's story.
     pub story: Story,
     /// Failures of other rules seen on the way.
