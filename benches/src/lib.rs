@@ -4,6 +4,7 @@
 //! the criterion benches in `benches/lookup.rs` and by `tokenstore-check bench` ([`run`]).
 
 pub mod chart;
+pub mod load;
 pub mod measure;
 pub mod run;
 pub mod setup;

@@ -13,6 +13,10 @@ pub struct Bench {
     pub size: usize,
     pub store: Arc<dyn TokenStore>,
     pub floor: Option<Box<dyn Floor>>,
+    /// The server's URL (a server backend) and the storage's name (table, key prefix), for a
+    /// server's own tools to find the same data.
+    pub url: String,
+    pub name: String,
     cleanup: Option<Box<dyn Cleanup>>,
     _dir: tempfile::TempDir,
 }
@@ -41,6 +45,8 @@ impl Bench {
             size,
             store: loaded.store,
             floor: loaded.floor,
+            url,
+            name,
             cleanup: loaded.cleanup,
             _dir: dir,
         })
@@ -68,6 +74,8 @@ impl Bench {
             size,
             store,
             floor: None,
+            url: String::new(),
+            name: name.to_owned(),
             cleanup: None,
             _dir: dir,
         })

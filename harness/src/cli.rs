@@ -133,6 +133,17 @@ pub enum Command {
         /// Directory for bench.json and one SVG chart per operation.
         #[arg(long, value_name = "DIR", default_value = "tokenstore-bench")]
         out: PathBuf,
+        /// Measure throughput instead: finds and saves per second at each --clients count,
+        /// beside the server's own load tool (redis-benchmark, pgbench, mysqlslap); writes
+        /// load.json.
+        #[arg(long)]
+        load: bool,
+        /// Client counts of --load, comma-separated.
+        #[arg(long, value_name = "N,N,...", default_value = "1,8,32")]
+        clients: String,
+        /// Seconds each operation runs at each client count under --load.
+        #[arg(long, value_name = "SECONDS", default_value_t = 3.0)]
+        seconds: f64,
     },
     /// Serve a built-in store over the adapter protocol on standard input and output: what the
     /// processes and crash tiers start.

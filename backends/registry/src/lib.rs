@@ -186,6 +186,64 @@ pub trait ServerBackend: Send + Sync {
     fn local(&self) -> Option<&'static dyn local::Recipe> {
         None
     }
+
+    /// The server's own load tool doing `op` on the token `sample` of the storage `name` (as
+    /// [`Backend::load`] left it) at `url`, from `clients` connections, for about `seconds`;
+    /// `None` when the server has no such tool or it is not on this machine.
+    fn native_load(
+        &self,
+        url: &str,
+        name: &str,
+        sample: &Token,
+        op: LoadOp,
+        clients: usize,
+        seconds: f64,
+    ) -> Option<NativeLoad> {
+        let _ = (url, name, sample, op, clients, seconds);
+        None
+    }
+}
+
+/// What a load benchmark does many times a second.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum LoadOp {
+    /// A lookup of a token by its user name.
+    Find,
+    /// An update of one field of a token chosen by its user name.
+    Save,
+}
+
+impl LoadOp {
+    pub const ALL: [LoadOp; 2] = [LoadOp::Find, LoadOp::Save];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            LoadOp::Find => "find",
+            LoadOp::Save => "save",
+        }
+    }
+}
+
+/// A server's own load tool, ready to run on the data a benchmark loaded.
+pub struct NativeLoad {
+    /// The tool's name (`pgbench`).
+    pub tool: &'static str,
+    /// The program and its arguments.
+    pub command: Vec<String>,
+    /// Operations per second, read from the tool's standard output.
+    pub per_second: Box<dyn Fn(&str) -> Option<f64> + Send + Sync>,
+    /// Files the command reads (a pgbench script), removed when this drops.
+    pub files: Option<tempfile::TempDir>,
+}
+
+/// `value` as a single-quoted SQL string literal.
+fn sql_literal(value: &str) -> String {
+    format!("'{}'", value.replace('\'', "''"))
+}
+
+/// `program` when it is installed at that absolute path.
+fn installed(program: &'static str) -> Option<&'static str> {
+    Path::new(program).exists().then_some(program)
 }
 
 /// A store on a server, as the kit drives it beyond the six calls.

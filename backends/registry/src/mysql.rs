@@ -4,6 +4,7 @@
 
 use crate::local::{arg, Recipe};
 use crate::provision::{admin_error, start_image};
+use crate::{installed, sql_literal, LoadOp, NativeLoad};
 use crate::{Backend, Cleanup, Container, Floor, Loaded, ServerBackend, ServerStore};
 use async_trait::async_trait;
 use mysql_async::prelude::Queryable;
@@ -52,6 +53,63 @@ impl ServerBackend for Mysql {
 
     fn local(&self) -> Option<&'static dyn Recipe> {
         Some(&LocalMariadb)
+    }
+
+    /// `mysqlslap` running the select of the sample's row by user name (find), or the update of
+    /// one of its fields (save), a fixed number of times spread over the clients.
+    fn native_load(
+        &self,
+        url: &str,
+        table: &str,
+        sample: &Token,
+        op: LoadOp,
+        clients: usize,
+        seconds: f64,
+    ) -> Option<NativeLoad> {
+        let program = installed("/usr/bin/mysqlslap")?;
+        let opts = mysql_async::Opts::from_url(url).ok()?;
+        let user = sql_literal(sample.user_name.as_deref()?);
+        let sql = match op {
+            LoadOp::Find => format!("SELECT * FROM `{table}` WHERE user_name = {user}"),
+            LoadOp::Save => {
+                format!("UPDATE `{table}` SET access_token = 'native' WHERE user_name = {user}")
+            }
+        };
+        let queries = (seconds * 4_000.0 * clients.min(4) as f64).max(2_000.0) as usize;
+        let mut command = vec![
+            program.to_owned(),
+            "--protocol=tcp".into(),
+            format!("--host={}", opts.ip_or_hostname()),
+            format!("--port={}", opts.tcp_port()),
+            format!("--user={}", opts.user().unwrap_or("root")),
+            format!("--create-schema={}", opts.db_name()?),
+            "--no-drop".into(),
+            format!("--concurrency={clients}"),
+            "--iterations=1".into(),
+            format!("--number-of-queries={queries}"),
+            format!("--query={sql}"),
+        ];
+        if let Some(password) = opts.pass() {
+            command.insert(5, format!("--password={password}"));
+        }
+        Some(NativeLoad {
+            tool: "mysqlslap",
+            command,
+            per_second: Box::new(move |out| {
+                let line = out
+                    .lines()
+                    .find(|l| l.contains("Average number of seconds to run all queries"))?;
+                let seconds: f64 = line
+                    .split(':')
+                    .nth(1)?
+                    .split_whitespace()
+                    .next()?
+                    .parse()
+                    .ok()?;
+                (seconds > 0.0).then(|| queries as f64 / seconds)
+            }),
+            files: None,
+        })
     }
 
     /// Kills the connections among the ids in `tags` that are still open.

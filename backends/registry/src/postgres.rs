@@ -4,6 +4,7 @@
 
 use crate::local::{arg, Recipe};
 use crate::provision::{admin_error, start_image};
+use crate::{installed, sql_literal, LoadOp, NativeLoad};
 use crate::{Backend, Cleanup, Container, Floor, Loaded, ServerBackend, ServerStore, FLOOR_FIELDS};
 use async_trait::async_trait;
 use std::collections::HashMap;
@@ -52,6 +53,58 @@ impl ServerBackend for Postgres {
 
     fn local(&self) -> Option<&'static dyn Recipe> {
         Some(&LocalPostgres)
+    }
+
+    /// `pgbench` (prepared statements, one client thread per core) running the select of the
+    /// sample's row by user name (find), or the update of one of its fields (save).
+    fn native_load(
+        &self,
+        url: &str,
+        table: &str,
+        sample: &Token,
+        op: LoadOp,
+        clients: usize,
+        seconds: f64,
+    ) -> Option<NativeLoad> {
+        let program = installed("/usr/bin/pgbench")?;
+        let user = sql_literal(sample.user_name.as_deref()?);
+        let sql = match op {
+            LoadOp::Find => format!("SELECT * FROM {table} WHERE user_name = {user};\n"),
+            LoadOp::Save => {
+                format!("UPDATE {table} SET access_token = 'native' WHERE user_name = {user};\n")
+            }
+        };
+        let files = tempfile::tempdir().ok()?;
+        let script = files.path().join("op.sql");
+        std::fs::write(&script, sql).ok()?;
+        let command = [
+            program.to_owned(),
+            "-n".into(),
+            "-M".into(),
+            "prepared".into(),
+            "-c".into(),
+            clients.to_string(),
+            "-j".into(),
+            clients.min(2).to_string(),
+            "-T".into(),
+            (seconds.ceil() as u64).max(1).to_string(),
+            "-f".into(),
+            arg(&script),
+            url.to_owned(),
+        ];
+        Some(NativeLoad {
+            tool: "pgbench",
+            command: command.to_vec(),
+            per_second: Box::new(|out| {
+                let line = out.lines().find(|l| l.starts_with("tps = "))?;
+                line["tps = ".len()..]
+                    .split_whitespace()
+                    .next()?
+                    .parse()
+                    .ok()
+            }),
+            files: Some(files),
+        })
     }
 
     /// Terminates the sessions whose `application_name` is one of `tags`.

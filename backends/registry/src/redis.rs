@@ -5,6 +5,7 @@
 
 use crate::local::{arg, Recipe};
 use crate::provision::{admin_error, start_image};
+use crate::{installed, LoadOp, NativeLoad};
 use crate::{save_all, Backend, Cleanup, Container, Floor, Loaded, ServerBackend, ServerStore};
 use async_trait::async_trait;
 use std::path::{Path, PathBuf};
@@ -57,6 +58,54 @@ impl ServerBackend for Redis {
     /// Kills the connections whose client name is one of `tags`.
     async fn kill(&self, url: &str, tags: &[String]) -> Result<usize, StoreError> {
         kill_named(url, tags).await
+    }
+
+    /// `redis-benchmark` sending `HGETALL` (find) or `HSET` of one field (save) of the sample's
+    /// hash, the one round trip a lookup by a known key or a one-field write costs.
+    fn native_load(
+        &self,
+        url: &str,
+        name: &str,
+        sample: &Token,
+        op: LoadOp,
+        clients: usize,
+        seconds: f64,
+    ) -> Option<NativeLoad> {
+        let program = installed("/usr/bin/redis-benchmark")?;
+        let info = redis::IntoConnectionInfo::into_connection_info(url).ok()?;
+        let (host, port) = match info.addr() {
+            redis::ConnectionAddr::Tcp(host, port) => (host.clone(), *port),
+            _ => return None,
+        };
+        let key = format!("{{tokenstore:{name}}}:t:{}", sample.id.as_deref()?);
+        let requests = (seconds * 15_000.0 * clients.min(4) as f64).max(10_000.0) as usize;
+        let mut command: Vec<String> = [program, "-h", &host, "-p", &port.to_string(), "-q"]
+            .map(str::to_owned)
+            .to_vec();
+        command.extend([
+            "-c".into(),
+            clients.to_string(),
+            "-n".into(),
+            requests.to_string(),
+        ]);
+        match op {
+            LoadOp::Find => command.extend(["HGETALL".into(), key]),
+            LoadOp::Save => {
+                command.extend(["HSET".into(), key, "access_token".into(), "native".into()])
+            }
+        }
+        Some(NativeLoad {
+            tool: "redis-benchmark",
+            command,
+            per_second: Box::new(|out| {
+                let line = out
+                    .split(['\r', '\n'])
+                    .rfind(|l| l.contains("requests per second"))?;
+                let before = line.split(" requests per second").next()?;
+                before.split_whitespace().last()?.parse().ok()
+            }),
+            files: None,
+        })
     }
 }
 

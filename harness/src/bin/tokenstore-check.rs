@@ -73,7 +73,16 @@ fn main() -> ExitCode {
             budget,
             format,
             out,
-        } => cmd::bench::bench(&stores, &sizes, samples, budget, format, &out),
+            load,
+            clients,
+            seconds,
+        } => {
+            if load {
+                cmd::bench::load(&stores, &sizes, &clients, seconds, format, &out)
+            } else {
+                cmd::bench::bench(&stores, &sizes, samples, budget, format, &out)
+            }
+        }
         Command::Rules { format } => {
             cmd::rules::print_rules(format);
             Ok(ExitCode::SUCCESS)

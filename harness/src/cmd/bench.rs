@@ -25,6 +25,72 @@ impl run::Progress for Bar {
     }
 }
 
+/// Positive numbers separated by commas, as `flag` takes them.
+fn counts(flag: &str, text: &str) -> Result<Vec<usize>, String> {
+    text.split(',')
+        .map(|s| s.trim().parse().ok().filter(|&n: &usize| n > 0))
+        .collect::<Option<_>>()
+        .ok_or_else(|| format!("{flag} takes positive numbers separated by commas, got {text:?}"))
+}
+
+/// `bench --load`: throughput of the built-in backends named, at each size and client count.
+pub fn load(
+    stores: &Stores,
+    sizes: &str,
+    clients: &str,
+    seconds: f64,
+    format: RulesFormat,
+    out: &Path,
+) -> Result<ExitCode, String> {
+    let sizes = counts("--sizes", sizes)?;
+    let clients = counts("--clients", clients)?;
+    if !(seconds > 0.0 && seconds.is_finite()) {
+        return Err("--seconds must be positive".into());
+    }
+    if stores.adapter {
+        return Err("--load measures the built-in backends; leave out --adapter".into());
+    }
+    let mut results = Vec::new();
+    let mut failures = 0;
+    for target in targets(stores)? {
+        let Target::Builtin(backend) = target else {
+            continue;
+        };
+        for &size in &sizes {
+            eprintln!("{}: {size} tokens, {clients:?} clients", backend.name());
+            match tokenstore_bench::load::measure(
+                backend,
+                size,
+                &clients,
+                Duration::from_secs_f64(seconds),
+                &|line| eprintln!("  {line}"),
+            ) {
+                Ok(measured) => results.extend(measured),
+                Err(e) => {
+                    eprintln!("  {e}");
+                    failures += 1;
+                }
+            }
+        }
+    }
+    std::fs::create_dir_all(out).map_err(|e| format!("cannot create {}: {e}", out.display()))?;
+    let json = serde_json::to_string_pretty(&results).expect("plain data");
+    std::fs::write(out.join("load.json"), &json)
+        .map_err(|e| format!("cannot write load.json: {e}"))?;
+    match format {
+        RulesFormat::Json => println!("{json}"),
+        RulesFormat::Human => {
+            print!("{}", tokenstore_bench::load::table(&results));
+            println!("wrote {}", out.join("load.json").display());
+        }
+    }
+    Ok(if failures == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
 pub fn bench(
     stores: &Stores,
     sizes: &str,
@@ -33,13 +99,7 @@ pub fn bench(
     format: RulesFormat,
     out: &Path,
 ) -> Result<ExitCode, String> {
-    let sizes: Vec<usize> = sizes
-        .split(',')
-        .map(|s| s.trim().parse().ok().filter(|&n: &usize| n > 0))
-        .collect::<Option<_>>()
-        .ok_or_else(|| {
-            format!("--sizes takes positive numbers separated by commas, got {sizes:?}")
-        })?;
+    let sizes = counts("--sizes", sizes)?;
     if !(budget > 0.0 && budget.is_finite()) || samples == 0 {
         return Err("--samples and --budget must be positive".into());
     }

@@ -550,3 +550,67 @@ fn serve_attaches_a_server_backend_by_the_storage_name() {
     assert_eq!(held.len(), 1, "{held:?}");
     assert_eq!(held[0].user_name.as_deref(), Some("alice"));
 }
+
+/// `bench --load` measures each server backend's finds and saves per second at each client
+/// count, and its server's own tool on the same data beside it (when the tool is installed).
+#[rstest::rstest]
+fn bench_load_measures_the_store_beside_the_servers_own_tool(
+    #[values("mysql", "redis", "postgres")] backend: &str,
+) {
+    let server = tokenstore_backends::server(backend).unwrap();
+    if std::env::var(server.url_variable()).is_err() {
+        assert!(
+            !tokenstore_suite::required(backend),
+            "TOKENSTORE_REQUIRE names {backend}, but {} is not set",
+            server.url_variable()
+        );
+        eprintln!("{backend}: skipped: {} is not set", server.url_variable());
+        return;
+    }
+    let out = tempfile::tempdir().unwrap();
+    let run = check(&[
+        "bench",
+        "--load",
+        "--backend",
+        backend,
+        "--sizes",
+        "200",
+        "--clients",
+        "1,2",
+        "--seconds",
+        "0.3",
+        "--format",
+        "json",
+        "--out",
+        out.path().to_str().unwrap(),
+    ]);
+    assert!(run.status.success(), "{}", stderr(&run));
+    let results: Vec<Value> = serde_json::from_slice(&run.stdout).unwrap();
+    let measured: Vec<(u64, &str)> = results
+        .iter()
+        .map(|r| (r["clients"].as_u64().unwrap(), r["op"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        measured,
+        [(1, "find"), (1, "save"), (2, "find"), (2, "save")]
+    );
+    for r in &results {
+        assert!(r["per_second"].as_f64().unwrap() > 0.0, "{r}");
+        assert_eq!(r["errors"].as_u64(), Some(0), "{r}");
+        if r["native_tool"].is_string() {
+            assert!(r["native_per_second"].as_f64().unwrap() > 0.0, "{r}");
+        }
+    }
+    let tools = [
+        "/usr/bin/redis-benchmark",
+        "/usr/bin/pgbench",
+        "/usr/bin/mysqlslap",
+    ];
+    if tools.iter().all(|t| std::path::Path::new(t).exists()) {
+        assert!(
+            results.iter().all(|r| r["native_tool"].is_string()),
+            "every tool is installed, so every rate has its native one: {results:?}"
+        );
+    }
+    assert!(out.path().join("load.json").exists());
+}

@@ -1,0 +1,193 @@
+//! Throughput under load: finds and saves per second through a backend's store at several
+//! client counts, each client a task calling the one store object as fast as it answers, beside
+//! the server's own load tool (`redis-benchmark`, `pgbench`, `mysqlslap`: the backend's
+//! `ServerBackend::native_load`) doing the same operation on the same data with as many
+//! connections, measured in the same run. A find looks a token up by user name; a save updates
+//! one field of a token chosen by user name, each client its own tokens.
+
+use crate::{workload, Bench};
+use serde::Serialize;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokenstore_backends::{Backend, LoadOp};
+use tokenstore_core::{Token, TokenStore};
+
+/// One operation at one client count.
+#[derive(Clone, Debug, Serialize)]
+pub struct Throughput {
+    pub backend: String,
+    pub size: usize,
+    pub clients: usize,
+    pub op: &'static str,
+    /// Calls answered per second (errors excluded).
+    pub per_second: f64,
+    /// Calls that answered an error.
+    pub errors: usize,
+    /// The server's own tool, and its operations per second.
+    pub native_tool: Option<&'static str>,
+    pub native_per_second: Option<f64>,
+}
+
+impl Throughput {
+    /// The store's rate over the native tool's: 1.0 is the server's own speed.
+    pub fn ratio(&self) -> Option<f64> {
+        self.native_per_second.map(|n| self.per_second / n)
+    }
+}
+
+/// Measures `backend` loaded with `size` tokens at each client count, `duration` per
+/// operation; with its server's tool beside it when it has one.
+pub fn measure(
+    backend: &'static dyn Backend,
+    size: usize,
+    clients: &[usize],
+    duration: Duration,
+    note: &dyn Fn(String),
+) -> Result<Vec<Throughput>, String> {
+    let rt = tokenstore_suite::runtime();
+    let bench = rt.block_on(Bench::prepare(backend, size))?;
+    let sample = workload::token(size / 2);
+    let mut results = Vec::new();
+    for &n in clients {
+        for op in LoadOp::ALL {
+            let (per_second, errors) =
+                rt.block_on(rate(bench.store.clone(), size, n, op, duration));
+            let native = backend.server().and_then(|server| {
+                let load = server.native_load(
+                    &bench.url,
+                    &bench.name,
+                    &sample,
+                    op,
+                    n,
+                    duration.as_secs_f64(),
+                )?;
+                match run_tool(&load.command).map(|out| (load.per_second)(&out)) {
+                    Ok(Some(rate)) => Some((load.tool, rate)),
+                    Ok(None) => {
+                        note(format!("{}: {} printed no rate", backend.name(), load.tool));
+                        None
+                    }
+                    Err(e) => {
+                        note(format!("{}: {e}", backend.name()));
+                        None
+                    }
+                }
+            });
+            results.push(Throughput {
+                backend: backend.name().to_owned(),
+                size,
+                clients: n,
+                op: op.name(),
+                per_second,
+                errors,
+                native_tool: native.map(|(tool, _)| tool),
+                native_per_second: native.map(|(_, rate)| rate),
+            });
+        }
+    }
+    rt.block_on(bench.cleanup());
+    Ok(results)
+}
+
+/// Calls per second answered by `clients` tasks calling `op` on `store` for `duration`, and the
+/// calls that answered an error.
+async fn rate(
+    store: Arc<dyn TokenStore>,
+    size: usize,
+    clients: usize,
+    op: LoadOp,
+    duration: Duration,
+) -> (f64, usize) {
+    let started = Instant::now();
+    let deadline = started + duration;
+    let tasks: Vec<_> = (0..clients)
+        .map(|client| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                let (mut answered, mut errors) = (0usize, 0usize);
+                // Client `client` takes the tokens k * clients + client, spread by a stride.
+                let mut k = 0usize;
+                while Instant::now() < deadline {
+                    let i = ((k * clients + client) * 7919 + 13) % size;
+                    let user = workload::token(i).user_name;
+                    let ok = match op {
+                        LoadOp::Find => {
+                            let probe = Token {
+                                user_name: user,
+                                ..Token::default()
+                            };
+                            store.find_token(&probe).await.is_ok()
+                        }
+                        LoadOp::Save => {
+                            let mut update = Token {
+                                user_name: user,
+                                access_token: Some(format!("load-{client}-{k}")),
+                                ..Token::default()
+                            };
+                            store.save_token(&mut update).await.is_ok()
+                        }
+                    };
+                    if ok {
+                        answered += 1;
+                    } else {
+                        errors += 1;
+                    }
+                    k += 1;
+                }
+                (answered, errors)
+            })
+        })
+        .collect();
+    let (mut answered, mut errors) = (0, 0);
+    for task in tasks {
+        let (a, e) = task.await.unwrap_or((0, 0));
+        answered += a;
+        errors += e;
+    }
+    (answered as f64 / started.elapsed().as_secs_f64(), errors)
+}
+
+/// Runs a tool to its end: its standard output, or one line saying why it failed.
+fn run_tool(command: &[String]) -> Result<String, String> {
+    let output = std::process::Command::new(&command[0])
+        .args(&command[1..])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .map_err(|e| format!("cannot run {}: {e}", command[0]))?;
+    if !output.status.success() {
+        let said = String::from_utf8_lossy(&output.stderr);
+        return Err(format!(
+            "{} failed ({}): {}",
+            command[0],
+            output.status,
+            said.lines().last().unwrap_or_default()
+        ));
+    }
+    Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+}
+
+/// The results as a table: backend, size, clients, operation, the store's and the tool's rate.
+pub fn table(results: &[Throughput]) -> String {
+    let mut out = format!(
+        "{:14} {:>7} {:>7} {:4} {:>10} {:>16} {:>10} {:>7}\n",
+        "backend", "size", "clients", "op", "per second", "native tool", "native", "ratio"
+    );
+    for r in results {
+        out.push_str(&format!(
+            "{:14} {:>7} {:>7} {:4} {:>10.0} {:>16} {:>10} {:>7}\n",
+            r.backend,
+            r.size,
+            r.clients,
+            r.op,
+            r.per_second,
+            r.native_tool.unwrap_or("-"),
+            r.native_per_second
+                .map(|n| format!("{n:.0}"))
+                .unwrap_or_else(|| "-".into()),
+            r.ratio()
+                .map(|x| format!("{x:.2}x"))
+                .unwrap_or_else(|| "-".into()),
+        ));
+    }
+    out
+}
