@@ -224,6 +224,9 @@ impl LoadOp {
     }
 }
 
+/// Reads operations per second from a load tool's standard output.
+pub type RateReader = Box<dyn Fn(&str) -> Option<f64> + Send + Sync>;
+
 /// A server's own load tool, ready to run on the data a benchmark loaded.
 pub struct NativeLoad {
     /// The tool's name (`pgbench`).
@@ -231,7 +234,7 @@ pub struct NativeLoad {
     /// The program and its arguments.
     pub command: Vec<String>,
     /// Operations per second, read from the tool's standard output.
-    pub per_second: Box<dyn Fn(&str) -> Option<f64> + Send + Sync>,
+    pub per_second: RateReader,
     /// Files the command reads (a pgbench script), removed when this drops.
     pub files: Option<tempfile::TempDir>,
 }
