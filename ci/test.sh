@@ -2,8 +2,8 @@
 # The kit's test command. Installs what is missing (cargo-nextest, the official Python SDK in a
 # virtual environment, the official Node.js and TypeScript SDKs with npm ci), makes sure MariaDB,
 # Redis and PostgreSQL run (ci/services.sh), builds, runs every test of the workspace against the
-# real servers and the real SDKs, then runs tokenstore-check itself on every backend and checks
-# its JSON report.
+# real servers and the real SDKs, builds the Python wheel and checks it where no cargo is
+# (ci/wheel.sh), then runs tokenstore-check itself on every backend and checks its JSON report.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -43,6 +43,9 @@ TOKENSTORE_BENCH_SIZES=1000 cargo bench --locked --profile release -p tokenstore
 
 say "the official Python, Node.js and TypeScript SDK stores, gated by ci/baselines/"
 ci/official-stores.sh
+
+say "the Python wheel, installed in a fresh virtual environment with no cargo on PATH"
+ci/wheel.sh
 
 say "tokenstore-check run --backend all"
 mkdir -p target/tokenstore-check

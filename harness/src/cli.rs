@@ -29,15 +29,27 @@ pub struct Stores {
     #[arg(long = "backend", value_name = "NAME")]
     pub backends: Vec<String>,
     /// Also check the store behind an adapter: the command follows `--`.
-    #[arg(long)]
+    #[arg(long, conflicts_with_all = ["python", "node"])]
     pub adapter: bool,
+    /// Also check a Python store (`module:Class`, imported from the working directory) behind
+    /// the kit's own Python adapter; the adapter's other flags may follow `--`.
+    #[arg(long, value_name = "MODULE:CLASS", conflicts_with = "node")]
+    pub python: Option<String>,
+    /// Also check a Node.js or TypeScript store (`file.mjs:Export`) behind the kit's own Node
+    /// adapter; the adapter's other flags may follow `--`.
+    #[arg(long, value_name = "FILE:EXPORT")]
+    pub node: Option<String>,
+    /// The constructor's arguments of the --python or --node store, JSON.
+    #[arg(long, value_name = "JSON")]
+    pub kwargs: Option<String>,
     /// Seconds an adapter may take to answer one request.
     #[arg(long, value_name = "SECONDS", default_value_t = 10.0)]
     pub adapter_timeout: f64,
     /// Check an adapter store even if it already holds tokens (they are deleted).
     #[arg(long)]
     pub allow_destructive: bool,
-    /// The adapter command and its arguments, after `--`.
+    /// The adapter command and its arguments, after `--` (with --python or --node: more of the
+    /// adapter's flags).
     #[arg(last = true, value_name = "CMD")]
     pub command: Vec<String>,
 }
@@ -197,9 +209,7 @@ fn random_seed() -> u64 {
 impl Stores {
     /// The fixtures named: the backends, then the adapter; `default` when none is named.
     pub fn fixtures(&self, default: &[&str]) -> Result<Vec<Box<dyn StoreFixture>>, String> {
-        if self.adapter == self.command.is_empty() {
-            return Err("--adapter needs the adapter command after `--`, and a command after `--` needs --adapter".into());
-        }
+        let adapter = self.adapter_command()?;
         let mut names: Vec<String> = Vec::new();
         for name in &self.backends {
             if name == "all" {
@@ -208,7 +218,7 @@ impl Stores {
                 names.push(name.clone());
             }
         }
-        if names.is_empty() && !self.adapter {
+        if names.is_empty() && adapter.is_none() {
             names.extend(default.iter().map(|s| s.to_string()));
         }
         names.dedup();
@@ -223,7 +233,7 @@ impl Stores {
                 })
             })
             .collect::<Result<Vec<_>, _>>()?;
-        if self.adapter {
+        if let Some(command) = adapter {
             if !(self.adapter_timeout > 0.0 && self.adapter_timeout.is_finite()) {
                 return Err(format!(
                     "--adapter-timeout must be a positive number of seconds, got {}",
@@ -232,12 +242,40 @@ impl Stores {
             }
             let timeout = Duration::from_secs_f64(self.adapter_timeout);
             fixtures.push(Box::new(AdapterFixture::start(
-                &self.command,
+                &command,
                 timeout,
                 self.allow_destructive,
             )?));
         }
         Ok(fixtures)
+    }
+
+    /// Whether a store behind an adapter is named (`--adapter`, `--python` or `--node`).
+    pub fn names_an_adapter(&self) -> bool {
+        self.adapter || self.python.is_some() || self.node.is_some()
+    }
+
+    /// The adapter command these arguments name, if any: the one after `--` with `--adapter`,
+    /// or the kit's own Python or Node adapter for `--python` or `--node`.
+    pub fn adapter_command(&self) -> Result<Option<Vec<String>>, String> {
+        let mut extra = Vec::new();
+        if let Some(kwargs) = &self.kwargs {
+            if self.python.is_none() && self.node.is_none() {
+                return Err("--kwargs is for the store of --python or --node; after --adapter -- CMD, give it to the adapter".into());
+            }
+            extra.extend(["--kwargs".to_owned(), kwargs.clone()]);
+        }
+        extra.extend(self.command.iter().cloned());
+        if let Some(store) = &self.python {
+            return crate::adapters::python_command(store, &extra).map(Some);
+        }
+        if let Some(store) = &self.node {
+            return crate::adapters::node_command(store, &extra).map(Some);
+        }
+        if self.adapter == self.command.is_empty() {
+            return Err("--adapter needs the adapter command after `--`, and a command after `--` needs --adapter, --python or --node".into());
+        }
+        Ok(self.adapter.then(|| self.command.clone()))
     }
 }
 
@@ -247,7 +285,7 @@ pub fn one_store(stores: &Stores) -> Result<Box<dyn StoreFixture>, String> {
     match fixtures.len() {
         1 => Ok(fixtures.remove(0)),
         n => Err(format!(
-            "name exactly one store (--backend NAME or --adapter -- CMD), not {n}"
+            "name exactly one store (--backend NAME, --python MODULE:CLASS, --node FILE:EXPORT or --adapter -- CMD), not {n}"
         )),
     }
 }

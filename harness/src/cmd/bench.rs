@@ -47,8 +47,8 @@ pub fn load(
     if !(seconds > 0.0 && seconds.is_finite()) {
         return Err("--seconds must be positive".into());
     }
-    if stores.adapter {
-        return Err("--load measures the built-in backends; leave out --adapter".into());
+    if stores.names_an_adapter() {
+        return Err("--load measures the built-in backends; leave out the adapter store".into());
     }
     let mut results = Vec::new();
     let mut failures = 0;
@@ -140,7 +140,7 @@ pub fn bench(
 /// adapter store.
 fn targets(stores: &Stores) -> Result<Vec<Target>, String> {
     let benchmarked = || BACKENDS.into_iter().filter(|b| b.benchmarked());
-    let names: Vec<String> = if stores.backends.is_empty() && !stores.adapter {
+    let names: Vec<String> = if stores.backends.is_empty() && !stores.names_an_adapter() {
         // The embedded ones: they need no server.
         benchmarked()
             .filter(|b| b.server().is_none())
@@ -166,7 +166,7 @@ fn targets(stores: &Stores) -> Result<Vec<Target>, String> {
                 })
         })
         .collect::<Result<_, _>>()?;
-    if stores.adapter {
+    if stores.names_an_adapter() {
         let only_adapter = Stores {
             backends: Vec::new(),
             ..stores.clone()

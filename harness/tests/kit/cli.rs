@@ -614,3 +614,68 @@ fn bench_load_measures_the_store_beside_the_servers_own_tool(
     }
     assert!(out.path().join("load.json").exists());
 }
+
+/// `--python` and `--node` build the adapter command from the adapter inside the binary; their
+/// flags are checked before anything starts.
+#[rstest::rstest]
+#[case::kwargs_without_a_store(&["run", "--kwargs", "{}"], "--kwargs is for the store of --python or --node")]
+#[case::python_and_adapter(&["run", "--python", "m:C", "--adapter", "--", "x"], "cannot be used with")]
+#[case::python_and_node(&["run", "--python", "m:C", "--node", "s.mjs:S"], "cannot be used with")]
+fn python_and_node_flags_are_checked_before_a_run(#[case] args: &[&str], #[case] needle: &str) {
+    let out = check(args);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert_one_line_error(&out, needle);
+}
+
+/// `--python MODULE:CLASS` finds the module from the working directory, with the adapter the
+/// binary carries: no path to an adapter script.
+#[test]
+fn python_store_runs_by_module_and_class_from_the_working_directory() {
+    let Ok(python) = std::env::var("TOKENSTORE_PYTHON") else {
+        assert!(
+            !tokenstore_suite::required("sdk"),
+            "TOKENSTORE_REQUIRE names sdk, but TOKENSTORE_PYTHON is not set"
+        );
+        eprintln!("skipped: TOKENSTORE_PYTHON is not set");
+        return;
+    };
+    let project = tempfile::tempdir().unwrap();
+    let controls =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("adapters/python/controls");
+    std::fs::copy(
+        controls.join("sqlite_store.py"),
+        project.path().join("my_store.py"),
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_tokenstore-check"))
+        .current_dir(project.path())
+        .env("TOKENSTORE_PYTHON", python)
+        .args([
+            "run",
+            "--python",
+            "my_store:SqliteTokenStore",
+            "--kwargs",
+            r#"{"path": "{tmpdir}/tokens.db"}"#,
+            "--cases",
+            "16",
+            "--format",
+            "json",
+            "--",
+            "--no-threads",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let store = &report["stores"][0];
+    assert_eq!(store["name"], "SqliteTokenStore");
+    assert_eq!(store["summary"]["failed"], 0, "{store}");
+    // The flags after `--` reach the adapter: --no-threads skips the concurrency tier.
+    let concurrency = store["rules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["id"] == "concurrency.linearizable")
+        .unwrap();
+    assert_eq!(concurrency["status"], "skip");
+}
