@@ -91,6 +91,10 @@ pub fn check_store(
             .unwrap_or("get-tokens.exact");
         verdicts.fail(static_id(rule), problem.clone(), None);
     }
+    // Checks blocked by a call of another rule, decided once every check has run; the rules
+    // whose checks ran to their verdict.
+    let mut blocked_runs = Vec::new();
+    let mut checked = std::collections::HashSet::new();
     for check in checks::all() {
         if missing_capability(check.rule, capabilities).is_some() {
             continue;
@@ -104,9 +108,10 @@ pub fn check_store(
             })
         };
         if let Some(blocked) = run.blocked {
-            verdicts.block(check.rule, blocked);
+            blocked_runs.push((check.rule, blocked, story(&run.story)));
             continue;
         }
+        checked.insert(check.rule);
         if let Some(message) = run.failure {
             verdicts.fail(
                 check.rule,
@@ -121,6 +126,12 @@ pub fn check_store(
                 story(&run.story),
             );
         }
+    }
+    // The sequential checks' blocks first: the failures they give their blocking rules count
+    // when a tier's block is decided.
+    blocked_runs.sort_by_key(|(rule, _, _)| is_tier(rule));
+    for (rule, why, repro) in blocked_runs {
+        verdicts.block_or_own(rule, why, repro, &checked);
     }
     let mut stats = None;
     if verdicts.blocked.is_empty() {
@@ -156,6 +167,11 @@ pub fn check_store(
     }
     verdicts.explain_sequential_histories();
     assemble(fixture, &profile, capabilities, verdicts, stats)
+}
+
+/// Whether `rule` belongs to a tier (it needs a capability), not to the sequential rules.
+fn is_tier(rule: &str) -> bool {
+    rules::rule(rule).is_some_and(|r| r.requires.is_some())
 }
 
 /// The rules of concurrent histories: a violation there may be a sequential defect seen from
@@ -195,6 +211,36 @@ impl Verdicts {
             }
         }
         self.blocked.entry(static_id(rule)).or_insert(why);
+    }
+
+    /// A check of `rule` that a call of another rule kept from going on: blocked by that rule.
+    /// But for a tier's check (crash, processes, concurrency, server loss) blocked by a
+    /// sequential rule whose own checks all ran (`checked`) and held, the call failed only in
+    /// the tier's situation (a listing after a crash met a half-written file, an emptying while
+    /// other processes hold the storage): the failure is the tier's.
+    fn block_or_own(
+        &mut self,
+        rule: &'static str,
+        why: SetupError,
+        repro: Option<Repro>,
+        checked: &std::collections::HashSet<&'static str>,
+    ) {
+        let holds_elsewhere = why.breaks.is_some_and(|broken| {
+            is_tier(rule)
+                && !is_tier(broken)
+                && checked.contains(broken)
+                && !self.failures.contains_key(broken)
+        });
+        if holds_elsewhere {
+            let broken = why.breaks.expect("checked above");
+            let message = format!(
+                "{}; {broken} holds in every check of its own, so this is a failure of {rule}",
+                why.message
+            );
+            self.fail(rule, message, repro);
+        } else {
+            self.block(rule, why);
+        }
     }
 
     /// A history violation whose calls break the rules made one at a time too, in a store that

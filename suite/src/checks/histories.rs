@@ -175,7 +175,9 @@ async fn save_from(
     Ok(saved)
 }
 
-/// Whether what `saved` says landed is what the store holds.
+/// Whether what `saved` says landed is what the store holds, read through the check's store. A
+/// read that fails is this check's failure: the race may have broken the storage (a file
+/// rewritten by two processes at once), which the control run one call at a time tells apart.
 async fn all_landed(ctx: &Ctx, saved: &[[Token; 2]]) -> CheckResult {
     let clients = saved.len();
     let own: HashSet<_> = saved.iter().map(|[own, _]| own.id.clone()).collect();
@@ -192,21 +194,33 @@ async fn all_landed(ctx: &Ctx, saved: &[[Token; 2]]) -> CheckResult {
             shared.len()
         )
     })?;
-    let all = ctx.all().await?;
+    let after = format!(
+        "after {clients} clients each saved a user of their own and one shared user at once"
+    );
+    let all = ctx.store.get_tokens().await.map_err(|e| {
+        format!(
+            "{after}, get_tokens() = Err({e}), want {} tokens",
+            clients + 1
+        )
+    })?;
     ensure(all.len() == clients + 1, || {
         format!(
-            "after {clients} clients each saved a user of their own and one shared user at once, get_tokens() holds {} tokens, want {}",
+            "{after}, get_tokens() holds {} tokens, want {}",
             all.len(),
             clients + 1
         )
     })?;
     for [own, _] in saved {
-        let stored = ctx.stored(own.id.as_deref().unwrap_or_default()).await?;
-        ensure(&stored == own, || {
+        let id = own.id.as_deref().unwrap_or_default();
+        let stored = ctx.store.find_token_by_id(id).await;
+        ensure(stored.as_ref().is_ok_and(|t| t == own), || {
+            let got = match &stored {
+                Ok(t) => show::token(t),
+                Err(e) => format!("Err({e})"),
+            };
             format!(
-                "find_token_by_id({:?}) = {}, want {}",
-                own.id,
-                show::token(&stored),
+                "{after}, find_token_by_id({}) = {got}, want {}",
+                show::value(id),
                 show::token(own)
             )
         })?;
