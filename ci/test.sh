@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # The kit's test command. Installs what is missing (cargo-nextest, the official Python SDK in a
 # virtual environment, the official Node.js and TypeScript SDKs with npm ci), makes sure MariaDB,
-# Redis and PostgreSQL run (ci/services.sh), builds, runs every test of the workspace against the
-# real servers and the real SDKs, builds the Python wheel and checks it where no cargo is
-# (ci/wheel.sh), then runs tokenstore-check itself on every backend and checks its JSON report.
+# Redis and PostgreSQL run (ci/services.sh), installs chromium for the HTML report's test, builds,
+# runs every test of the workspace against the real servers and the real SDKs, builds the Python
+# wheel and checks it where no cargo is (ci/wheel.sh), runs the GitHub Action's steps on a sample
+# repository (ci/action/test.sh), then runs tokenstore-check itself on every backend and checks
+# its JSON report.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -26,6 +28,12 @@ if ! "$venv/bin/python" -c "import zohocrmsdk, mysql.connector" >/dev/null 2>&1;
 fi
 export TOKENSTORE_PYTHON="$PWD/$venv/bin/python"
 
+if ! command -v chromium >/dev/null 2>&1; then
+    say "installing Debian's chromium, which renders the HTML report in the action's test"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get install -y -q chromium >/dev/null || { apt-get update -q >/dev/null && apt-get install -y -q chromium >/dev/null; }
+fi
+
 node_dir=harness/adapters/node
 if ! (cd "$node_dir" && npm ls --silent >/dev/null 2>&1); then
     say "installing the official Node.js and TypeScript SDKs into $node_dir/node_modules"
@@ -46,6 +54,9 @@ ci/official-stores.sh
 
 say "the Python wheel, installed in a fresh virtual environment with no cargo on PATH"
 ci/wheel.sh
+
+say "the GitHub Action's steps on a sample repository, its HTML report rendered in headless chromium"
+ci/action/test.sh
 
 say "tokenstore-check run --backend all"
 mkdir -p target/tokenstore-check

@@ -104,6 +104,10 @@ pub enum Command {
         /// Write the report here instead of standard output.
         #[arg(long, value_name = "FILE")]
         out: Option<PathBuf>,
+        /// Also write the report in FORMAT to FILE (repeatable): `--report junit=junit.xml
+        /// --report html=report.html`.
+        #[arg(long = "report", value_name = "FORMAT=FILE", value_parser = parse_report)]
+        reports: Vec<(Format, PathBuf)>,
         /// Where failing sequences are saved as replay files.
         #[arg(long, value_name = "DIR", default_value = "tokenstore-replays")]
         replay_dir: PathBuf,
@@ -178,12 +182,29 @@ pub enum Format {
     Human,
     Json,
     Junit,
+    /// One self-contained page: the rule matrix, each failure's story, the profiles.
+    Html,
+    /// A short summary for a CI job's summary page.
+    Markdown,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
 pub enum RulesFormat {
     Human,
     Json,
+}
+
+/// `FORMAT=FILE` of `--report`.
+fn parse_report(text: &str) -> Result<(Format, PathBuf), String> {
+    let (format, file) = text
+        .split_once('=')
+        .ok_or_else(|| format!("want FORMAT=FILE, such as html=report.html, got {text:?}"))?;
+    if file.is_empty() {
+        return Err(format!("no file after {format}="));
+    }
+    let format = Format::from_str(format, true)
+        .map_err(|_| format!("unknown format {format:?}: human, json, junit, html or markdown"))?;
+    Ok((format, PathBuf::from(file)))
 }
 
 impl Sequences {

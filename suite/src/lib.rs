@@ -29,10 +29,12 @@ mod dir;
 pub mod fixture;
 #[doc(hidden)]
 pub mod history;
+mod html;
 mod linearize;
 mod load;
 #[doc(hidden)]
 pub mod machine;
+mod markdown;
 mod model;
 #[doc(hidden)]
 pub mod profile;

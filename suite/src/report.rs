@@ -1,5 +1,6 @@
-//! The verdicts of a run and their three renderings: a human matrix, JSON (a stable contract
-//! for CI), and JUnit XML (one testcase per rule and store).
+//! The verdicts of a run and their renderings: a human matrix, JSON (a stable contract for CI),
+//! and JUnit XML (one testcase per rule and store) here; a self-contained HTML page in
+//! `html.rs`, a Markdown summary in `markdown.rs`.
 
 use crate::rules::Level;
 use serde::Serialize;

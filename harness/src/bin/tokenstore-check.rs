@@ -53,6 +53,7 @@ fn main() -> ExitCode {
             load,
             format,
             out,
+            reports,
             replay_dir,
             baseline,
             write_baseline,
@@ -62,7 +63,12 @@ fn main() -> ExitCode {
                 load: load.load(),
                 ..sequences.options()
             };
-            cmd::run::run(&stores, &options, format, out, baseline, write_baseline)
+            let outputs = cmd::run::Outputs {
+                format,
+                out,
+                reports,
+            };
+            cmd::run::run(&stores, &options, &outputs, baseline, write_baseline)
         }
         Command::Replay { file, stores } => cmd::replay::replay(file, &stores),
         Command::Diff { stores, sequences } => cmd::diff::compare(&stores, &sequences.options()),

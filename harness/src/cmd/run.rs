@@ -1,5 +1,6 @@
 //! `tokenstore-check run`: checks stores against every rule, prints or writes the report (human,
-//! JSON, JUnit), and gates on a baseline of known failures.
+//! JSON, JUnit, HTML, Markdown; several at once with `--report`), and gates on a baseline of
+//! known failures.
 
 use crate::baseline::Baseline;
 use crate::builtin;
@@ -9,11 +10,28 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use tokenstore_suite::{runner, Report, RunOptions};
 
+/// Where the report goes: `format` to `out` (standard output without one), and each of
+/// `reports` to its file.
+pub struct Outputs {
+    pub format: Format,
+    pub out: Option<PathBuf>,
+    pub reports: Vec<(Format, PathBuf)>,
+}
+
+fn render(report: &Report, format: Format) -> String {
+    match format {
+        Format::Human => report.to_human_with(&builtin::replay_args),
+        Format::Json => report.to_json(),
+        Format::Junit => report.to_junit(),
+        Format::Html => report.to_html(),
+        Format::Markdown => report.to_markdown(),
+    }
+}
+
 pub fn run(
     stores: &Stores,
     options: &RunOptions,
-    format: Format,
-    out: Option<PathBuf>,
+    outputs: &Outputs,
     baseline: Option<PathBuf>,
     write_baseline: Option<PathBuf>,
 ) -> Result<ExitCode, String> {
@@ -37,18 +55,13 @@ pub fn run(
             .push(runner::check_store(fixture.as_ref(), options, &progress));
     }
     bar.finish_and_clear();
-    let text = match format {
-        Format::Human => report.to_human_with(&builtin::replay_args),
-        Format::Json => report.to_json(),
-        Format::Junit => report.to_junit(),
-    };
-    match out {
-        Some(path) => {
-            std::fs::write(&path, &text)
-                .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
-            eprintln!("wrote {}", path.display());
-        }
+    let text = render(&report, outputs.format);
+    match &outputs.out {
+        Some(path) => write(path, &text)?,
         None => println!("{text}"),
+    }
+    for (format, path) in &outputs.reports {
+        write(path, &render(&report, *format))?;
     }
     if let Some(path) = write_baseline {
         let mut written = Baseline::of(&report);
@@ -83,4 +96,10 @@ pub fn run(
     } else {
         ExitCode::from(1)
     })
+}
+
+fn write(path: &std::path::Path, text: &str) -> Result<(), String> {
+    std::fs::write(path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    eprintln!("wrote {}", path.display());
+    Ok(())
 }

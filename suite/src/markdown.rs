@@ -1,0 +1,59 @@
+//! The report as Markdown (`run --format markdown`), short enough for a CI job summary: each
+//! store's counts, then one line per failure with the first line of its message and the likely
+//! cause.
+
+use crate::report::{Report, Status};
+use std::fmt::Write as _;
+
+impl Report {
+    pub fn to_markdown(&self) -> String {
+        let mut out = String::from(
+            "## tokenstore-check\n\n| store | passed | failed | skipped | blocked |\n|---|---|---|---|---|\n",
+        );
+        for store in &self.stores {
+            let s = &store.summary;
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} | {} | {} |",
+                cell(&store.name),
+                s.passed,
+                s.failed,
+                s.skipped,
+                s.blocked
+            );
+        }
+        let failures: Vec<_> = self
+            .stores
+            .iter()
+            .flat_map(|store| store.rules.iter().map(move |rule| (store, rule)))
+            .filter(|(_, rule)| matches!(rule.status, Status::Fail | Status::Blocked))
+            .collect();
+        if failures.is_empty() {
+            out.push_str("\nNo rule failed.\n");
+            return out;
+        }
+        out.push_str("\n### Failures\n\n");
+        for (store, rule) in failures {
+            let what = match (&rule.status, &rule.blocked_by) {
+                (Status::Blocked, Some(by)) => format!("blocked by `{by}`"),
+                _ => rule
+                    .message
+                    .as_deref()
+                    .and_then(|m| m.lines().next())
+                    .map(|line| format!("`{}`", line.replace('`', "'")))
+                    .unwrap_or_default(),
+            };
+            let _ = write!(out, "- **{}** `{}`: {what}", cell(&store.name), rule.id);
+            if let Some(cause) = &rule.likely_cause {
+                let _ = write!(out, " (likely cause: {})", cause.replace('\n', " "));
+            }
+            out.push('\n');
+        }
+        out
+    }
+}
+
+/// `text` safe inside a table cell.
+fn cell(text: &str) -> String {
+    text.replace('|', "\\|")
+}
