@@ -108,6 +108,9 @@ pub enum Command {
         /// --report html=report.html`.
         #[arg(long = "report", value_name = "FORMAT=FILE", value_parser = parse_report)]
         reports: Vec<(Format, PathBuf)>,
+        /// Draw the benchmark charts in this directory (`bench --out DIR`) in the HTML report.
+        #[arg(long, value_name = "DIR")]
+        charts: Option<PathBuf>,
         /// Where failing sequences are saved as replay files.
         #[arg(long, value_name = "DIR", default_value = "tokenstore-replays")]
         replay_dir: PathBuf,

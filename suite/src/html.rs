@@ -1,6 +1,6 @@
 //! The report as one self-contained HTML page (`run --format html`): the rule matrix by store,
-//! each store's summary, profile and model-based figures, and each failure with its message,
-//! likely cause and the calls before it. Styles are inline and a content security policy forbids
+//! each store's summary, profile and model-based figures, each failure with its message,
+//! likely cause and the calls before it, and benchmark charts when the run is given some. Styles are inline and a content security policy forbids
 //! every fetch, so the page shows the same offline, attached to a CI job.
 
 use crate::report::{Report, RuleResult, Status, StoreReport};
@@ -25,6 +25,11 @@ ol.calls { font: 13px/1.4 ui-monospace, monospace; }
 impl Report {
     /// The report as one HTML page that needs nothing else (no script, no fetch).
     pub fn to_html(&self) -> String {
+        self.to_html_with_charts(&[])
+    }
+
+    /// The page with `charts` (title, SVG document) drawn inline after the stores.
+    pub fn to_html_with_charts(&self, charts: &[(String, String)]) -> String {
         let mut page = String::from(
             "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
              <meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'\">\n\
@@ -48,6 +53,17 @@ impl Report {
         self.matrix(&mut page);
         for store in &self.stores {
             store_section(&mut page, store);
+        }
+        if !charts.is_empty() {
+            page.push_str("<h2 id=\"charts\">Benchmarks</h2>\n");
+            for (title, svg) in charts {
+                let _ = writeln!(
+                    page,
+                    "<figure>\n{}\n<figcaption>{}</figcaption>\n</figure>",
+                    inline_svg(svg),
+                    escape(title)
+                );
+            }
         }
         page.push_str("</body>\n</html>\n");
         page
@@ -168,6 +184,11 @@ fn store_section(page: &mut String, store: &StoreReport) {
         }
         page.push_str("</section>\n");
     }
+}
+
+/// An SVG document as markup inside the page: from its `<svg` on (no XML prolog or doctype).
+fn inline_svg(svg: &str) -> &str {
+    svg.find("<svg").map_or("", |at| &svg[at..])
 }
 
 fn status(status: Status) -> &'static str {

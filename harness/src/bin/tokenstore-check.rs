@@ -54,6 +54,7 @@ fn main() -> ExitCode {
             format,
             out,
             reports,
+            charts,
             replay_dir,
             baseline,
             write_baseline,
@@ -67,6 +68,7 @@ fn main() -> ExitCode {
                 format,
                 out,
                 reports,
+                charts,
             };
             cmd::run::run(&stores, &options, &outputs, baseline, write_baseline)
         }

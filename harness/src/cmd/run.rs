@@ -16,16 +16,43 @@ pub struct Outputs {
     pub format: Format,
     pub out: Option<PathBuf>,
     pub reports: Vec<(Format, PathBuf)>,
+    /// A directory of benchmark charts (`*.svg`) for the HTML report.
+    pub charts: Option<PathBuf>,
 }
 
-fn render(report: &Report, format: Format) -> String {
+fn render(report: &Report, format: Format, charts: &[(String, String)]) -> String {
     match format {
         Format::Human => report.to_human_with(&builtin::replay_args),
         Format::Json => report.to_json(),
         Format::Junit => report.to_junit(),
-        Format::Html => report.to_html(),
+        Format::Html => report.to_html_with_charts(charts),
         Format::Markdown => report.to_markdown(),
     }
+}
+
+/// The `*.svg` files of `dir`, by name (without `.svg`), sorted.
+fn read_charts(dir: &std::path::Path) -> Result<Vec<(String, String)>, String> {
+    let failed = |e: std::io::Error| format!("--charts {}: {e}", dir.display());
+    let mut charts = Vec::new();
+    for entry in std::fs::read_dir(dir).map_err(failed)? {
+        let path = entry.map_err(failed)?.path();
+        if path.extension().is_some_and(|e| e == "svg") {
+            let title = path
+                .file_stem()
+                .unwrap_or_default()
+                .to_string_lossy()
+                .into_owned();
+            charts.push((title, std::fs::read_to_string(&path).map_err(failed)?));
+        }
+    }
+    if charts.is_empty() {
+        return Err(format!(
+            "--charts {}: no .svg file there (tokenstore-check bench --out DIR writes them)",
+            dir.display()
+        ));
+    }
+    charts.sort();
+    Ok(charts)
 }
 
 pub fn run(
@@ -36,6 +63,10 @@ pub fn run(
     write_baseline: Option<PathBuf>,
 ) -> Result<ExitCode, String> {
     let baseline = baseline.map(|path| Baseline::read(&path)).transpose()?;
+    let charts = match &outputs.charts {
+        Some(dir) => read_charts(dir)?,
+        None => Vec::new(),
+    };
     let fixtures = stores.fixtures(&builtin::embedded())?;
     let checks_per_store = tokenstore_suite::checks::all().len() as u64 + 2;
     let bar = ProgressBar::new(checks_per_store * fixtures.len() as u64);
@@ -55,13 +86,13 @@ pub fn run(
             .push(runner::check_store(fixture.as_ref(), options, &progress));
     }
     bar.finish_and_clear();
-    let text = render(&report, outputs.format);
+    let text = render(&report, outputs.format, &charts);
     match &outputs.out {
         Some(path) => write(path, &text)?,
         None => println!("{text}"),
     }
     for (format, path) in &outputs.reports {
-        write(path, &render(&report, *format))?;
+        write(path, &render(&report, *format, &charts))?;
     }
     if let Some(path) = write_baseline {
         let mut written = Baseline::of(&report);

@@ -679,3 +679,46 @@ fn python_store_runs_by_module_and_class_from_the_working_directory() {
         .unwrap();
     assert_eq!(concurrency["status"], "skip");
 }
+
+/// `--charts DIR` draws the benchmark charts `bench` wrote into the HTML report, inline; a
+/// directory with none is a one-line error.
+#[test]
+fn html_report_draws_the_benchmark_charts_it_is_given() {
+    let charts = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../benches/results");
+    let svgs = std::fs::read_dir(&charts)
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .path()
+                .extension()
+                .is_some_and(|x| x == "svg")
+        })
+        .count();
+    assert!(svgs > 0);
+    let out = check(&[
+        "run",
+        "--backend",
+        "memory",
+        "--cases",
+        "4",
+        "--format",
+        "html",
+        "--charts",
+        charts.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let page = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(page.matches("<svg").count(), svgs);
+    assert!(page.contains("<figcaption>find_token-user_name</figcaption>"));
+    assert!(!page.contains("<?xml"));
+    let empty = tempfile::tempdir().unwrap();
+    let out = check(&[
+        "run",
+        "--backend",
+        "memory",
+        "--charts",
+        empty.path().to_str().unwrap(),
+    ]);
+    assert_one_line_error(&out, "no .svg file there");
+}
