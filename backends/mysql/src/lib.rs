@@ -63,7 +63,7 @@ impl MysqlStore {
     /// `table` and its id counter `table_ids` when they do not exist.
     pub async fn open(url: &str, table: &str) -> Result<Self> {
         check_identifier(table)?;
-        let opts = Opts::from_url(&keep_statements(url))
+        let opts = Opts::from_url(&with_pool_options(url))
             .map_err(|e| StoreError::backend(format!("mysql: bad URL {url:?}: {e}"), e))?;
         let pool = Pool::new(opts);
         let store = MysqlStore {
@@ -343,19 +343,32 @@ impl SqlDriver for MysqlStore {
     }
 }
 
-/// `url` with `reset_connection=false` unless it says otherwise: a connection that goes back to
-/// the pool is not reset (`COM_RESET_CONNECTION`), so it keeps its prepared statements and a
-/// lookup is one round trip, not a prepare and an execute. The store leaves no session state
-/// behind: each transaction sets its own isolation level, and the pool rolls back a transaction
-/// a dropped connection left open.
-pub fn keep_statements(url: &str) -> String {
-    if url.contains("reset_connection=") {
-        url.to_owned()
-    } else if url.contains('?') {
-        format!("{url}&reset_connection=false")
-    } else {
-        format!("{url}?reset_connection=false")
+/// The pool options the store sets on `url`, each unless the URL sets it:
+/// - `reset_connection=false`: a connection that goes back to the pool is not reset
+///   (`COM_RESET_CONNECTION`), so it keeps its prepared statements and a lookup is one round
+///   trip, not a prepare and an execute. The store leaves no session state behind: each
+///   transaction sets its own isolation level, and the pool rolls back a transaction a dropped
+///   connection left open.
+/// - `inactive_connection_ttl=60`: the pool keeps up to its maximum (100) of idle connections,
+///   trimmed back to its minimum (10) after 60 s idle. With `mysql_async`'s default (0) it keeps
+///   only 10, so from 11 concurrent callers on every connection handed back is closed and the
+///   next call connects again.
+pub const POOL_OPTIONS: [(&str, &str); 2] = [
+    ("reset_connection", "false"),
+    ("inactive_connection_ttl", "60"),
+];
+
+/// `url` with the [`POOL_OPTIONS`] it does not set itself.
+pub fn with_pool_options(url: &str) -> String {
+    let mut url = url.to_owned();
+    for (name, value) in POOL_OPTIONS {
+        if url.contains(&format!("{name}=")) {
+            continue;
+        }
+        let separator = if url.contains('?') { '&' } else { '?' };
+        url = format!("{url}{separator}{name}={value}");
     }
+    url
 }
 
 type Attempt = tokenstore_retry::Attempt<mysql_async::Error>;
@@ -432,5 +445,22 @@ impl TokenStore for MysqlStore {
 
     async fn find_token_by_id(&self, id: &str) -> Result<Token> {
         tokenstore_sql::find_token_by_id(self, id).await
+    }
+}
+
+#[cfg(test)]
+mod pool_options_tests {
+    use super::with_pool_options;
+
+    #[test]
+    fn pool_options_are_added_unless_the_url_sets_them() {
+        assert_eq!(
+            with_pool_options("mysql://root@h:3306/test"),
+            "mysql://root@h:3306/test?reset_connection=false&inactive_connection_ttl=60"
+        );
+        assert_eq!(
+            with_pool_options("mysql://root@h/test?inactive_connection_ttl=5"),
+            "mysql://root@h/test?inactive_connection_ttl=5&reset_connection=false"
+        );
     }
 }

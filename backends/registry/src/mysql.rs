@@ -255,7 +255,7 @@ impl Backend for Mysql {
             .await
             .map_err(crate::failed("mysql"))?;
         // The floor's pool keeps its prepared statements as the store's does.
-        let opts = mysql_async::Opts::from_url(&tokenstore_mysql::keep_statements(url))
+        let opts = mysql_async::Opts::from_url(&tokenstore_mysql::with_pool_options(url))
             .map_err(|e| e.to_string())?;
         let pool = mysql_async::Pool::new(opts);
         bulk_load(&pool, table, tokens)
