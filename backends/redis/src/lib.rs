@@ -90,7 +90,7 @@ impl RedisStore {
             current: Mutex::new(None),
             connecting: tokio::sync::Mutex::new(0),
             label: connection_label("redis"),
-            prefix: format!("{{tokenstore:{namespace}}}"),
+            prefix: RedisStore::key_prefix(namespace),
         };
         let (_, mut conn) = store.connection().await.map_err(|attempt| match attempt {
             Attempt::Final(e) | Attempt::Lost(e) => e,
@@ -114,6 +114,17 @@ impl RedisStore {
     pub fn acknowledging_on_the_primary(mut self) -> Self {
         self.replicas = 0;
         self
+    }
+
+    /// The prefix of every key of `namespace`, its hash tag: `{tokenstore:NAMESPACE}`, so a
+    /// namespace lives in one Redis Cluster slot.
+    pub fn key_prefix(namespace: &str) -> String {
+        format!("{{tokenstore:{namespace}}}")
+    }
+
+    /// The key of the hash of the token `id` in `namespace`.
+    pub fn token_key(namespace: &str, id: &str) -> String {
+        format!("{}:t:{id}", RedisStore::key_prefix(namespace))
     }
 
     /// The client name of the store's connection (`CLIENT LIST` shows it), unique to the store.

@@ -28,7 +28,10 @@ pub trait Recipe: Send + Sync {
     }
 
     /// The command that creates the data directory `data` (inside `dir`), if one is needed.
-    fn initialize(&self, dir: &Path, data: &Path) -> Option<(&'static str, Vec<String>)>;
+    fn initialize(&self, dir: &Path, data: &Path) -> Option<(&'static str, Vec<String>)> {
+        let _ = (dir, data);
+        None
+    }
 
     /// The command that runs the server on `port`, with its data in `data`, its sockets and pid
     /// file in `dir`, and its log in `log`.

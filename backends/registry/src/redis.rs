@@ -77,7 +77,7 @@ impl ServerBackend for Redis {
             redis::ConnectionAddr::Tcp(host, port) => (host.clone(), *port),
             _ => return None,
         };
-        let key = format!("{{tokenstore:{name}}}:t:{}", sample.id.as_deref()?);
+        let key = RedisStore::token_key(name, sample.id.as_deref()?);
         let requests = (seconds * 15_000.0 * clients.min(4) as f64).max(10_000.0) as usize;
         let mut command: Vec<String> = [program, "-h", &host, "-p", &port.to_string(), "-q"]
             .map(str::to_owned)
@@ -146,10 +146,6 @@ impl Recipe for LocalRedis {
 
     fn url(&self, port: u16) -> String {
         format!("redis://127.0.0.1:{port}")
-    }
-
-    fn initialize(&self, _: &Path, _: &Path) -> Option<(&'static str, Vec<String>)> {
-        None
     }
 
     fn launch(&self, dir: &Path, _: &Path, port: u16, log: &Path) -> (&'static str, Vec<String>) {
@@ -254,7 +250,7 @@ impl Backend for Redis {
             store: store.clone(),
             floor: Some(Box::new(KnownKey {
                 conn,
-                prefix: format!("{{tokenstore:{name}}}"),
+                namespace: name.to_owned(),
             })),
             cleanup: Some(Box::new(DropNamespace(store))),
         })
@@ -286,14 +282,14 @@ async fn save_concurrently(store: Arc<RedisStore>, tokens: Vec<Token>) -> Result
 /// The floor: `HGETALL` of the token's key, which a lookup by id knows.
 struct KnownKey {
     conn: redis::aio::ConnectionManager,
-    prefix: String,
+    namespace: String,
 }
 
 #[async_trait]
 impl Floor for KnownKey {
     async fn lookup(&self, _: Field, _: &str, id: &str) -> Result<bool, String> {
         let fields: Vec<String> = redis::cmd("HGETALL")
-            .arg(format!("{}:t:{id}", self.prefix))
+            .arg(RedisStore::token_key(&self.namespace, id))
             .query_async(&mut self.conn.clone())
             .await
             .map_err(|e| e.to_string())?;

@@ -211,10 +211,6 @@ impl Recipe for ClusterNode {
         format!("redis://127.0.0.1:{port}")
     }
 
-    fn initialize(&self, _: &Path, _: &Path) -> Option<(&'static str, Vec<String>)> {
-        None
-    }
-
     fn launch(&self, dir: &Path, _: &Path, port: u16, log: &Path) -> (&'static str, Vec<String>) {
         let args = [
             "--port",

@@ -106,8 +106,9 @@ fn a_failover_loses_no_acknowledged_save() {
         1,
         "every primary has a replica"
     );
+    let tag = RedisStore::key_prefix("failover");
     let primary = cluster
-        .primary_serving("{tokenstore:failover}")
+        .primary_serving(&tag)
         .unwrap_or_else(|e| panic!("{e}"));
 
     let stop = Arc::new(AtomicBool::new(false));
@@ -119,7 +120,7 @@ fn a_failover_loses_no_acknowledged_save() {
     let killed_at = Instant::now();
     cluster.kill(primary);
     let promoted = loop {
-        match cluster.primary_serving("{tokenstore:failover}") {
+        match cluster.primary_serving(&tag) {
             Ok(now) if now != primary => break killed_at.elapsed(),
             _ if killed_at.elapsed() > FAILOVER_LIMIT => panic!("no replica took over"),
             _ => std::thread::sleep(Duration::from_millis(100)),
@@ -203,7 +204,7 @@ fn namespaces_on_every_primary_work_and_waiting_for_a_replica_costs_one_replicat
     while primaries.len() < LocalCluster::PRIMARIES {
         let namespace = format!("slot{n}");
         let primary = cluster
-            .primary_serving(&format!("{{tokenstore:{namespace}}}"))
+            .primary_serving(&RedisStore::key_prefix(&namespace))
             .unwrap();
         if primaries.insert(primary) {
             rt.block_on(async {

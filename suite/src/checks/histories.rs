@@ -140,10 +140,11 @@ async fn save_from(
     at_once: bool,
 ) -> Result<Vec<[Token; 2]>, String> {
     let save = |n: usize, store: Arc<dyn TokenStore>| async move {
-        let mut saved = load_tokens(n);
+        let wanted = load_tokens(n);
+        let mut saved = wanted.clone();
         let [own, shared] = &mut saved;
         let (a, b) = tokio::join!(store.save_token(own), store.save_token(shared));
-        for (result, t) in [(a, &load_tokens(n)[0]), (b, &load_tokens(n)[1])] {
+        for (result, t) in [(a, &wanted[0]), (b, &wanted[1])] {
             result.map_err(|e| {
                 format!(
                     "client {}: save_token({}) = Err({e}), want Ok",
