@@ -3,6 +3,7 @@
 //! must hold every write the process was told succeeded, exactly, and nothing never written. The
 //! call in flight at the kill may have happened or not, but whole or not at all.
 
+use crate::call::{call, describe_answer, Answer, Op};
 use crate::fixture::Storage;
 use crate::show;
 use proptest::prelude::RngExt;
@@ -96,31 +97,28 @@ fn apply_to(out: &mut Expected, write: &Write, id: Option<String>) {
     }
 }
 
+/// Makes `write`; the id of the token it inserted (an insert's), or why it failed.
 async fn apply(store: &dyn TokenStore, write: &Write) -> Result<Option<String>, String> {
-    match write {
-        Write::Insert(t) | Write::Update(t) => {
-            let mut sent = t.clone();
-            store
-                .save_token(&mut sent)
-                .await
-                .map_err(|e| e.to_string())?;
-            if sent.id.is_none() && matches!(write, Write::Insert(_)) {
-                // A store that does not write the id back (rule save.id-written-back) is judged
-                // on what it keeps: the id it stored is the one a lookup by user name gives.
-                let probe = Token {
-                    user_name: t.user_name.clone(),
-                    ..Token::default()
-                };
-                let found = store.find_token(&probe).await.map_err(|e| e.to_string())?;
-                return Ok(found.and_then(|f| f.id));
+    let op = match write {
+        Write::Insert(t) | Write::Update(t) => Op::Save(t.clone()),
+        Write::Delete(id) => Op::Delete(id.clone()),
+    };
+    match (call(store, &op).await, write) {
+        (Answer::Saved(None), Write::Insert(t)) => {
+            // A store that does not write the id back (rule save.id-written-back) is judged
+            // on what it keeps: the id it stored is the one a lookup by user name gives.
+            let probe = Token {
+                user_name: t.user_name.clone(),
+                ..Token::default()
+            };
+            match call(store, &Op::Find(probe)).await {
+                Answer::Found(found) => Ok(found.and_then(|f| f.id)),
+                other => Err(describe_answer(&other)),
             }
-            Ok(sent.id)
         }
-        Write::Delete(id) => store
-            .delete_token(id)
-            .await
-            .map(|()| None)
-            .map_err(|e| e.to_string()),
+        (Answer::Saved(id), _) => Ok(id),
+        (Answer::Done, _) => Ok(None),
+        (other, _) => Err(describe_answer(&other)),
     }
 }
 

@@ -8,15 +8,16 @@
 //! implementation-defined choices (the stores' profiles), a value one store refuses (its limits),
 //! or a real divergence.
 
+use crate::call::{call, Answer, IdRef, Ids, Op, Step};
 use crate::fixture::StoreFixture;
-use crate::machine::{FreshIds, IdRef, Sequences, Step};
+use crate::machine::Sequences;
 use crate::runner::RunOptions;
 use crate::show;
 use proptest::test_runner::{Config, TestCaseError, TestError};
 use proptest_state_machine::ReferenceStateMachine;
 use std::collections::HashMap;
 use std::sync::Arc;
-use tokenstore_core::{StoreError, Token};
+use tokenstore_core::Token;
 
 /// The first step where two stores answered differently.
 #[derive(Clone, Debug)]
@@ -143,79 +144,34 @@ async fn observe(fixture: &dyn StoreFixture, steps: &[Step]) -> Result<Vec<Strin
     let mut names = Symbols::default();
     let mut answers = Vec::new();
     for step in steps {
-        let answer = match step {
-            Step::Save { id, fields } => {
-                let token = fresh.token(id, fields);
-                let mut sent = token.clone();
-                let result = store.save_token(&mut sent).await;
-                if let (Ok(()), Some(stored)) = (&result, sent.id.clone()) {
-                    if names.saved(&stored) && token.id.is_none() {
-                        fresh.push(stored);
-                    }
-                }
-                format!(
-                    "save_token({}) = {}",
-                    names.token(&token),
-                    names.unit(&result.map(|()| sent.id.unwrap_or_default()))
-                )
-            }
-            Step::Find { id, fields } => {
-                let probe = fresh.token(id, fields);
-                let result = store.find_token(&probe).await;
-                let shown = match &result {
-                    Ok(Some(t)) => format!("Some({})", names.token(t)),
-                    Ok(None) => "None".into(),
-                    Err(e) => kind(e),
-                };
-                format!("find_token({}) = {shown}", names.token(&probe))
-            }
-            Step::FindById(id) => {
-                let id = fresh.resolve(id);
-                let result = store.find_token_by_id(&id).await;
-                let shown = result.as_ref().map(|t| names.token(t)).unwrap_or_else(kind);
-                format!("find_token_by_id({}) = {shown}", names.id(&id))
-            }
-            Step::Delete(id) => {
-                let id = fresh.resolve(id);
-                let result = store.delete_token(&id).await;
-                if result.is_ok() {
-                    names.deleted(&id);
-                    fresh.deleted(&id);
-                }
-                format!(
-                    "delete_token({}) = {}",
-                    names.id(&id),
-                    result.map_or_else(|e| kind(&e), |()| "Ok".into())
-                )
-            }
-            Step::GetTokens => match store.get_tokens().await {
-                Ok(tokens) => {
-                    let mut shown: Vec<String> = tokens.iter().map(|t| names.token(t)).collect();
-                    shown.sort();
-                    format!("get_tokens() = [{}]", shown.join(", "))
-                }
-                Err(e) => format!("get_tokens() = {}", kind(&e)),
-            },
-            Step::DeleteTokens => {
-                let result = store.delete_tokens().await;
-                if result.is_ok() {
-                    names.live.clear();
-                    fresh.cleared();
-                }
-                format!(
-                    "delete_tokens() = {}",
-                    result.map_or_else(|e| kind(&e), |()| "Ok".into())
-                )
-            }
-            Step::Reopen => match storage.open(crate::MAIN_NAMESPACE).await {
+        let Some(op) = fresh.op(step) else {
+            answers.push(match storage.open(crate::MAIN_NAMESPACE).await {
                 Ok(reopened) => {
                     store = reopened;
                     "reopen".into()
                 }
-                Err(e) => format!("reopen = {}", kind(&e)),
-            },
+                Err(e) => format!("reopen = Err({:?})", e.kind()),
+            });
+            continue;
         };
-        answers.push(answer);
+        let answer = call(&*store, &op).await;
+        answers.push(names.describe(&op, &answer));
+        match (&op, &answer) {
+            (Op::Save(token), Answer::Saved(Some(stored)))
+                if names.saved(stored) && token.id.is_none() =>
+            {
+                fresh.push(stored.clone());
+            }
+            (Op::Delete(id), Answer::Done) => {
+                names.deleted(id);
+                fresh.deleted(id);
+            }
+            (Op::DeleteTokens, Answer::Done) => {
+                names.live.clear();
+                fresh.cleared();
+            }
+            _ => {}
+        }
     }
     let _ = storage.remove().await;
     Ok(answers)
@@ -226,14 +182,14 @@ async fn observe(fixture: &dyn StoreFixture, steps: &[Step]) -> Result<Vec<Strin
 /// the store has given that id to a newer token since.
 #[derive(Default)]
 struct LiveFresh {
-    ids: FreshIds,
+    ids: Ids,
     live: Vec<(String, bool)>,
 }
 
 impl LiveFresh {
     fn push(&mut self, id: String) {
         self.live.push((id.clone(), true));
-        self.ids.push(id);
+        self.ids.push_fresh(id);
     }
 
     fn deleted(&mut self, id: &str) {
@@ -264,16 +220,21 @@ impl LiveFresh {
         }
     }
 
-    fn token(&self, id: &Option<IdRef>, fields: &[(tokenstore_core::Field, String)]) -> Token {
-        let mut t = self.ids.token(&None, fields);
-        t.id = id.as_ref().map(|i| self.resolve(i));
-        t
+    /// The op a step makes, with fresh ids resolved as [`LiveFresh::resolve`] does.
+    fn op(&self, step: &Step) -> Option<Op> {
+        let token = |id: &Option<IdRef>, fields| {
+            let mut t = self.ids.token(&None, fields);
+            t.id = id.as_ref().map(|i| self.resolve(i));
+            t
+        };
+        Some(match step {
+            Step::Save { id, fields } => Op::Save(token(id, fields)),
+            Step::Find { id, fields } => Op::Find(token(id, fields)),
+            Step::FindById(id) => Op::FindById(self.resolve(id)),
+            Step::Delete(id) => Op::Delete(self.resolve(id)),
+            step => return self.ids.op(step),
+        })
     }
-}
-
-/// An error as the spec sees it: its kind.
-fn kind(e: &StoreError) -> String {
-    format!("Err({:?})", e.kind())
 }
 
 /// Stored ids, named by the order of the saves that stored them: a store that reuses a deleted
@@ -318,11 +279,31 @@ impl Symbols {
         }
     }
 
-    fn unit(&self, result: &Result<String, StoreError>) -> String {
-        match result {
-            Ok(id) => format!("Ok, id {}", self.id(id)),
-            Err(e) => kind(e),
-        }
+    /// `op = answer` with stored ids named, and errors shown by their kind alone, as the spec
+    /// sees them.
+    fn describe(&self, op: &Op, answer: &Answer) -> String {
+        let call = match op {
+            Op::Save(t) => format!("save_token({})", self.token(t)),
+            Op::Find(t) => format!("find_token({})", self.token(t)),
+            Op::FindById(id) => format!("find_token_by_id({})", self.id(id)),
+            Op::Delete(id) => format!("delete_token({})", self.id(id)),
+            Op::GetTokens => "get_tokens()".into(),
+            Op::DeleteTokens => "delete_tokens()".into(),
+        };
+        let shown = match answer {
+            Answer::Saved(id) => format!("Ok, id {}", self.id(id.as_deref().unwrap_or_default())),
+            Answer::Found(Some(t)) => format!("Some({})", self.token(t)),
+            Answer::Found(None) => "None".into(),
+            Answer::Token(t) => self.token(t),
+            Answer::Tokens(all) => {
+                let mut shown: Vec<String> = all.iter().map(|t| self.token(t)).collect();
+                shown.sort();
+                format!("[{}]", shown.join(", "))
+            }
+            Answer::Done => "Ok".into(),
+            Answer::Failed(f) => format!("Err({:?})", f.kind),
+        };
+        format!("{call} = {shown}")
     }
 }
 

@@ -3,35 +3,19 @@
 //! the history checked for linearizability ([`crate::linearize`]). Workloads are generated and
 //! shrunk by proptest, so a violation is reported as the smallest history found.
 
+use crate::call::{call, Answer, IdRef, Ids, Op, Step};
 use crate::fixture::Storage;
-use crate::linearize::{self, Answer, Call, Op};
+use crate::linearize::{self, Call};
 use crate::protocol::ProcessStore;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestCaseError, TestError};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
-use tokenstore_core::{Choices, Field, Token, TokenStore};
+use tokenstore_core::{Choices, Field, TokenStore};
 
-/// An id as a planned call names it: the n-th id the client has seen so far (from its saves and
-/// reads), or the literal `n % 3 + 1` before it has seen any.
-pub type IdPick = u8;
-
-/// One call a client plans, before it picks its ids.
-#[derive(Clone, Debug)]
-pub enum Planned {
-    Save {
-        id: Option<IdPick>,
-        fields: Vec<(Field, String)>,
-    },
-    Find(Vec<(Field, String)>),
-    FindById(IdPick),
-    Delete(IdPick),
-    GetTokens,
-    DeleteTokens,
-}
-
-/// The calls of each client, in order.
-pub type Workload = Vec<Vec<Planned>>;
+/// The calls of each client, in order. Ids are [`IdRef::Seen`]: the n-th id the client has seen
+/// so far (from its saves and reads), or the literal `n % 3 + 1` before it has seen any.
+pub type Workload = Vec<Vec<Step>>;
 
 /// How many histories a tier explores, and how large they are.
 #[derive(Clone, Copy, Debug)]
@@ -93,16 +77,16 @@ fn fields() -> impl Strategy<Value = Vec<(Field, String)>> {
         })
 }
 
-fn planned() -> impl Strategy<Value = Planned> {
-    let id = any::<IdPick>();
+fn planned() -> impl Strategy<Value = Step> {
+    let id = any::<u8>().prop_map(|n| IdRef::Seen(usize::from(n)));
     prop_oneof![
-        8 => (prop::option::weighted(0.2, id), fields())
-            .prop_map(|(id, fields)| Planned::Save { id, fields }),
-        4 => fields().prop_map(Planned::Find),
-        3 => id.prop_map(Planned::FindById),
-        2 => id.prop_map(Planned::Delete),
-        2 => Just(Planned::GetTokens),
-        1 => Just(Planned::DeleteTokens),
+        8 => (prop::option::weighted(0.2, id.clone()), fields())
+            .prop_map(|(id, fields)| Step::Save { id, fields }),
+        4 => fields().prop_map(|fields| Step::Find { id: None, fields }),
+        3 => id.clone().prop_map(Step::FindById),
+        2 => id.prop_map(Step::Delete),
+        2 => Just(Step::GetTokens),
+        1 => Just(Step::DeleteTokens),
     ]
 }
 
@@ -111,76 +95,6 @@ fn workload(e: &Exploration) -> impl Strategy<Value = Workload> {
         prop::collection::vec(planned(), 1..=e.calls_per_client),
         2..=e.clients.max(2),
     )
-}
-
-/// The ids a client has seen, and how it picks one.
-#[derive(Default)]
-struct SeenIds(Vec<String>);
-
-impl SeenIds {
-    fn pick(&self, n: IdPick) -> String {
-        match self.0.len() {
-            0 => (n % 3 + 1).to_string(),
-            len => self.0[usize::from(n) % len].clone(),
-        }
-    }
-
-    fn note(&mut self, answer: &Answer) {
-        let mut add = |id: &Option<String>| {
-            if let Some(id) = id {
-                if !self.0.contains(id) {
-                    self.0.push(id.clone());
-                }
-            }
-        };
-        match answer {
-            Answer::Saved(id) => add(id),
-            Answer::Found(Some(t)) | Answer::Token(t) => add(&t.id),
-            Answer::Tokens(all) => all.iter().for_each(|t| add(&t.id)),
-            _ => {}
-        }
-    }
-
-    fn token(&self, id: Option<IdPick>, fields: &[(Field, String)]) -> Token {
-        let mut t = Token {
-            id: id.map(|n| self.pick(n)),
-            ..Token::default()
-        };
-        for (field, value) in fields {
-            t.set(*field, Some(value.clone()));
-        }
-        t
-    }
-}
-
-async fn call(store: &dyn TokenStore, op: &Op) -> Answer {
-    let failed = |e: tokenstore_core::StoreError| Answer::Failed(e.kind(), e.to_string());
-    match op {
-        Op::Save(t) => {
-            let mut sent = t.clone();
-            match store.save_token(&mut sent).await {
-                Ok(()) => Answer::Saved(sent.id),
-                Err(e) => failed(e),
-            }
-        }
-        Op::Find(probe) => store
-            .find_token(probe)
-            .await
-            .map_or_else(failed, Answer::Found),
-        Op::FindById(id) => store
-            .find_token_by_id(id)
-            .await
-            .map_or_else(failed, Answer::Token),
-        Op::Delete(id) => store
-            .delete_token(id)
-            .await
-            .map_or_else(failed, |()| Answer::Done),
-        Op::GetTokens => store.get_tokens().await.map_or_else(failed, Answer::Tokens),
-        Op::DeleteTokens => store
-            .delete_tokens()
-            .await
-            .map_or_else(failed, |()| Answer::Done),
-    }
 }
 
 /// How the failure of the `delete_tokens` that starts every history begins.
@@ -216,18 +130,11 @@ pub async fn record(stores: &[Arc<dyn TokenStore>], work: &Workload) -> Result<V
             let plan = plan.clone();
             let barrier = barrier.clone();
             tokio::spawn(async move {
-                let mut seen = SeenIds::default();
+                let mut seen = Ids::default();
                 let mut calls = Vec::new();
                 barrier.wait().await;
-                for planned in plan {
-                    let op = match planned {
-                        Planned::Save { id, fields } => Op::Save(seen.token(id, &fields)),
-                        Planned::Find(fields) => Op::Find(seen.token(None, &fields)),
-                        Planned::FindById(n) => Op::FindById(seen.pick(n)),
-                        Planned::Delete(n) => Op::Delete(seen.pick(n)),
-                        Planned::GetTokens => Op::GetTokens,
-                        Planned::DeleteTokens => Op::DeleteTokens,
-                    };
+                for step in &plan {
+                    let Some(op) = seen.op(step) else { continue };
                     let start = epoch.elapsed().as_nanos() as u64;
                     let answer = call(&*store, &op).await;
                     let end = epoch.elapsed().as_nanos() as u64;

@@ -17,6 +17,8 @@
 //! parts the CLI and the kit's own tests reach; they are not an interface.
 
 mod adapter;
+#[doc(hidden)]
+pub mod call;
 pub mod causes;
 #[doc(hidden)]
 pub mod checks;
@@ -30,6 +32,7 @@ pub mod fixture;
 #[doc(hidden)]
 pub mod history;
 mod html;
+mod judge;
 mod linearize;
 mod load;
 #[doc(hidden)]

@@ -4,43 +4,16 @@
 //! began before every pending call ended), memoized on the set of calls placed and the model's
 //! state, in the manner of Wing and Gong's algorithm with Lowe's memoization.
 
-use crate::model::{Model, SaveExpectation};
-use crate::show;
+use crate::call::{describe, describe_op, Answer, Op};
+use crate::judge;
+use crate::model::Model;
 use std::collections::hash_map::DefaultHasher;
 use std::collections::HashSet;
 use std::hash::{Hash, Hasher};
-use tokenstore_core::{Choices, ErrorKind, Token};
+use tokenstore_core::{Choices, Token};
 
 /// The longest history the check takes: the set of placed calls is a 64-bit mask.
 pub const MAX_CALLS: usize = 64;
-
-/// One operation of a history, with its arguments as sent.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Op {
-    Save(Token),
-    Find(Token),
-    FindById(String),
-    Delete(String),
-    GetTokens,
-    DeleteTokens,
-}
-
-/// What a call returned.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Answer {
-    /// A save's Ok, with the id written back to the caller's token.
-    Saved(Option<String>),
-    /// find_token's Ok.
-    Found(Option<Token>),
-    /// find_token_by_id's Ok.
-    Token(Token),
-    /// get_tokens' Ok.
-    Tokens(Vec<Token>),
-    /// delete_token's or delete_tokens' Ok.
-    Done,
-    /// An error, of this kind, with its message.
-    Failed(ErrorKind, String),
-}
 
 /// One call of a history: who made it, when it began and ended (nanoseconds from the start of
 /// the history), what it asked and what it got.
@@ -58,39 +31,12 @@ impl Call {
     pub fn describe(&self) -> String {
         let ms = |ns: u64| format!("{:.3}", ns as f64 / 1e6);
         format!(
-            "client {}, {}-{} ms: {} = {}",
+            "client {}, {}-{} ms: {}",
             self.client,
             ms(self.start),
             ms(self.end),
-            describe_op(&self.op),
-            describe_answer(&self.answer)
+            describe(&self.op, &self.answer)
         )
-    }
-}
-
-pub fn describe_op(op: &Op) -> String {
-    match op {
-        Op::Save(t) => format!("save_token({})", show::token(t)),
-        Op::Find(t) => format!("find_token({})", show::token(t)),
-        Op::FindById(id) => format!("find_token_by_id({})", show::value(id)),
-        Op::Delete(id) => format!("delete_token({})", show::value(id)),
-        Op::GetTokens => "get_tokens()".into(),
-        Op::DeleteTokens => "delete_tokens()".into(),
-    }
-}
-
-fn describe_answer(answer: &Answer) -> String {
-    match answer {
-        Answer::Saved(Some(id)) => format!("Ok, id {}", show::value(id)),
-        Answer::Saved(None) => "Ok, no id written back".into(),
-        Answer::Found(found) => show::opt_token(found),
-        Answer::Token(t) => show::token(t),
-        Answer::Tokens(all) => format!(
-            "[{}]",
-            all.iter().map(show::token).collect::<Vec<_>>().join(", ")
-        ),
-        Answer::Done => "Ok".into(),
-        Answer::Failed(kind, message) => format!("Err({kind:?}: {message})"),
     }
 }
 
@@ -100,7 +46,8 @@ fn describe_answer(answer: &Answer) -> String {
 pub struct Unexplained {
     /// The calls (indexes into the history) of the longest order that explained them all.
     pub order: Vec<usize>,
-    /// For each call that could have come next, why the model disagrees with its answer.
+    /// For each call that could have come next, why the model disagrees with its answer (the
+    /// call, its answer and what the model wanted).
     pub next: Vec<(usize, String)>,
 }
 
@@ -112,11 +59,7 @@ impl Unexplained {
             .iter()
             .map(|&i| describe_op(&calls[i].op))
             .collect();
-        let next: Vec<String> = self
-            .next
-            .iter()
-            .map(|(i, why)| format!("{} ({why})", describe_op(&calls[*i].op)))
-            .collect();
+        let next: Vec<String> = self.next.iter().map(|(_, why)| why.clone()).collect();
         format!(
             "no order of the {} calls explains their answers; the longest order that does ({} calls: {}) cannot go on with any of: {}",
             calls.len(),
@@ -208,93 +151,9 @@ fn fingerprint(model: &Model) -> u64 {
 /// The model after `call`, or why the model could not have given the call's answer.
 fn apply(model: &Model, call: &Call) -> Result<Model, String> {
     let mut next = model.clone();
-    let wrong = |want: String| Err(format!("want {want}"));
-    match (&call.op, &call.answer) {
-        (_, Answer::Failed(ErrorKind::Backend, _)) => {
-            return wrong("no Backend error: the storage did not fail".into())
-        }
-        (Op::Save(token), answer) => match (model.expect_save(token), answer) {
-            (SaveExpectation::Refused { kind, .. }, Answer::Failed(got, _))
-                if model.choices.refuses_as(*got, kind) => {}
-            (SaveExpectation::Refused { kind, why, .. }, _) => {
-                return wrong(format!("Err({kind:?}): {why}"))
-            }
-            (SaveExpectation::Update { candidates, .. }, Answer::Saved(Some(id)))
-                if candidates.iter().any(|c| c.id.as_ref() == Some(id)) =>
-            {
-                next.apply_update(id, token)
-            }
-            (SaveExpectation::Update { candidates, .. }, _) => {
-                let ids: Vec<_> = candidates.iter().filter_map(|c| c.id.clone()).collect();
-                return wrong(format!("an update of id {}", ids.join(" or ")));
-            }
-            (SaveExpectation::Insert(new), Answer::Saved(Some(id))) => {
-                match &new.id {
-                    Some(chosen) if chosen != id => {
-                        return wrong(format!("an insert with the caller's id {chosen:?}"))
-                    }
-                    None if model.get(id).is_some() => {
-                        return wrong(format!("a fresh id, not the stored id {id:?}"))
-                    }
-                    _ => {}
-                }
-                next.apply_insert(id, &new)
-            }
-            (SaveExpectation::Insert(_), _) => return wrong("an insert".into()),
-        },
-        (Op::Find(probe), Answer::Found(got)) => {
-            let answers = model.find(probe);
-            let explained = match got {
-                None => answers.is_empty(),
-                Some(t) => answers.contains(t),
-            };
-            if !explained {
-                return wrong(match answers.first() {
-                    None => "None".into(),
-                    Some(t) => format!("Some({})", show::token(t)),
-                });
-            }
-        }
-        (Op::FindById(id), answer) => match (model.get(id), answer) {
-            (Some(want), Answer::Token(got)) if got == want => {}
-            (None, Answer::Failed(got, _))
-                if model.choices.refuses_as(*got, ErrorKind::NotFound) => {}
-            (Some(want), _) => return wrong(show::token(want)),
-            (None, _) => return wrong("Err(NotFound)".into()),
-        },
-        (Op::Delete(id), answer) => {
-            let stored = next.delete(id);
-            let explained = match answer {
-                Answer::Done => stored || !model.choices.delete_missing_reports_not_found,
-                Answer::Failed(got, _) if model.choices.refuses_as(*got, ErrorKind::NotFound) => {
-                    !stored && model.choices.delete_missing_reports_not_found
-                }
-                _ => false,
-            };
-            if !explained {
-                return wrong(
-                    if stored {
-                        "Ok"
-                    } else {
-                        "the store's answer to a missing id"
-                    }
-                    .into(),
-                );
-            }
-        }
-        (Op::GetTokens, Answer::Tokens(got)) => {
-            let mut got = got.clone();
-            got.sort_by(|a, b| a.id.cmp(&b.id));
-            let mut want = model.tokens().to_vec();
-            want.sort_by(|a, b| a.id.cmp(&b.id));
-            if got != want {
-                return wrong(format!("{} tokens as the model holds them", want.len()));
-            }
-        }
-        (Op::DeleteTokens, Answer::Done) => next.clear(),
-        (op, _) => return wrong(format!("the answer {} gives", describe_op(op))),
-    }
-    Ok(next)
+    judge::step(&mut next, &call.op, &call.answer)
+        .map(|_| next)
+        .map_err(|broken| broken.message)
 }
 
 #[cfg(test)]
@@ -374,7 +233,9 @@ mod tests {
         ];
         let why = check(&history, Choices::default()).unwrap_err();
         assert_eq!(why.order.len(), 1);
-        assert!(why.describe(&history).contains("an update of id"));
+        assert!(why
+            .describe(&history)
+            .contains("want an update of the token with id"));
     }
 
     #[test]

@@ -1,8 +1,10 @@
 //! The story of a failure: every call an example check makes on its store, with the answer, so
 //! that a failure shows which calls made its "want" the right answer. A [`Recorded`] store wraps
 //! the store under test and writes each call to a shared [`Story`], which keeps the last
-//! [`STORY_CALLS`] lines, secrets redacted by [`crate::show`].
+//! [`STORY_CALLS`] lines, described as [`crate::call::describe`] describes a call (secrets
+//! redacted by [`crate::show`]).
 
+use crate::call::{describe, Answer, Failure, Op};
 use async_trait::async_trait;
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
@@ -10,9 +12,6 @@ use tokenstore_core::{StoreError, Token, TokenStore};
 
 /// How many calls a failure shows: the last ones before it.
 pub const STORY_CALLS: usize = 10;
-
-/// How many tokens of a `get_tokens` answer a story line shows.
-const LISTED: usize = 5;
 
 /// The calls made on a check's stores, one line each: `save_token({..}) = Ok, id "1"`.
 #[derive(Clone, Default)]
@@ -54,93 +53,58 @@ impl Recorded {
     }
 }
 
-fn error(e: &StoreError) -> String {
-    format!("Err({e})")
+impl Recorded {
+    /// Writes `op = answer` to the story and hands the result back.
+    fn record<T>(
+        &self,
+        op: Op,
+        result: Result<T, StoreError>,
+        answer: impl FnOnce(&T) -> Answer,
+    ) -> Result<T, StoreError> {
+        let shown = match &result {
+            Ok(value) => answer(value),
+            Err(e) => Answer::Failed(Failure::of(e)),
+        };
+        self.story.push(describe(&op, &shown));
+        result
+    }
 }
 
 #[async_trait]
 impl TokenStore for Recorded {
     async fn find_token(&self, probe: &Token) -> Result<Option<Token>, StoreError> {
-        let answer = self.inner.find_token(probe).await;
-        let shown = match &answer {
-            Ok(found) => crate::show::opt_token(found),
-            Err(e) => error(e),
-        };
-        self.story.push(format!(
-            "find_token({}) = {shown}",
-            crate::show::token(probe)
-        ));
-        answer
+        let result = self.inner.find_token(probe).await;
+        self.record(Op::Find(probe.clone()), result, |found| {
+            Answer::Found(found.clone())
+        })
     }
 
     async fn save_token(&self, token: &mut Token) -> Result<(), StoreError> {
-        let sent = crate::show::token(token);
-        let answer = self.inner.save_token(token).await;
-        let shown = match &answer {
-            Ok(()) => match &token.id {
-                Some(id) => format!("Ok, id {}", crate::show::value(id)),
-                None => "Ok, no id written back".into(),
-            },
-            Err(e) => error(e),
-        };
-        self.story.push(format!("save_token({sent}) = {shown}"));
-        answer
+        let op = Op::Save(token.clone());
+        let result = self.inner.save_token(token).await;
+        self.record(op, result, |()| Answer::Saved(token.id.clone()))
     }
 
     async fn delete_token(&self, id: &str) -> Result<(), StoreError> {
-        let answer = self.inner.delete_token(id).await;
-        let shown = answer.as_ref().map_or_else(error, |()| "Ok".into());
-        self.story.push(format!(
-            "delete_token({}) = {shown}",
-            crate::show::value(id)
-        ));
-        answer
+        let result = self.inner.delete_token(id).await;
+        self.record(Op::Delete(id.to_owned()), result, |()| Answer::Done)
     }
 
     async fn get_tokens(&self) -> Result<Vec<Token>, StoreError> {
-        let answer = self.inner.get_tokens().await;
-        // At most a few tokens are shown: a story line costs the same however large the store.
-        let shown = match &answer {
-            Ok(all) if all.len() <= LISTED => format!(
-                "[{}]",
-                all.iter()
-                    .map(crate::show::token)
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
-            Ok(all) => format!(
-                "[{}, … {} tokens in all]",
-                all[..LISTED]
-                    .iter()
-                    .map(crate::show::token)
-                    .collect::<Vec<_>>()
-                    .join(", "),
-                all.len()
-            ),
-            Err(e) => error(e),
-        };
-        self.story.push(format!("get_tokens() = {shown}"));
-        answer
+        let result = self.inner.get_tokens().await;
+        self.record(Op::GetTokens, result, |all| Answer::Tokens(all.clone()))
     }
 
     async fn delete_tokens(&self) -> Result<(), StoreError> {
-        let answer = self.inner.delete_tokens().await;
-        let shown = answer.as_ref().map_or_else(error, |()| "Ok".into());
-        self.story.push(format!("delete_tokens() = {shown}"));
-        answer
+        let result = self.inner.delete_tokens().await;
+        self.record(Op::DeleteTokens, result, |()| Answer::Done)
     }
 
     async fn find_token_by_id(&self, id: &str) -> Result<Token, StoreError> {
-        let answer = self.inner.find_token_by_id(id).await;
-        let shown = match &answer {
-            Ok(t) => crate::show::token(t),
-            Err(e) => error(e),
-        };
-        self.story.push(format!(
-            "find_token_by_id({}) = {shown}",
-            crate::show::value(id)
-        ));
-        answer
+        let result = self.inner.find_token_by_id(id).await;
+        self.record(Op::FindById(id.to_owned()), result, |t| {
+            Answer::Token(t.clone())
+        })
     }
 }
 
