@@ -1,88 +1,157 @@
-//! Deliberately broken stores: a correct list store with one [`Mutation`] each, every mutation
-//! breaking exactly one rule the way real stores get it wrong. The suite must catch each one by
-//! that rule, and raise no alarm on [`Mutation::None`].
+//! The store every deliberately broken store starts from: a correct list store whose every call
+//! goes through a hook of a [`Fault`]. A hook does what a correct store does unless the fault
+//! overrides it, so a broken store is a small named type that overrides only where it goes
+//! wrong. The broken stores themselves are declared in `broken_stores.rs`, each next to the rule
+//! it must break; [`Correct`] overrides nothing.
 
 use async_trait::async_trait;
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
-use tokenstore_core::{
-    delete_in, find_by_id_in, find_in, plan_save, save_into, Choices, Field, Limits, LookupKey,
-};
-use tokenstore_core::{Result, SavePlan, StoreError, Token, TokenRows, TokenStore, TokenTable};
+use tokenstore_core::TokenTable;
+use tokenstore_core::{delete_in, find_by_id_in, find_in, save_into, Choices, Field, Limits};
+use tokenstore_core::{LookupKey, Result, SavePlan, StoreError, Token, TokenStore};
 use tokenstore_list::ListTable;
 use tokenstore_suite::{Capabilities, Storage, StoreFixture};
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Mutation {
-    /// A correct store.
-    None,
-    TrimsValues,
-    EmptyStringForAbsent,
-    ExpiryAsNumber,
-    UserNameNotExclusive,
-    NoAccessKey,
-    NoGrantKey,
-    NoRefreshKey,
-    FallbackOnlyInFind,
-    FirstRowWithoutKey,
-    CaseInsensitiveUserName,
-    FindsById,
-    FindOverwritesProbe,
-    MissReturnsProbe,
-    ByIdDropsField,
-    ByIdMissWrongError,
-    IgnoresIdOnSave,
-    KeySaveInserts,
-    ReplacesInsteadOfMerge,
-    CallerIdIgnored,
-    NoIdWriteBack,
-    CountingIds,
-    AcceptsTokenless,
-    SkipsUserConflict,
-    UnstoredIdIgnored,
-    InsertsWhenUnchanged,
-    DeleteIsNoop,
-    DeleteMissingFlips,
-    DuplicatesInGetTokens,
-    DeleteTokensKeepsFirst,
-    PartialWriteOnConflict,
-    ForgetsOnReopen,
-    SharedNamespaces,
-    RacyUpsert,
-    RacyIds,
-    NonAtomicUpdate,
-    /// Once its (simulated) server connection is killed, every call fails: it never reconnects.
-    NeverReconnects,
-    /// Declares that it holds user names of at most 64 characters, and stores longer ones.
-    UnenforcedLimit,
-}
-
-use Mutation as M;
-
-const CHOICES: Choices = Choices {
+/// The choices of the correct store the faults start from.
+pub const CHOICES: Choices = Choices {
     grant_falls_back_to_refresh: false,
     delete_missing_reports_not_found: true,
     untyped_refusals: false,
 };
 
-pub struct Broken {
+/// A defect. Each hook runs with the store's table locked and does what a correct store does;
+/// a fault overrides the hooks where it goes wrong. [`Fault::save_racily`] alone takes the
+/// lock itself, for the faults that release it in the middle of a save.
+#[async_trait]
+pub trait Fault: Send + Sync + 'static {
+    fn find(&self, table: &ListTable, probe: &Token) -> Result<Option<Token>> {
+        find_in(table, probe, CHOICES)
+    }
+
+    fn save(&self, table: &mut ListTable, token: &mut Token) -> Result<()> {
+        save_as(table, token, token.clone())
+    }
+
+    /// A save that does not hold the lock from its decision to its write; `None` makes the
+    /// locked [`Fault::save`].
+    async fn save_racily(
+        &self,
+        _table: &Mutex<ListTable>,
+        _token: &mut Token,
+    ) -> Option<Result<()>> {
+        None
+    }
+
+    fn delete(&self, table: &mut ListTable, id: &str) -> Result<()> {
+        delete_in(table, id, CHOICES).map(drop)
+    }
+
+    fn get_tokens(&self, table: &ListTable) -> Result<Vec<Token>> {
+        table.all()
+    }
+
+    fn delete_tokens(&self, table: &mut ListTable) -> Result<()> {
+        table.clear()
+    }
+
+    fn find_by_id(&self, table: &ListTable, id: &str) -> Result<Token> {
+        find_by_id_in(table, id)
+    }
+
+    /// Whether a store makes calls again once its (simulated) server connection was killed.
+    fn reconnects(&self) -> bool {
+        true
+    }
+
+    /// The namespace whose tokens a store opened on `namespace` holds.
+    fn table_of<'a>(&self, namespace: &'a str) -> &'a str {
+        namespace
+    }
+
+    /// Whether a store opened again sees what the stores before it saved.
+    fn durable(&self) -> bool {
+        true
+    }
+
+    /// The limits the store declares.
+    fn limits(&self) -> Limits {
+        Limits::default()
+    }
+}
+
+/// The fault that changes nothing: a correct store.
+#[derive(Default)]
+pub struct Correct;
+
+impl Fault for Correct {}
+
+/// Saves `stored` in place of `token` (a store that alters what it was given before it saves
+/// it) and writes the id it got back to `token`.
+pub fn save_as(table: &mut ListTable, token: &mut Token, mut stored: Token) -> Result<()> {
+    save_into(table, &mut stored, CHOICES)?;
+    token.id = stored.id;
+    Ok(())
+}
+
+/// `token` with a fresh id unless it has one.
+pub fn with_fresh_id(table: &mut ListTable, mut token: Token) -> Result<Token> {
+    if token.id.is_none() {
+        token.id = Some(table.fresh_id()?);
+    }
+    Ok(token)
+}
+
+/// The field a probe is matched on first.
+pub fn key_field(probe: &Token) -> Option<Field> {
+    LookupKey::of(probe).map(|k| k.primary().0)
+}
+
+/// The table, locked.
+pub fn lock(table: &Mutex<ListTable>) -> MutexGuard<'_, ListTable> {
+    table.lock().unwrap()
+}
+
+/// The pause a racy save makes between its decision and its write, long enough for another
+/// caller's save to decide too.
+pub async fn pause() {
+    tokio::time::sleep(Duration::from_millis(2)).await;
+}
+
+/// Carries out a save's plan: replaces the token it updates, or inserts it (with a fresh id
+/// unless the caller chose one); writes the id back to `token`.
+pub fn write_plan(table: &mut ListTable, plan: SavePlan, token: &mut Token) -> Result<()> {
+    match plan {
+        SavePlan::Update { merged, .. } => {
+            token.id = merged.id.clone();
+            table.replace(merged)
+        }
+        SavePlan::Insert(new) => {
+            let new = with_fresh_id(table, new)?;
+            token.id = new.id.clone();
+            table.insert(new)
+        }
+    }
+}
+
+/// A store with a fault.
+struct Faulty {
     table: Arc<Mutex<ListTable>>,
-    mutation: Mutation,
-    deletes: AtomicUsize,
+    fault: Arc<dyn Fault>,
     /// Set when the storage's (simulated) server connections are killed.
     connection_lost: Arc<AtomicBool>,
 }
 
-impl Broken {
+impl Faulty {
     fn lock(&self) -> MutexGuard<'_, ListTable> {
-        self.table.lock().unwrap()
+        lock(&self.table)
     }
 
-    /// A correct store reconnects after its connection was killed; NeverReconnects fails.
+    /// A correct store reconnects after its connection was killed.
     fn connected(&self) -> Result<()> {
-        if self.mutation == M::NeverReconnects && self.connection_lost.load(Ordering::SeqCst) {
+        if !self.fault.reconnects() && self.connection_lost.load(Ordering::SeqCst) {
             return Err(StoreError::Backend {
                 message: "the connection was lost".into(),
                 source: None,
@@ -93,296 +162,65 @@ impl Broken {
     }
 }
 
-fn key_kind(probe: &Token) -> Option<Field> {
-    LookupKey::of(probe).map(|k| k.primary().0)
-}
-
-fn with_fresh_id(table: &mut ListTable, mut token: Token) -> Result<Token> {
-    if token.id.is_none() {
-        token.id = Some(table.fresh_id()?);
-    }
-    Ok(token)
-}
-
 #[async_trait]
-impl TokenStore for Broken {
+impl TokenStore for Faulty {
     async fn find_token(&self, probe: &Token) -> Result<Option<Token>> {
         self.connected()?;
-        let t = self.lock();
-        let rows = t.rows();
-        let kind = key_kind(probe);
-        let merged = |row: &Token| probe.merged_over(row);
-        match self.mutation {
-            M::CaseInsensitiveUserName if probe.get(Field::UserName).is_some() => {
-                let user = probe.get(Field::UserName).unwrap().to_lowercase();
-                return Ok(rows
-                    .iter()
-                    .find(|r| r.get(Field::UserName).map(str::to_lowercase) == Some(user.clone()))
-                    .map(merged));
-            }
-            M::FirstRowWithoutKey if kind.is_none() => return Ok(rows.first().map(merged)),
-            M::FindsById => {
-                if let Some(row) = probe
-                    .get(Field::Id)
-                    .and_then(|id| rows.iter().find(|r| r.get(Field::Id) == Some(id)))
-                {
-                    return Ok(Some(merged(row)));
-                }
-            }
-            M::NoAccessKey if kind == Some(Field::AccessToken) => return Ok(None),
-            M::NoGrantKey if kind == Some(Field::GrantToken) => return Ok(None),
-            M::NoRefreshKey if kind == Some(Field::RefreshToken) => return Ok(None),
-            M::UserNameNotExclusive if kind == Some(Field::UserName) => {
-                if let Some(found) = find_in(&*t, probe, CHOICES)? {
-                    return Ok(Some(found));
-                }
-                let by_access = match probe.get(Field::AccessToken) {
-                    Some(access) => t.by_field(Field::AccessToken, access)?,
-                    None => None,
-                };
-                return Ok(by_access.as_ref().map(merged));
-            }
-            _ => {}
-        }
-        let choices = if self.mutation == M::FallbackOnlyInFind {
-            Choices {
-                grant_falls_back_to_refresh: true,
-                ..CHOICES
-            }
-        } else {
-            CHOICES
-        };
-        let found = find_in(&*t, probe, choices)?;
-        Ok(match self.mutation {
-            M::MissReturnsProbe if found.is_none() && kind.is_some() => Some(probe.clone()),
-            M::FindOverwritesProbe => match LookupKey::of(probe) {
-                Some(key) => t.by_field(key.primary().0, key.primary().1)?,
-                None => None,
-            },
-            M::EmptyStringForAbsent => found.map(|mut f| {
-                f.redirect_url.get_or_insert_with(String::new);
-                f
-            }),
-            _ => found,
-        })
+        self.fault.find(&self.lock(), probe)
     }
 
     async fn save_token(&self, token: &mut Token) -> Result<()> {
         self.connected()?;
-        match self.mutation {
-            M::RacyUpsert | M::RacyIds | M::NonAtomicUpdate => return self.racy_save(token).await,
-            _ => {}
+        if let Some(result) = self.fault.save_racily(&self.table, token).await {
+            return result;
         }
-        let mut t = self.lock();
-        let mut copy = token.clone();
-        match self.mutation {
-            M::TrimsValues => {
-                for f in Field::ALL.into_iter().filter(|f| *f != Field::Id) {
-                    let trimmed = copy.get(f).map(|v| v.trim().to_owned());
-                    copy.set(f, trimmed);
-                }
-            }
-            M::ExpiryAsNumber => {
-                if let Some(n) = copy
-                    .get(Field::ExpiryTime)
-                    .and_then(|v| v.parse::<u64>().ok())
-                {
-                    copy.expiry_time = Some(n.to_string());
-                }
-            }
-            M::IgnoresIdOnSave => copy.id = None,
-            _ => {}
-        }
-        let plan = plan_save(&*t, &copy, CHOICES);
-        match (self.mutation, plan) {
-            (M::ReplacesInsteadOfMerge, Ok(SavePlan::Update { merged, .. })) => {
-                let mut replacement = copy.clone().normalized();
-                replacement.id = merged.id.clone();
-                t.replace(replacement)?;
-                token.id = merged.id;
-                return Ok(());
-            }
-            (M::CallerIdIgnored, Ok(SavePlan::Insert(mut new))) => {
-                new.id = Some(t.fresh_id()?);
-                token.id = new.id.clone();
-                return t.insert(new);
-            }
-            (M::CountingIds, Ok(SavePlan::Insert(mut new))) if new.id.is_none() => {
-                let id = (t.rows().len() + 1).to_string();
-                new.id = Some(id.clone());
-                if t.by_id(&id)?.is_some() {
-                    t.replace(new)?;
-                } else {
-                    t.insert(new)?;
-                }
-                token.id = Some(id);
-                return Ok(());
-            }
-            (M::KeySaveInserts, Ok(SavePlan::Update { .. })) if copy.get(Field::Id).is_none() => {
-                let new = with_fresh_id(&mut t, copy.clone().normalized())?;
-                token.id = new.id.clone();
-                return t.insert(new);
-            }
-            (
-                M::InsertsWhenUnchanged,
-                Ok(SavePlan::Update {
-                    merged,
-                    changed: false,
-                }),
-            ) => {
-                let mut dup = merged;
-                dup.id = Some(t.fresh_id()?);
-                token.id = dup.id.clone();
-                return t.insert(dup);
-            }
-            (M::AcceptsTokenless, Err(StoreError::InvalidToken { .. })) => {
-                let new = with_fresh_id(&mut t, copy.clone().normalized())?;
-                token.id = new.id.clone();
-                return t.insert(new);
-            }
-            (
-                M::SkipsUserConflict | M::PartialWriteOnConflict,
-                Err(e @ StoreError::Conflict(_)),
-            ) => {
-                let stored = copy
-                    .get(Field::Id)
-                    .and_then(|id| t.by_id(id).ok().flatten());
-                if let Some(stored) = stored {
-                    let mut merged = copy.merged_over(&stored);
-                    if self.mutation == M::PartialWriteOnConflict {
-                        merged.user_name = stored.user_name.clone();
-                        t.replace(merged)?;
-                        return Err(e);
-                    }
-                    t.replace(merged)?;
-                    token.id = stored.id;
-                    return Ok(());
-                }
-                return Err(e);
-            }
-            (M::UnstoredIdIgnored, Err(StoreError::Conflict(_)))
-                if copy
-                    .get(Field::Id)
-                    .is_some_and(|id| t.by_id(id).ok().flatten().is_none()) =>
-            {
-                copy.id = None;
-                save_into(&mut *t, &mut copy, CHOICES)?;
-                token.id = copy.id;
-                return Ok(());
-            }
-            (_, Err(e)) => return Err(e),
-            _ => {}
-        }
-        let before = token.id.clone();
-        save_into(&mut *t, &mut copy, CHOICES)?;
-        token.id = if self.mutation == M::NoIdWriteBack {
-            before
-        } else {
-            copy.id
-        };
-        Ok(())
+        self.fault.save(&mut self.lock(), token)
     }
 
     async fn delete_token(&self, id: &str) -> Result<()> {
         self.connected()?;
-        match self.mutation {
-            M::DeleteIsNoop => Ok(()),
-            M::DeleteMissingFlips => {
-                let n = self.deletes.fetch_add(1, Ordering::SeqCst);
-                let mut t = self.lock();
-                match delete_in(&mut *t, id, CHOICES) {
-                    Err(StoreError::NotFound { .. }) if n % 2 == 1 => Ok(()),
-                    other => other.map(drop),
-                }
-            }
-            _ => delete_in(&mut *self.lock(), id, CHOICES).map(drop),
-        }
+        self.fault.delete(&mut self.lock(), id)
     }
 
     async fn get_tokens(&self) -> Result<Vec<Token>> {
         self.connected()?;
-        let mut all = self.lock().all()?;
-        if self.mutation == M::DuplicatesInGetTokens && all.len() > 1 {
-            all.push(all[0].clone());
-        }
-        Ok(all)
+        self.fault.get_tokens(&self.lock())
     }
 
     async fn delete_tokens(&self) -> Result<()> {
         self.connected()?;
-        let mut t = self.lock();
-        if self.mutation == M::DeleteTokensKeepsFirst {
-            let first = t.rows().first().cloned();
-            t.clear()?;
-            if let Some(first) = first {
-                t.insert(first)?;
-            }
-            return Ok(());
-        }
-        t.clear()
+        self.fault.delete_tokens(&mut self.lock())
     }
 
     async fn find_token_by_id(&self, id: &str) -> Result<Token> {
         self.connected()?;
-        let t = self.lock();
-        match (self.mutation, find_by_id_in(&*t, id)) {
-            (M::ByIdMissWrongError, Err(StoreError::NotFound { .. })) => Err(StoreError::Backend {
-                message: "no row".into(),
-                source: None,
-            }),
-            (M::ByIdDropsField, Ok(mut found)) => {
-                found.api_domain = None;
-                Ok(found)
-            }
-            (_, other) => other,
-        }
+        self.fault.find_by_id(&self.lock(), id)
     }
 }
 
-impl Broken {
-    /// A save that decides under the lock and writes under another acquisition, with a pause
-    /// between: what a read-then-insert store without a transaction does.
-    async fn racy_save(&self, token: &mut Token) -> Result<()> {
-        let plan = {
-            let t = self.lock();
-            let plan = plan_save(&*t, token, CHOICES)?;
-            match (self.mutation, plan) {
-                (M::RacyIds, SavePlan::Insert(mut new)) if new.id.is_none() => {
-                    new.id = Some((t.rows().len() + 1).to_string());
-                    SavePlan::Insert(new)
-                }
-                (_, plan) => plan,
-            }
-        };
-        if self.mutation == M::NonAtomicUpdate {
-            if let SavePlan::Update { merged, .. } = &plan {
-                self.lock()
-                    .remove(merged.id.as_deref().unwrap_or_default())?;
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(2)).await;
-        let mut t = self.lock();
-        match plan {
-            SavePlan::Update { merged, .. } => {
-                token.id = merged.id.clone();
-                if self.mutation == M::NonAtomicUpdate {
-                    t.insert(merged)
-                } else {
-                    t.replace(merged)
-                }
-            }
-            SavePlan::Insert(new) => {
-                let new = with_fresh_id(&mut t, new)?;
-                token.id = new.id.clone();
-                t.insert(new)
-            }
-        }
-    }
-}
+/// Makes the fault of one store: a fault that keeps state (how many deletes it has seen, say)
+/// keeps it per store object.
+type MakeFault = Arc<dyn Fn() -> Arc<dyn Fault> + Send + Sync>;
 
 /// The fixture of a broken store: persistent (stores of one storage share their tables per
-/// namespace), with namespaces and concurrency declared.
-pub struct BrokenFixture(pub Mutation);
+/// namespace), with namespaces, concurrency and connections declared.
+#[derive(Clone)]
+pub struct BrokenFixture {
+    make: MakeFault,
+    /// The fault of the fixture itself, asked for the limits and of every storage, for the
+    /// namespaces and durability.
+    fault: Arc<dyn Fault>,
+}
+
+impl BrokenFixture {
+    /// The fixture of the store with fault `F`, one `F::default()` per store object.
+    pub fn of<F: Fault + Default>() -> Self {
+        BrokenFixture {
+            make: Arc::new(|| Arc::new(F::default())),
+            fault: Arc::new(F::default()),
+        }
+    }
+}
 
 #[async_trait]
 impl StoreFixture for BrokenFixture {
@@ -401,18 +239,13 @@ impl StoreFixture for BrokenFixture {
     }
 
     fn limits(&self) -> Limits {
-        match self.0 {
-            M::UnenforcedLimit => Limits {
-                max_chars: &[(Field::UserName, 64)],
-                forbidden_chars: &[],
-            },
-            _ => Limits::default(),
-        }
+        self.fault.limits()
     }
 
     async fn storage(&self) -> std::result::Result<Box<dyn Storage>, tokenstore_suite::SetupError> {
         Ok(Box::new(BrokenStorage {
-            mutation: self.0,
+            make: self.make.clone(),
+            fault: self.fault.clone(),
             tables: Mutex::new(HashMap::new()),
             connection_lost: Arc::new(AtomicBool::new(false)),
         }))
@@ -420,7 +253,8 @@ impl StoreFixture for BrokenFixture {
 }
 
 struct BrokenStorage {
-    mutation: Mutation,
+    make: MakeFault,
+    fault: Arc<dyn Fault>,
     tables: Mutex<HashMap<String, Arc<Mutex<ListTable>>>>,
     connection_lost: Arc<AtomicBool>,
 }
@@ -428,21 +262,16 @@ struct BrokenStorage {
 #[async_trait]
 impl Storage for BrokenStorage {
     async fn open(&self, namespace: &str) -> Result<Arc<dyn TokenStore>> {
-        let namespace = if self.mutation == M::SharedNamespaces {
-            "shared"
-        } else {
-            namespace
-        };
+        let namespace = self.fault.table_of(namespace);
         let mut tables = self.tables.lock().unwrap();
-        let table = if self.mutation == M::ForgetsOnReopen {
-            Arc::new(Mutex::new(ListTable::default()))
-        } else {
+        let table = if self.fault.durable() {
             tables.entry(namespace.to_owned()).or_default().clone()
+        } else {
+            Arc::new(Mutex::new(ListTable::default()))
         };
-        Ok(Arc::new(Broken {
+        Ok(Arc::new(Faulty {
             table,
-            mutation: self.mutation,
-            deletes: AtomicUsize::new(0),
+            fault: (self.make)(),
             connection_lost: self.connection_lost.clone(),
         }))
     }
