@@ -52,27 +52,15 @@ pub fn measure(
         for op in LoadOp::ALL {
             let (per_second, errors) =
                 rt.block_on(rate(bench.store.clone(), size, n, op, duration));
-            let native = backend.server().and_then(|server| {
-                let load = server.native_load(
-                    &bench.url,
-                    &bench.name,
-                    &sample,
-                    op,
-                    n,
-                    duration.as_secs_f64(),
-                )?;
-                match run_tool(&load.command).map(|out| (load.per_second)(&out)) {
-                    Ok(Some(rate)) => Some((load.tool, rate)),
-                    Ok(None) => {
-                        note(format!("{}: {} printed no rate", backend.name(), load.tool));
-                        None
-                    }
-                    Err(e) => {
-                        note(format!("{}: {e}", backend.name()));
-                        None
-                    }
-                }
-            });
+            let native = native(
+                backend,
+                &bench,
+                &sample,
+                op,
+                n,
+                duration.as_secs_f64(),
+                note,
+            );
             results.push(Throughput {
                 backend: backend.name().to_owned(),
                 size,
@@ -87,6 +75,36 @@ pub fn measure(
     }
     rt.block_on(bench.cleanup());
     Ok(results)
+}
+
+/// The server's own tool doing `op` on the token `sample` of `bench`'s data from `clients`
+/// connections for about `seconds`: the tool's name and its operations per second. `None` when
+/// the backend is no server, its tool is not on this machine, or the tool failed (said through
+/// `note`).
+pub fn native(
+    backend: &dyn Backend,
+    bench: &Bench,
+    sample: &Token,
+    op: LoadOp,
+    clients: usize,
+    seconds: f64,
+    note: &dyn Fn(String),
+) -> Option<(&'static str, f64)> {
+    let load =
+        backend
+            .server()?
+            .native_load(&bench.url, &bench.name, sample, op, clients, seconds)?;
+    match run_tool(&load.command).map(|out| (load.per_second)(&out)) {
+        Ok(Some(rate)) => Some((load.tool, rate)),
+        Ok(None) => {
+            note(format!("{}: {} printed no rate", backend.name(), load.tool));
+            None
+        }
+        Err(e) => {
+            note(format!("{}: {e}", backend.name()));
+            None
+        }
+    }
 }
 
 /// Calls per second answered by `clients` tasks calling `op` on `store` for `duration`, and the

@@ -3,8 +3,9 @@
 
 use crate::setup::Bench;
 use crate::workload;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::time::{Duration, Instant};
+use tokenstore_backends::LoadOp;
 use tokenstore_core::{Field, Token};
 
 /// An operation a benchmark times.
@@ -53,6 +54,16 @@ impl Op {
             Op::FindByGrantToken => Some(Field::GrantToken),
             Op::FindByRefreshToken => Some(Field::RefreshToken),
             Op::FindById => Some(Field::Id),
+            _ => None,
+        }
+    }
+
+    /// The operation of the server's own load tool that does the same work, when there is one:
+    /// a lookup by user name, an update of one field of a token chosen by user name.
+    pub fn load_op(self) -> Option<LoadOp> {
+        match self {
+            Op::FindByUserName => Some(LoadOp::Find),
+            Op::SaveUpdate => Some(LoadOp::Save),
             _ => None,
         }
     }
@@ -122,16 +133,26 @@ impl Op {
     }
 }
 
-/// One operation's latency at one size, and the floor's when there is one.
-#[derive(Clone, Debug, Serialize)]
+/// One operation's latency at one size, and the floors' when there are: the same driver's
+/// cheapest lookup, and the server's own client. Times are nanoseconds.
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct OpResult {
     pub backend: String,
     pub op: String,
     pub size: usize,
     pub p50_ns: u64,
     pub p99_ns: u64,
+    /// The p50 of the backend's raw floor: the cheapest lookup its driver allows.
     pub floor_p50_ns: Option<u64>,
     pub samples: usize,
+    /// The server's own client (`redis-benchmark`, `pgbench`, `mysqlslap`) doing the same
+    /// operation on the same data from one connection, measured right after.
+    #[serde(default)]
+    pub native_tool: Option<String>,
+    /// That client's mean latency: one over its operations per second (the tools report a rate,
+    /// not a median).
+    #[serde(default)]
+    pub native_mean_ns: Option<u64>,
 }
 
 impl OpResult {
@@ -139,6 +160,12 @@ impl OpResult {
     pub fn ratio(&self) -> Option<f64> {
         self.floor_p50_ns
             .map(|f| self.p50_ns as f64 / f.max(1) as f64)
+    }
+
+    /// p50 over the server's own client's mean latency: 1.0 is the server's own round trip.
+    pub fn native_ratio(&self) -> Option<f64> {
+        self.native_mean_ns
+            .map(|n| self.p50_ns as f64 / n.max(1) as f64)
     }
 }
 
@@ -195,6 +222,8 @@ pub async fn measure(
         p99_ns: percentile(&mut times, 99),
         floor_p50_ns: floor,
         samples,
+        native_tool: None,
+        native_mean_ns: None,
     })
 }
 

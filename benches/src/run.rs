@@ -8,23 +8,27 @@ use std::time::Duration;
 use tokenstore_backends::Backend;
 use tokenstore_suite::StoreFixture;
 
-/// What a run measures: a built-in backend, or any store the suite can open (an adapter's).
+/// What a run measures: a built-in backend, or any store the suite can open (an adapter's),
+/// reported under `name`.
 pub enum Target {
     Builtin(&'static dyn Backend),
-    Store(Box<dyn StoreFixture>),
+    Store {
+        fixture: Box<dyn StoreFixture>,
+        name: String,
+    },
 }
 
 impl Target {
     async fn prepare(&self, size: usize) -> Result<Bench, String> {
         match self {
             Target::Builtin(backend) => Bench::prepare(*backend, size).await,
-            Target::Store(fixture) => {
+            Target::Store { fixture, name } => {
                 let storage = fixture.storage().await?;
                 let store = storage
                     .open(tokenstore_suite::MAIN_NAMESPACE)
                     .await
                     .map_err(|e| e.to_string())?;
-                Bench::of_store(fixture.name(), store, size).await
+                Bench::of_store(name, store, size).await
             }
         }
     }
@@ -45,12 +49,15 @@ pub struct Outcome {
 
 /// Measures every operation of [`Op::ALL`] on every target at every size (at most `samples`
 /// calls, at most `budget` per operation and size), then writes `out/bench.json` and one chart
-/// per operation. A target that cannot be prepared at a size is skipped with a note.
+/// per operation, with the `earlier` results of other runs (the official stores', say) beside
+/// this run's, except where this run measured the same backend, operation and size. A target
+/// that cannot be prepared at a size is skipped with a note.
 pub fn run(
     targets: &[Target],
     sizes: &[usize],
     samples: usize,
     budget: Duration,
+    earlier: &[OpResult],
     out: &Path,
     progress: &dyn Progress,
 ) -> Result<Outcome, String> {
@@ -72,7 +79,12 @@ pub fn run(
             for op in Op::ALL {
                 progress.step(&format!("{} {} at {size}", prepared.backend, op.name()));
                 match rt.block_on(measure::measure(&prepared, op, samples, budget)) {
-                    Ok(result) => results.push(result),
+                    Ok(mut result) => {
+                        if let Target::Builtin(backend) = target {
+                            native_floor(*backend, &prepared, op, budget, progress, &mut result);
+                        }
+                        results.push(result)
+                    }
                     Err(e) => {
                         failures += 1;
                         progress.note(format!("failed: {e}"));
@@ -82,6 +94,17 @@ pub fn run(
             rt.block_on(prepared.cleanup());
         }
     }
+    let measured_now = |e: &OpResult| {
+        results
+            .iter()
+            .any(|r| r.backend == e.backend && r.op == e.op && r.size == e.size)
+    };
+    let kept: Vec<OpResult> = earlier
+        .iter()
+        .filter(|e| !measured_now(e))
+        .cloned()
+        .collect();
+    results.extend(kept);
     std::fs::create_dir_all(out).map_err(|e| format!("cannot create {}: {e}", out.display()))?;
     std::fs::write(out.join("bench.json"), to_json(&results))
         .map_err(|e| format!("cannot write bench.json: {e}"))?;
@@ -95,32 +118,68 @@ pub fn run(
     Ok(Outcome { results, failures })
 }
 
+/// Measures the server's own client doing `op` on `bench`'s data from one connection, for
+/// about `budget` (at least a second), into `result`: nothing for an embedded backend, an
+/// operation the tool has no equivalent of, or a tool not on this machine.
+fn native_floor(
+    backend: &dyn Backend,
+    bench: &Bench,
+    op: Op,
+    budget: Duration,
+    progress: &dyn Progress,
+    result: &mut OpResult,
+) {
+    let Some(load_op) = op.load_op() else { return };
+    let sample = crate::workload::token(bench.size / 2);
+    let seconds = budget.as_secs_f64().clamp(1.0, 3.0);
+    let note = |line| progress.note(line);
+    if let Some((tool, rate)) =
+        crate::load::native(backend, bench, &sample, load_op, 1, seconds, &note)
+    {
+        result.native_tool = Some(tool.to_owned());
+        result.native_mean_ns = Some((1e9 / rate.max(1e-9)) as u64);
+    }
+}
+
 /// The results as the JSON of `bench.json`.
 pub fn to_json(results: &[OpResult]) -> String {
     serde_json::to_string_pretty(results).expect("plain data")
 }
 
-/// The results as a table: backend, operation, size, p50, p99, floor p50 and the ratio.
+/// The results of an earlier run, read from its `bench.json`.
+pub fn read(path: &Path) -> Result<Vec<OpResult>, String> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    serde_json::from_str(&text).map_err(|e| {
+        format!(
+            "{} is not the bench.json of a tokenstore-check bench run: {e}",
+            path.display()
+        )
+    })
+}
+
+/// The results as a table: backend, operation, size, p50, p99, the floor's p50 and the ratio to
+/// it, and the server's own client's mean latency and the ratio to it.
 pub fn table(results: &[OpResult]) -> String {
     let mut out = format!(
-        "{:10} {:26} {:>8} {:>12} {:>12} {:>12} {:>7}\n",
-        "backend", "operation", "size", "p50", "p99", "floor p50", "ratio"
+        "{:18} {:26} {:>8} {:>12} {:>12} {:>12} {:>7} {:>12} {:>9}\n",
+        "backend", "operation", "size", "p50", "p99", "floor p50", "ratio", "native", "/native"
     );
+    let ratio = |x: Option<f64>| x.map(|x| format!("{x:.2}x")).unwrap_or_else(|| "-".into());
     for r in results {
         let floor = r.floor_p50_ns.map(micros).unwrap_or_else(|| "-".into());
-        let ratio = r
-            .ratio()
-            .map(|x| format!("{x:.2}x"))
-            .unwrap_or_else(|| "-".into());
+        let native = r.native_mean_ns.map(micros).unwrap_or_else(|| "-".into());
         out.push_str(&format!(
-            "{:10} {:26} {:>8} {:>12} {:>12} {:>12} {:>7}\n",
+            "{:18} {:26} {:>8} {:>12} {:>12} {:>12} {:>7} {:>12} {:>9}\n",
             r.backend,
             r.op,
             r.size,
             micros(r.p50_ns),
             micros(r.p99_ns),
             floor,
-            ratio
+            ratio(r.ratio()),
+            native,
+            ratio(r.native_ratio()),
         ));
     }
     out

@@ -69,6 +69,44 @@ pub struct Sequences {
 }
 
 /// The load of the tiers that run calls at once.
+/// The options of `bench`.
+#[derive(Args)]
+pub struct BenchArgs {
+    /// Store sizes, comma-separated.
+    #[arg(long, value_name = "N,N,...", default_value = "1000,10000,100000")]
+    pub sizes: String,
+    /// Most calls timed per operation and size.
+    #[arg(long, default_value_t = 500)]
+    pub samples: usize,
+    /// Seconds spent at most timing one operation at one size (at least 10 calls are timed).
+    #[arg(long, value_name = "SECONDS", default_value_t = 2.0)]
+    pub budget: f64,
+    #[arg(long, value_enum, default_value_t = RulesFormat::Human)]
+    pub format: RulesFormat,
+    /// Directory for bench.json and one SVG chart per operation.
+    #[arg(long, value_name = "DIR", default_value = "tokenstore-bench")]
+    pub out: PathBuf,
+    /// The bench.json of an earlier run (the official stores', say) to chart and list beside
+    /// this run's; repeatable.
+    #[arg(long = "with", value_name = "FILE")]
+    pub with: Vec<PathBuf>,
+    /// The name the adapter store is reported and charted under (default: the name its adapter
+    /// gives, such as FileStore).
+    #[arg(long, value_name = "NAME")]
+    pub label: Option<String>,
+    /// Measure throughput instead: finds and saves per second at each --clients count,
+    /// beside the server's own load tool (redis-benchmark, pgbench, mysqlslap); writes
+    /// load.json.
+    #[arg(long)]
+    pub load: bool,
+    /// Client counts of --load, comma-separated.
+    #[arg(long, value_name = "N,N,...", default_value = "1,8,32")]
+    pub clients: String,
+    /// Seconds each operation runs at each client count under --load.
+    #[arg(long, value_name = "SECONDS", default_value_t = 3.0)]
+    pub seconds: f64,
+}
+
 #[derive(Args)]
 pub struct LoadArgs {
     /// Tasks the concurrency tier's checks call one store object from at once.
@@ -134,35 +172,13 @@ pub enum Command {
         #[command(flatten)]
         sequences: Sequences,
     },
-    /// Measure lookup latency per operation and store size, beside each backend's raw floor.
+    /// Measure lookup latency per operation and store size, beside each backend's raw floor and
+    /// the server's own client.
     Bench {
         #[command(flatten)]
         stores: Stores,
-        /// Store sizes, comma-separated.
-        #[arg(long, value_name = "N,N,...", default_value = "1000,10000,100000")]
-        sizes: String,
-        /// Most calls timed per operation and size.
-        #[arg(long, default_value_t = 500)]
-        samples: usize,
-        /// Seconds spent at most timing one operation at one size (at least 10 calls are timed).
-        #[arg(long, value_name = "SECONDS", default_value_t = 2.0)]
-        budget: f64,
-        #[arg(long, value_enum, default_value_t = RulesFormat::Human)]
-        format: RulesFormat,
-        /// Directory for bench.json and one SVG chart per operation.
-        #[arg(long, value_name = "DIR", default_value = "tokenstore-bench")]
-        out: PathBuf,
-        /// Measure throughput instead: finds and saves per second at each --clients count,
-        /// beside the server's own load tool (redis-benchmark, pgbench, mysqlslap); writes
-        /// load.json.
-        #[arg(long)]
-        load: bool,
-        /// Client counts of --load, comma-separated.
-        #[arg(long, value_name = "N,N,...", default_value = "1,8,32")]
-        clients: String,
-        /// Seconds each operation runs at each client count under --load.
-        #[arg(long, value_name = "SECONDS", default_value_t = 3.0)]
-        seconds: f64,
+        #[command(flatten)]
+        args: BenchArgs,
     },
     /// Serve a built-in store over the adapter protocol on standard input and output: what the
     /// processes and crash tiers start.

@@ -74,23 +74,7 @@ fn main() -> ExitCode {
         }
         Command::Replay { file, stores } => cmd::replay::replay(file, &stores),
         Command::Diff { stores, sequences } => cmd::diff::compare(&stores, &sequences.options()),
-        Command::Bench {
-            stores,
-            sizes,
-            samples,
-            budget,
-            format,
-            out,
-            load,
-            clients,
-            seconds,
-        } => {
-            if load {
-                cmd::bench::load(&stores, &sizes, &clients, seconds, format, &out)
-            } else {
-                cmd::bench::bench(&stores, &sizes, samples, budget, format, &out)
-            }
-        }
+        Command::Bench { stores, args } => cmd::bench::bench(&stores, &args),
         Command::Rules { format } => {
             cmd::rules::print_rules(format);
             Ok(ExitCode::SUCCESS)

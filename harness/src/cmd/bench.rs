@@ -1,7 +1,7 @@
 //! `tokenstore-check bench`: the arguments of a benchmark run and its progress bar; the run
 //! itself is `tokenstore_bench::run`, beside the benchmarks it drives.
 
-use crate::cli::{RulesFormat, Stores};
+use crate::cli::{BenchArgs, RulesFormat, Stores};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::path::Path;
 use std::process::ExitCode;
@@ -34,7 +34,7 @@ fn counts(flag: &str, text: &str) -> Result<Vec<usize>, String> {
 }
 
 /// `bench --load`: throughput of the built-in backends named, at each size and client count.
-pub fn load(
+fn load(
     stores: &Stores,
     sizes: &str,
     clients: &str,
@@ -52,7 +52,7 @@ pub fn load(
     }
     let mut results = Vec::new();
     let mut failures = 0;
-    for target in targets(stores)? {
+    for target in targets(stores, None)? {
         let Target::Builtin(backend) = target else {
             continue;
         };
@@ -91,19 +91,28 @@ pub fn load(
     })
 }
 
-pub fn bench(
-    stores: &Stores,
-    sizes: &str,
-    samples: usize,
-    budget: f64,
-    format: RulesFormat,
-    out: &Path,
-) -> Result<ExitCode, String> {
-    let sizes = counts("--sizes", sizes)?;
+/// `bench`: latency (or throughput under `--load`) of the stores named.
+pub fn bench(stores: &Stores, args: &BenchArgs) -> Result<ExitCode, String> {
+    if args.load {
+        return load(
+            stores,
+            &args.sizes,
+            &args.clients,
+            args.seconds,
+            args.format,
+            &args.out,
+        );
+    }
+    let (samples, budget, format, out) = (args.samples, args.budget, args.format, &args.out);
+    let sizes = counts("--sizes", &args.sizes)?;
     if !(budget > 0.0 && budget.is_finite()) || samples == 0 {
         return Err("--samples and --budget must be positive".into());
     }
-    let targets = targets(stores)?;
+    let mut earlier = Vec::new();
+    for file in &args.with {
+        earlier.extend(run::read(file)?);
+    }
+    let targets = targets(stores, args.label.as_deref())?;
     let bar = ProgressBar::new((targets.len() * sizes.len() * Op::ALL.len()) as u64);
     bar.set_style(
         ProgressStyle::with_template("{spinner} [{elapsed}] {bar:30} {pos}/{len} {msg}")
@@ -115,6 +124,7 @@ pub fn bench(
         &sizes,
         samples,
         Duration::from_secs_f64(budget),
+        &earlier,
         out,
         &bar,
     )?;
@@ -137,8 +147,8 @@ pub fn bench(
 }
 
 /// The built-in backends named (all of them for `all`, the embedded ones for none), then the
-/// adapter store.
-fn targets(stores: &Stores) -> Result<Vec<Target>, String> {
+/// adapter store, under `label` when given.
+fn targets(stores: &Stores, label: Option<&str>) -> Result<Vec<Target>, String> {
     let benchmarked = || BACKENDS.into_iter().filter(|b| b.benchmarked());
     let names: Vec<String> = if stores.backends.is_empty() && !stores.names_an_adapter() {
         // The embedded ones: they need no server.
@@ -171,7 +181,10 @@ fn targets(stores: &Stores) -> Result<Vec<Target>, String> {
             backends: Vec::new(),
             ..stores.clone()
         };
-        targets.extend(only_adapter.fixtures(&[])?.into_iter().map(Target::Store));
+        targets.extend(only_adapter.fixtures(&[])?.into_iter().map(|fixture| {
+            let name = label.unwrap_or(fixture.name()).to_owned();
+            Target::Store { fixture, name }
+        }));
     }
     Ok(targets)
 }
