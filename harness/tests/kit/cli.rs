@@ -437,6 +437,114 @@ fn bench_writes_json_and_charts_with_the_floor_ratio() {
     assert_one_line_error(&check(&["bench", "--sizes", "10,x"]), "--sizes");
 }
 
+/// `--with FILE` lists and charts an earlier run's results beside this run's, and a file that is
+/// not a bench.json is refused in one line before anything is measured.
+#[test]
+fn bench_draws_an_earlier_run_beside_this_one() {
+    let (first, second) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let bench = |backend: &str, out: &std::path::Path, with: Option<&std::path::Path>| {
+        let mut args = vec![
+            "bench".to_owned(),
+            "--backend".into(),
+            backend.into(),
+            "--sizes".into(),
+            "100".into(),
+            "--samples".into(),
+            "20".into(),
+            "--budget".into(),
+            "0.1".into(),
+            "--out".into(),
+            out.to_str().unwrap().into(),
+        ];
+        if let Some(with) = with {
+            args.extend(["--with".into(), with.to_str().unwrap().into()]);
+        }
+        check(&args.iter().map(String::as_str).collect::<Vec<_>>())
+    };
+    let earlier = bench("memory", first.path(), None);
+    assert_eq!(earlier.status.code(), Some(0), "{}", stderr(&earlier));
+    let both = bench(
+        "list",
+        second.path(),
+        Some(&first.path().join("bench.json")),
+    );
+    assert_eq!(both.status.code(), Some(0), "{}", stderr(&both));
+    let results: Vec<Value> =
+        serde_json::from_slice(&std::fs::read(second.path().join("bench.json")).unwrap()).unwrap();
+    let mut backends: Vec<&str> = results
+        .iter()
+        .map(|r| r["backend"].as_str().unwrap())
+        .collect();
+    backends.dedup();
+    assert_eq!(backends, ["list", "memory"]);
+    assert_eq!(results.len(), 2 * 8);
+    let svg = std::fs::read_to_string(second.path().join("find_token-user_name.svg")).unwrap();
+    assert!(svg.contains("memory") && svg.contains("list"));
+    let table = String::from_utf8_lossy(&both.stdout);
+    assert!(table.lines().any(|l| l.starts_with("memory ")), "{table}");
+
+    let not_a_run = second.path().join("find_token-user_name.svg");
+    let refused = bench("list", first.path(), Some(&not_a_run));
+    assert_one_line_error(
+        &refused,
+        "is not the bench.json of a tokenstore-check bench run",
+    );
+    let missing = bench("list", first.path(), Some(&second.path().join("none.json")));
+    assert_one_line_error(&missing, "cannot read");
+}
+
+/// A server backend's lookup by user name and update are measured beside the server's own
+/// client when it is installed: its name, its mean latency, and nothing for the other
+/// operations.
+#[rstest::rstest]
+fn bench_measures_the_servers_own_client_beside_a_server_backend(
+    #[values("mysql", "redis", "postgres")] backend: &str,
+) {
+    let server = tokenstore_backends::server(backend).unwrap();
+    if std::env::var(server.url_variable()).is_err() {
+        assert!(
+            !tokenstore_suite::required(backend),
+            "TOKENSTORE_REQUIRE names {backend}, but {} is not set",
+            server.url_variable()
+        );
+        eprintln!("{backend}: skipped: {} is not set", server.url_variable());
+        return;
+    }
+    let out = tempfile::tempdir().unwrap();
+    let run = check(&[
+        "bench",
+        "--backend",
+        backend,
+        "--sizes",
+        "200",
+        "--samples",
+        "20",
+        "--budget",
+        "0.1",
+        "--format",
+        "json",
+        "--out",
+        out.path().to_str().unwrap(),
+    ]);
+    assert!(run.status.success(), "{}", stderr(&run));
+    let results: Vec<Value> = serde_json::from_slice(&run.stdout).unwrap();
+    let tool = match backend {
+        "mysql" => "/usr/bin/mysqlslap",
+        "redis" => "/usr/bin/redis-benchmark",
+        _ => "/usr/bin/pgbench",
+    };
+    for r in &results {
+        let native =
+            ["find_token/user_name", "save_token/update"].contains(&r["op"].as_str().unwrap());
+        if native && std::path::Path::new(tool).exists() {
+            assert!(tool.ends_with(r["native_tool"].as_str().unwrap()), "{r}");
+            assert!(r["native_mean_ns"].as_u64().unwrap() > 0, "{r}");
+        } else if !native {
+            assert!(r["native_mean_ns"].is_null(), "{r}");
+        }
+    }
+}
+
 /// Runs `tokenstore-check ARGS` with `requests` on its standard input, one per line, and returns
 /// its answers; it must exit 0.
 fn serve(args: &[&str], requests: &[Value]) -> Vec<Value> {
