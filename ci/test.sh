@@ -3,7 +3,8 @@
 # virtual environment, the official Node.js and TypeScript SDKs with npm ci), makes sure MariaDB,
 # Redis and PostgreSQL run (ci/services.sh), installs chromium for the HTML report's test, builds,
 # runs every test of the workspace against the real servers and the real SDKs, builds the Python
-# wheel and checks it where no cargo is (ci/wheel.sh), runs the GitHub Action's steps on a sample
+# wheel and checks it where no cargo is (ci/wheel.sh), checks the kit's stores for Python apps
+# through the kit from their own wheel (ci/python-stores.sh), runs the GitHub Action's steps on a sample
 # repository (ci/action/test.sh), then runs tokenstore-check itself on every backend and checks
 # its JSON report.
 set -euo pipefail
@@ -54,6 +55,9 @@ ci/official-stores.sh
 
 say "the Python wheel, installed in a fresh virtual environment with no cargo on PATH"
 ci/wheel.sh
+
+say "the kit's stores for Python apps (python/): the wheel in a fresh virtual environment, every rule through the kit"
+ci/python-stores.sh
 
 say "the GitHub Action's steps on a sample repository, its HTML report rendered in headless chromium"
 ci/action/test.sh

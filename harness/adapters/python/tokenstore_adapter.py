@@ -17,7 +17,8 @@ reset empties it through the store's own delete_tokens when a fresh store there 
 Every reset also gives the store a fresh working directory, so a store that writes a relative
 path (the SDK samples' `zohooauth.db`) starts empty without relying on its delete_tokens. A second adapter process `attach`es to the
 first one's {tmpdir} (or the same database) for the processes and crash tiers; --limits declares
-what the store cannot hold. Standard library only, beside the SDK.
+what the store cannot hold (without it, a `tokenstore_limits` dict on the store class, in the
+same shape, does). Standard library only, beside the SDK.
 
 How a store says no (specs/tokenstore.md, section 12): an exception class named NotFound,
 Conflict or InvalidToken, or a `tokenstore_kind` attribute, is a typed refusal; the SDK's own
@@ -232,7 +233,10 @@ class Adapter:
         self.kwargs_text = args.kwargs
         self.name = args.name or class_name
         self.persistent = not args.not_persistent
+        # Limits on the command line win; else the ones the store class declares.
         self.limits = json.loads(args.limits)
+        if args.limits == "{}" and isinstance(getattr(self.cls, "tokenstore_limits", None), dict):
+            self.limits = self.cls.tokenstore_limits
         self.local = "{tmpdir}" in args.kwargs
         self.namespaced = "{namespace}" in args.kwargs
         self.tmpdir = None
