@@ -1,5 +1,6 @@
-//! `redis`: each token a hash under the store's namespace, a set of ids, one set of ids per value
-//! of each key field, and an INCR counter for fresh ids. Every call that reads more than one key
+//! `redis`: each token a hash under the store's namespace and the same token as one JSON value
+//! in the namespace's `:all` hash (for `get_tokens`), a set of ids, one set of ids per value of
+//! each key field, and an INCR counter for fresh ids. Every call that reads more than one key
 //! is a Lua script, so it is atomic and one round trip; every key starts with the namespace's hash
 //! tag `{tokenstore:NAMESPACE}`, so a namespace lives in one Redis Cluster slot. `delete_tokens`
 //! removes the keys the namespace recorded, and no other: never KEYS, never FLUSHDB.
@@ -38,9 +39,6 @@ static FIND: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("lua/f
 static DELETE: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("lua/delete.lua")));
 static CLEAR: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("lua/clear.lua")));
 static ALL: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("lua/all.lua")));
-
-/// How many pipelined reads of every token `get_tokens` tries before it reads them in a script.
-const SNAPSHOT_ATTEMPTS: usize = 3;
 
 type Attempt = tokenstore_retry::Attempt<redis::RedisError>;
 
@@ -175,39 +173,6 @@ impl RedisStore {
         }
     }
 
-    /// Every token, read with pipelined HGETALLs between two reads of the namespace's version;
-    /// `None` when the version moved (a write landed between the reads).
-    async fn read_all_unchanged(&self) -> Result<Option<Vec<Token>>> {
-        let version = format!("{}:ver", self.prefix);
-        let ids = format!("{}:ids", self.prefix);
-        self.send("cannot read", Resend::Safe, |mut conn| {
-            let (version, ids) = (&version, &ids);
-            async move {
-                let (before, ids): (Option<u64>, Vec<String>) = redis::pipe()
-                    .atomic()
-                    .get(version)
-                    .smembers(ids)
-                    .query_async(&mut conn)
-                    .await?;
-                let mut tokens = Vec::with_capacity(ids.len());
-                for batch in ids.chunks(1000) {
-                    let mut pipe = redis::pipe();
-                    for id in batch {
-                        pipe.hgetall(format!("{}:t:{id}", self.prefix));
-                    }
-                    let hashes: Vec<Vec<String>> = pipe.query_async(&mut conn).await?;
-                    tokens.extend(hashes.into_iter().filter(|h| !h.is_empty()).map(token_of));
-                }
-                let after: Option<u64> = redis::cmd("GET")
-                    .arg(version)
-                    .query_async(&mut conn)
-                    .await?;
-                Ok(Ok((before == after).then_some(tokens)))
-            }
-        })
-        .await
-    }
-
     /// Runs a script on the store's connection, as [`RedisStore::send`]; one that writes waits
     /// for the replicas the store waits for.
     async fn invoke<T: redis::FromRedisValue>(
@@ -276,6 +241,15 @@ fn failed(what: &'static str) -> impl Fn(redis::RedisError) -> Attempt {
             Attempt::Final(backend(what)(e))
         }
     }
+}
+
+/// A token from its JSON value in the `:all` hash `all`: the hash's field/value list as an array.
+fn decoded(all: &str, value: &str) -> Result<Token> {
+    let flat: Vec<String> = serde_json::from_str(value).map_err(|e| StoreError::Backend {
+        message: format!("redis: a value of {all} is not a token as this store writes it: {e}"),
+        source: None,
+    })?;
+    Ok(token_of(flat))
 }
 
 /// A token from HGETALL's field/value list.
@@ -370,22 +344,38 @@ impl TokenStore for RedisStore {
         .await
     }
 
-    /// A snapshot, which reading the ids and then each hash is not by itself: saves and deletes
-    /// of other clients may land between the reads, and the list then holds tokens as no single
-    /// moment had them (rule `concurrency.linearizable`). So the ids are read with the
-    /// namespace's version (which every change increments, in the same script), the hashes in
-    /// pipelined batches, and the version again: unchanged, nothing landed in between. After
-    /// [`SNAPSHOT_ATTEMPTS`] reads that writers overlapped, one Lua script reads everything,
-    /// holding the server meanwhile.
+    /// A snapshot in one step. Every token is kept, beside its hash, as one JSON value in the
+    /// namespace's `:all` hash, written by the same script that writes the token, so the count
+    /// of ids, the length of `:all` and its values come from one MULTI: one round trip, and no
+    /// save or delete of another client lands between them (rule `concurrency.linearizable`).
+    /// When the two counts differ (a namespace an earlier release wrote, which kept no `:all`),
+    /// one Lua script reads every hash and writes `:all` afresh.
     async fn get_tokens(&self) -> Result<Vec<Token>> {
-        for _ in 0..SNAPSHOT_ATTEMPTS {
-            if let Some(tokens) = self.read_all_unchanged().await? {
-                return Ok(tokens);
-            }
+        let (ids, all) = (
+            format!("{}:ids", self.prefix),
+            format!("{}:all", self.prefix),
+        );
+        let (stored, held, values): (usize, usize, Vec<String>) = self
+            .send("cannot read", Resend::Safe, |mut conn| {
+                let (ids, all) = (&ids, &all);
+                async move {
+                    redis::pipe()
+                        .atomic()
+                        .scard(ids)
+                        .hlen(all)
+                        .hvals(all)
+                        .query_async(&mut conn)
+                        .await
+                        .map(Ok)
+                }
+            })
+            .await?;
+        if stored == held {
+            return values.iter().map(|value| decoded(&all, value)).collect();
         }
-        let all = ScriptCall::new(&ALL, &self.prefix);
+        let rebuild = ScriptCall::new(&ALL, &self.prefix);
         let hashes: Vec<Vec<String>> = self
-            .invoke("cannot read", Resend::Safe, &all, Writes::No)
+            .invoke("cannot read", Resend::Safe, &rebuild, Writes::Yes)
             .await?;
         Ok(hashes.into_iter().map(token_of).collect())
     }

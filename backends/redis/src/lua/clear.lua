@@ -7,11 +7,9 @@ end
 for _, index in ipairs(redis.call('SMEMBERS', p .. ':indexes')) do
   redis.call('DEL', index)
 end
-redis.call('DEL', p .. ':ids', p .. ':indexes')
+redis.call('DEL', p .. ':ids', p .. ':indexes', p .. ':all')
 if ARGV[1] == 'drop' then
+  -- :ver is the version key of earlier releases' get_tokens, gone with the namespace too.
   redis.call('DEL', p .. ':seq', p .. ':ver')
-else
-  -- Never reset: a reader that saw version n before the clear must not see n again after it.
-  redis.call('INCR', p .. ':ver')
 end
 return 1

@@ -11,5 +11,5 @@ for i = 1, #flat, 2 do
 end
 redis.call('DEL', key)
 redis.call('SREM', p .. ':ids', ARGV[1])
-redis.call('INCR', p .. ':ver')
+redis.call('HDEL', p .. ':all', ARGV[1])
 return 1

@@ -45,9 +45,9 @@ local function write(id, row, old)
   end
   redis.call('HSET', key, unpack(args))
   redis.call('SADD', p .. ':ids', id)
-  -- Every change moves the namespace's version on, so a reader of several keys can tell
-  -- whether it read them all at one moment (get_tokens).
-  redis.call('INCR', p .. ':ver')
+  -- The token again as one JSON value in the namespace's :all hash, which get_tokens reads in
+  -- one command.
+  redis.call('HSET', p .. ':all', id, cjson.encode(args))
 end
 
 local target = nil
