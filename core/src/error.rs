@@ -72,3 +72,51 @@ impl StoreError {
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// An error and the errors it wraps, as one line: `db error: FATAL: database "x" does not
+/// exist`, where the error alone displays `db error`. A cause whose text the line already holds
+/// is left out.
+pub fn with_causes(error: &dyn std::error::Error) -> String {
+    let mut line = error.to_string();
+    let mut cause = error.source();
+    while let Some(e) = cause {
+        let text = e.to_string();
+        if !text.is_empty() && !line.contains(&text) {
+            line.push_str(": ");
+            line.push_str(&text);
+        }
+        cause = e.source();
+    }
+    line
+}
+
+#[cfg(test)]
+mod tests {
+    use super::with_causes;
+
+    #[derive(Debug)]
+    struct Wrapper(std::io::Error);
+
+    impl std::fmt::Display for Wrapper {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("db error")
+        }
+    }
+
+    impl std::error::Error for Wrapper {
+        fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+            Some(&self.0)
+        }
+    }
+
+    #[test]
+    fn the_causes_an_error_hides_are_shown_once() {
+        let hidden = Wrapper(std::io::Error::other("database \"nodb\" does not exist"));
+        assert_eq!(
+            with_causes(&hidden),
+            "db error: database \"nodb\" does not exist"
+        );
+        let plain = std::io::Error::other("refused");
+        assert_eq!(with_causes(&plain), "refused");
+    }
+}

@@ -17,7 +17,7 @@ mod table;
 mod token;
 
 pub use candidates::{find_lookups, save_lookups, Candidates};
-pub use error::{ErrorKind, Result, StoreError};
+pub use error::{with_causes, ErrorKind, Result, StoreError};
 pub use key::{Choices, LookupKey};
 pub use limits::Limits;
 pub use save::{find_in, next_fresh_id, plan_save, SavePlan, TokenRows};

@@ -1,11 +1,14 @@
 """The tokenstore package as a Python app meets it: every store is the SDK's TokenStore, takes and
 returns the SDK's OAuthToken, writes the id back on save, raises the SDK's SDKException with the
-refusal kind on it, and is safe to call from many threads at once. Run with the Python that has
+refusal kind on it, is safe to call from many threads at once, works in a child made by fork,
+and turns a missing directory or a server that never answers into one clear error. Run with the Python that has
 the package and the SDK installed: `python python/tests/test_stores.py` (servers from the
 TOKENSTORE_REDIS_URL, TOKENSTORE_POSTGRES_URL and TOKENSTORE_MYSQL_URL variables; a store whose
 variable is unset is skipped, unless TOKENSTORE_REQUIRE names it)."""
 
+import multiprocessing
 import os
+import socket
 import sys
 import tempfile
 import threading
@@ -17,9 +20,10 @@ from zohocrmsdk.src.com.zoho.crm.api.exception.sdk_exception import SDKException
 
 
 def stores(tmp):
-    """(name, store) for every store this machine can open, each empty and on its own storage."""
-    yield "SQLiteStore", tokenstore.SQLiteStore(os.path.join(tmp, "tokens.db"))
-    yield "CSVFileStore", tokenstore.CSVFileStore(os.path.join(tmp, "tokens.csv"))
+    """(name, open) for every store this machine can open: `open()` gives a store object on the
+    store's own storage (the same storage at every call)."""
+    yield "SQLiteStore", lambda: tokenstore.SQLiteStore(os.path.join(tmp, "tokens.db"))
+    yield "CSVFileStore", lambda: tokenstore.CSVFileStore(os.path.join(tmp, "tokens.csv"))
     required = os.environ.get("TOKENSTORE_REQUIRE", "").split(",")
     servers = [("RedisStore", "redis", "TOKENSTORE_REDIS_URL", "namespace"),
                ("PostgresStore", "postgres", "TOKENSTORE_POSTGRES_URL", "table"),
@@ -31,9 +35,8 @@ def stores(tmp):
                 backend, variable)
             print("%s: skipped: %s is not set" % (name, variable))
             continue
-        store = getattr(tokenstore, name)(url, **{where: "tokenstore_pytest"})
-        store.delete_tokens()
-        yield name, store
+        cls = getattr(tokenstore, name)
+        yield name, lambda cls=cls, url=url, where=where: cls(url, **{where: "tokenstore_pytest"})
 
 
 def token(**fields):
@@ -96,15 +99,61 @@ def check(name, store):
     print("%s: ok" % name)
 
 
+def save_in_child(store, open_store, name):
+    """In a forked child: the store the parent used, then one opened in the child, each save."""
+    store.save_token(token(user_name="child-of-" + name, refresh_token="r"))
+    open_store().save_token(token(user_name="child-again-" + name, refresh_token="r"))
+
+
+def check_fork(name, store, open_store):
+    """A store used before a fork (gunicorn --preload) works in the child, and so does one
+    opened there; then the parent's still works."""
+    store.get_tokens()
+    child = multiprocessing.get_context("fork").Process(
+        target=save_in_child, args=(store, open_store, name))
+    child.start()
+    child.join(60)
+    assert child.exitcode == 0, "%s: the forked child exited with %r" % (name, child.exitcode)
+    users = {t.get_user_signature().get_name() for t in store.get_tokens()}
+    assert {"child-of-" + name, "child-again-" + name} <= users, (name, users)
+    print("%s: ok after fork" % name)
+
+
+def check_bad_input(tmp):
+    """A path in a missing directory, and a server that never answers, are one clear error."""
+    try:
+        tokenstore.CSVFileStore(os.path.join(tmp, "missing", "tokens.csv"))
+        raise AssertionError("a CSV path in a missing directory was accepted")
+    except SDKException as error:
+        assert "does not exist" in str(error), error
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(8)
+    port = silent.getsockname()[1]
+    try:
+        tokenstore.PostgresStore("postgres://postgres@127.0.0.1:%d/test" % port, timeout=0.5)
+        raise AssertionError("a server that never answers gave a store")
+    except SDKException as error:
+        assert error.tokenstore_kind == "other" and "did not answer within 0.5 s" in str(error), \
+            error
+    finally:
+        silent.close()
+    print("bad input: ok")
+
+
 def main():
     with tempfile.TemporaryDirectory() as tmp:
         checked = 0
-        for name, store in stores(tmp):
+        for name, open_store in stores(tmp):
+            store = open_store()
+            store.delete_tokens()
             try:
                 check(name, store)
+                check_fork(name, store, open_store)
             finally:
                 store.delete_tokens()
             checked += 1
+        check_bad_input(tmp)
     assert checked >= 2
     return 0
 

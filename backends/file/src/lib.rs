@@ -37,12 +37,22 @@ pub struct FileStore {
 impl FileStore {
     /// A store on the file at `path`; the file is created (mode 0600, header only) on first write.
     /// An existing file is read and checked now, so a file that is not a token file is refused
-    /// here rather than overwritten later.
+    /// here rather than overwritten later, and so is a path in a directory that does not exist.
     pub fn open(path: impl Into<PathBuf>) -> Result<Self> {
         let store = FileStore {
             path: path.into(),
             lock: Mutex::new(()),
         };
+        if let Some(dir) = store.path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            if !dir.is_dir() {
+                return Err(StoreError::Backend {
+                    message: format!(
+                        "the directory {dir:?} of the token file does not exist: create it, or give a path in an existing directory"
+                    ),
+                    source: None,
+                });
+            }
+        }
         store.read()?;
         Ok(store)
     }
@@ -66,9 +76,11 @@ impl FileStore {
             .write(true)
             .mode(0o600)
             .open(&name)
-            .map_err(|e| StoreError::backend(format!("cannot open the lock file {name:?}"), e))?;
+            .map_err(|e| {
+                StoreError::backend(format!("cannot open the lock file {name:?}: {e}"), e)
+            })?;
         file.lock()
-            .map_err(|e| StoreError::backend(format!("cannot lock {name:?}"), e))?;
+            .map_err(|e| StoreError::backend(format!("cannot lock {name:?}: {e}"), e))?;
         Ok(file)
     }
 

@@ -136,7 +136,13 @@ impl PostgresStore {
     async fn client(&self) -> Result<Object, Attempt> {
         self.pool.get().await.map_err(|e| {
             let lost = matches!(&e, deadpool_postgres::PoolError::Backend(b) if connection_lost(b));
-            let error = StoreError::backend(format!("postgres: cannot connect: {e}"), e);
+            let error = StoreError::backend(
+                format!(
+                    "postgres: cannot connect: {}",
+                    tokenstore_core::with_causes(&e)
+                ),
+                e,
+            );
             if lost {
                 Attempt::Lost(error)
             } else {

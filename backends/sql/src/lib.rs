@@ -188,7 +188,12 @@ pub fn backend<E>(name: &'static str, what: &'static str) -> impl Fn(E) -> Store
 where
     E: std::error::Error + Send + Sync + 'static,
 {
-    move |e| StoreError::backend(format!("{name}: {what}: {e}"), e)
+    move |e| {
+        StoreError::backend(
+            format!("{name}: {what}: {}", tokenstore_core::with_causes(&e)),
+            e,
+        )
+    }
 }
 
 /// The error a one-off call (creating or dropping the tables) reports.

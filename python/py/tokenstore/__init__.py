@@ -2,18 +2,21 @@
 
 Each class is a subclass of the SDK's ``TokenStore``: pass one to ``Initializer.initialize(store=...)``.
 They take and return the SDK's ``OAuthToken`` objects, wait for the storage with the GIL released
-(so many threads may share one store), and raise the SDK's ``SDKException`` whose ``code`` and
+(so many threads may share one store) and for at most ``timeout`` seconds per call (30 by
+default; a call that times out raises with kind ``other`` and may or may not have taken effect),
+open their storage again in a child made by fork (gunicorn ``--preload``, multiprocessing), and
+raise the SDK's ``SDKException`` whose ``code`` and
 ``tokenstore_kind`` say what was refused: ``NotFound`` (no token with that id), ``Conflict`` (the
 user name belongs to another token, or the id is not stored but the key matches a stored token),
 ``InvalidToken`` (``field`` names the field at fault), or ``other`` (the storage failed).
 
-- ``SQLiteStore(path, table="oauthtoken")``: a SQLite database file.
-- ``CSVFileStore(path)``: a CSV file in the official FileStore's format (one file may be shared
-  with it).
-- ``RedisStore(url, namespace="default")``: a Redis server, ``redis://host:port/db``.
-- ``PostgresStore(url, table="oauthtoken")``: ``postgres://user@host:port/database``.
-- ``MySQLStore(url, table="oauthtoken")``: ``mysql://user:password@host:port/database``, with
-  the columns of the official DBStore's table (an existing DBStore table is used as it is).
+- ``SQLiteStore(path, table="oauthtoken", timeout=30.0)``: a SQLite database file.
+- ``CSVFileStore(path, timeout=30.0)``: a CSV file in the official FileStore's format.
+- ``RedisStore(url, namespace="default", timeout=30.0)``: a Redis server, ``redis://host:port/db``.
+- ``PostgresStore(url, table="oauthtoken", timeout=30.0)``: ``postgres://user@host:port/database``.
+- ``MySQLStore(url, table="oauthtoken", timeout=30.0)``:
+  ``mysql://user:password@host:port/database``, with the columns of the official DBStore's table
+  (an existing DBStore table is used as it is).
 """
 
 from zohocrmsdk.src.com.zoho.api.authenticator.oauth_token import OAuthToken
@@ -105,8 +108,8 @@ class SQLiteStore(_KitStore):
 
     tokenstore_limits = _native.limits("sqlite")
 
-    def __init__(self, path, table="oauthtoken"):
-        _KitStore.__init__(self, _call(_native.Store.sqlite, str(path), table))
+    def __init__(self, path, table="oauthtoken", timeout=30.0):
+        _KitStore.__init__(self, _call(_native.Store.sqlite, str(path), table, timeout))
 
 
 class CSVFileStore(_KitStore):
@@ -114,8 +117,8 @@ class CSVFileStore(_KitStore):
 
     tokenstore_limits = _native.limits("file")
 
-    def __init__(self, path):
-        _KitStore.__init__(self, _call(_native.Store.file, str(path)))
+    def __init__(self, path, timeout=30.0):
+        _KitStore.__init__(self, _call(_native.Store.file, str(path), timeout))
 
 
 class RedisStore(_KitStore):
@@ -123,8 +126,8 @@ class RedisStore(_KitStore):
 
     tokenstore_limits = _native.limits("redis")
 
-    def __init__(self, url, namespace="default"):
-        _KitStore.__init__(self, _call(_native.Store.redis, url, namespace))
+    def __init__(self, url, namespace="default", timeout=30.0):
+        _KitStore.__init__(self, _call(_native.Store.redis, url, namespace, timeout))
 
 
 class PostgresStore(_KitStore):
@@ -132,8 +135,8 @@ class PostgresStore(_KitStore):
 
     tokenstore_limits = _native.limits("postgres")
 
-    def __init__(self, url, table="oauthtoken"):
-        _KitStore.__init__(self, _call(_native.Store.postgres, url, table))
+    def __init__(self, url, table="oauthtoken", timeout=30.0):
+        _KitStore.__init__(self, _call(_native.Store.postgres, url, table, timeout))
 
 
 class MySQLStore(_KitStore):
@@ -142,5 +145,5 @@ class MySQLStore(_KitStore):
 
     tokenstore_limits = _native.limits("mysql")
 
-    def __init__(self, url, table="oauthtoken"):
-        _KitStore.__init__(self, _call(_native.Store.mysql, url, table))
+    def __init__(self, url, table="oauthtoken", timeout=30.0):
+        _KitStore.__init__(self, _call(_native.Store.mysql, url, table, timeout))
