@@ -20,14 +20,7 @@ out=benches/results/official
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
-sql() { mysql --protocol=tcp -h 127.0.0.1 -P 3306 -uroot test -e "$1"; }
-fresh_table() {
-    sql "DROP TABLE IF EXISTS $table;
-      CREATE TABLE $table (id varchar(10) NOT NULL, user_name varchar(255),
-        client_id varchar(255), client_secret varchar(255), refresh_token varchar(255),
-        access_token varchar(255), grant_token varchar(255), expiry_time varchar(20),
-        redirect_url varchar(255), api_domain varchar(255), primary key (id))"
-}
+fresh_table() { ci/sdk-table.sh "$table"; }
 
 # bench LABEL SIZES ADAPTER-COMMAND...: the store measured, its results in $out/LABEL.json. A
 # failed operation (the DBStores' inserts collide once ids pass 9) leaves the others measured.
@@ -52,4 +45,4 @@ bench "node DBStore" 1000,10000 node "$node_adapter" --store "$node_stores/db_st
     --kwargs "[\"127.0.0.1\", \"test\", \"$table\", \"root\", \"\", \"3306\"]"
 bench "node FileStore" 1000 node "$node_adapter" --store "$node_stores/file_store.js:FileStore" \
     --kwargs '["{tmpdir}/tokens.csv"]'
-sql "DROP TABLE IF EXISTS $table"
+ci/sdk-table.sh "$table" --drop

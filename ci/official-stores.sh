@@ -22,19 +22,10 @@ table=oauthtoken_sdk_check
 limits='{"max_chars": {"id": 10, "user_name": 255, "client_id": 255, "client_secret": 255, "refresh_token": 255, "access_token": 255, "grant_token": 255, "expiry_time": 20, "redirect_url": 255, "api_domain": 255}}'
 mkdir -p target/tokenstore-check
 
-sql() { mysql --protocol=tcp -h 127.0.0.1 -P 3306 -uroot test -e "$1"; }
-
 # The table exactly as the SDKs document it, fresh for each DBStore (a run leaves its last
 # check's tokens behind).
-fresh_table() {
-    sql "DROP TABLE IF EXISTS $table;
-      CREATE TABLE $table (id varchar(10) NOT NULL, user_name varchar(255),
-        client_id varchar(255), client_secret varchar(255), refresh_token varchar(255),
-        access_token varchar(255), grant_token varchar(255), expiry_time varchar(20),
-        redirect_url varchar(255), api_domain varchar(255), primary key (id))"
-}
+fresh_table() { ci/sdk-table.sh "$table"; }
 
-# check NAME ADAPTER_COMMAND...: one store, its report in target/tokenstore-check/NAME.json.
 status=0
 check() {
     local name=$1
@@ -64,5 +55,5 @@ for sdk in nodejs typescript; do
         --kwargs "[\"127.0.0.1\", \"test\", \"$table\", \"root\", \"\", \"3306\"]" --limits "$limits"
 done
 
-sql "DROP TABLE IF EXISTS $table"
+ci/sdk-table.sh "$table" --drop
 exit $status

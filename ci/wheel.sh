@@ -10,14 +10,9 @@ repo=$PWD
 
 say() { printf '== %s\n' "$*"; }
 
-build=target/wheel-build-venv
-if ! "$build/bin/maturin" --version >/dev/null 2>&1; then
-    say "installing maturin into $build"
-    python3 -m venv "$build"
-    "$build/bin/pip" install --quiet --disable-pip-version-check 'maturin>=1.7,<2'
-fi
+maturin=$(ci/maturin.sh)
 rm -rf target/wheels
-"$build/bin/maturin" build --release --locked --out target/wheels
+"$maturin" build --release --locked --out target/wheels
 wheel=$(ls "$repo"/target/wheels/tokenstore_check-*.whl)
 say "built $(basename "$wheel")"
 

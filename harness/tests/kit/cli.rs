@@ -437,6 +437,22 @@ fn bench_writes_json_and_charts_with_the_floor_ratio() {
     assert_one_line_error(&check(&["bench", "--sizes", "10,x"]), "--sizes");
 }
 
+/// Whether the URL variable of the server backend `backend` is set; when not, the test is
+/// skipped with a line on stderr, unless `TOKENSTORE_REQUIRE` names the backend.
+fn server_is_set(backend: &str) -> bool {
+    let server = tokenstore_backends::server(backend).unwrap();
+    if std::env::var(server.url_variable()).is_ok() {
+        return true;
+    }
+    assert!(
+        !tokenstore_suite::required(backend),
+        "TOKENSTORE_REQUIRE names {backend}, but {} is not set",
+        server.url_variable()
+    );
+    eprintln!("{backend}: skipped: {} is not set", server.url_variable());
+    false
+}
+
 /// `--with FILE` lists and charts an earlier run's results beside this run's, and a file that is
 /// not a bench.json is refused in one line before anything is measured.
 #[test]
@@ -500,14 +516,7 @@ fn bench_draws_an_earlier_run_beside_this_one() {
 fn bench_measures_the_servers_own_client_beside_a_server_backend(
     #[values("mysql", "redis", "postgres")] backend: &str,
 ) {
-    let server = tokenstore_backends::server(backend).unwrap();
-    if std::env::var(server.url_variable()).is_err() {
-        assert!(
-            !tokenstore_suite::required(backend),
-            "TOKENSTORE_REQUIRE names {backend}, but {} is not set",
-            server.url_variable()
-        );
-        eprintln!("{backend}: skipped: {} is not set", server.url_variable());
+    if !server_is_set(backend) {
         return;
     }
     let out = tempfile::tempdir().unwrap();
@@ -665,14 +674,7 @@ fn serve_attaches_a_server_backend_by_the_storage_name() {
 fn bench_load_measures_the_store_beside_the_servers_own_tool(
     #[values("mysql", "redis", "postgres")] backend: &str,
 ) {
-    let server = tokenstore_backends::server(backend).unwrap();
-    if std::env::var(server.url_variable()).is_err() {
-        assert!(
-            !tokenstore_suite::required(backend),
-            "TOKENSTORE_REQUIRE names {backend}, but {} is not set",
-            server.url_variable()
-        );
-        eprintln!("{backend}: skipped: {} is not set", server.url_variable());
+    if !server_is_set(backend) {
         return;
     }
     let out = tempfile::tempdir().unwrap();
