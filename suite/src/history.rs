@@ -289,10 +289,12 @@ fn explore_blocking(
         Ok(()) => Ok(explored.into_inner().expect("not poisoned")),
         Err(TestError::Abort(why)) => Err(format!("the exploration stopped: {why}")),
         Err(TestError::Fail(why, _)) => {
-            let found = smallest.into_inner().expect("not poisoned");
-            let (history, why) = found.unwrap_or((Vec::new(), why.to_string()));
-            let sequential = !history.is_empty()
-                && handle.block_on(breaks_one_at_a_time(stores, &history, choices));
+            // No history was recorded when the failure came before any call (emptying the
+            // store failed): the reason alone says it.
+            let Some((history, why)) = smallest.into_inner().expect("not poisoned") else {
+                return Err(why.to_string());
+            };
+            let sequential = handle.block_on(breaks_one_at_a_time(stores, &history, choices));
             let lines: Vec<String> = history
                 .iter()
                 .enumerate()
