@@ -153,6 +153,7 @@ mod tests {
             p50_ns: p50,
             p99_ns: p50 * 2,
             floor_p50_ns: None,
+            round_trip_p50_ns: None,
             samples: 10,
             native_tool: native.map(|_| "pgbench".into()),
             native_mean_ns: native,

@@ -129,7 +129,7 @@ async fn rate(
                     let i = ((k * clients + client) * 7919 + 13) % size;
                     let user = workload::token(i).user_name;
                     let ok = match op {
-                        LoadOp::Find => {
+                        LoadOp::Find(_) => {
                             let probe = Token {
                                 user_name: user,
                                 ..Token::default()

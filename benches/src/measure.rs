@@ -59,12 +59,12 @@ impl Op {
     }
 
     /// The operation of the server's own load tool that does the same work, when there is one:
-    /// a lookup by user name, an update of one field of a token chosen by user name.
+    /// a lookup by the same field (by id for `find_token_by_id`), an update of one field of a
+    /// token chosen by user name.
     pub fn load_op(self) -> Option<LoadOp> {
         match self {
-            Op::FindByUserName => Some(LoadOp::Find),
             Op::SaveUpdate => Some(LoadOp::Save),
-            _ => None,
+            lookup => lookup.field().map(LoadOp::Find),
         }
     }
 
@@ -144,6 +144,10 @@ pub struct OpResult {
     pub p99_ns: u64,
     /// The p50 of the backend's raw floor: the cheapest lookup its driver allows.
     pub floor_p50_ns: Option<u64>,
+    /// The p50 of the driver's bare round trip to the server (`PING`, the protocol's ping, an
+    /// empty query), timed between the lookups: what a call costs before the server does any work.
+    #[serde(default)]
+    pub round_trip_p50_ns: Option<u64>,
     pub samples: usize,
     /// The server's own client (`redis-benchmark`, `pgbench`, `mysqlslap`) doing the same
     /// operation on the same data from one connection, measured right after.
@@ -169,62 +173,95 @@ impl OpResult {
     }
 }
 
-/// Times up to `samples` calls of `op` (after a few warm-up calls), stopping early once `budget`
-/// is spent and at least 10 calls are timed; then the floor's lookup of the same tokens.
+/// Times up to `samples` calls of `op`, stopping early once `budget` is spent and at least 10
+/// calls are timed. A lookup is followed, token by token, by the floor's lookup of the same token
+/// and by the driver's bare round trip, so that the three see the machine in the same state: on
+/// a shared machine, loopback round trips can halve or double from one second to the next, which
+/// would skew ratios taken from runs one after the other.
+///
+/// Before timing, a lookup runs back to back for [`WARM_UP`] (at most a quarter of `budget`), so
+/// that it is timed in the steady state the server's own tool is measured in: on this project's
+/// machine, a loopback round trip right after an idle pause is up to three times faster than in a
+/// busy loop, for a fifth of a second. A save or `get_tokens`, which change or read the whole
+/// store, is warmed up by 5 calls only.
 pub async fn measure(
     bench: &Bench,
     op: Op,
     samples: usize,
     budget: Duration,
 ) -> Result<OpResult, String> {
-    let mut indexes = workload::probe_indexes(bench.size, samples);
-    for (k, &i) in indexes.iter().take(samples.min(5)).enumerate() {
+    let indexes = workload::probe_indexes(bench.size, samples);
+    let floor = op.field().and(bench.floor.as_deref());
+    let warm_up = match op.field() {
+        Some(_) => WARM_UP.min(budget / 4),
+        None => Duration::ZERO,
+    };
+    let warming = Instant::now();
+    for (k, &i) in indexes.iter().cycle().enumerate() {
+        if k >= samples.min(5) && warming.elapsed() >= warm_up {
+            break;
+        }
         op.run(bench, i, k + samples).await?;
+        if let (Some(floor), Some(field)) = (floor, op.field()) {
+            floor_lookup(bench, floor, field, i).await?;
+            floor.round_trip().await?;
+        }
     }
-    let mut times = Vec::with_capacity(samples);
+    let (mut times, mut floor_times, mut trip_times) = (Vec::new(), Vec::new(), Vec::new());
     let started_all = Instant::now();
     for (k, &i) in indexes.iter().enumerate() {
         let started = Instant::now();
         op.run(bench, i, k).await?;
         times.push(started.elapsed().as_nanos() as u64);
+        if let (Some(floor), Some(field)) = (floor, op.field()) {
+            floor_times.push(floor_lookup(bench, floor, field, i).await?);
+            let started = Instant::now();
+            if floor.round_trip().await? {
+                trip_times.push(started.elapsed().as_nanos() as u64);
+            }
+        }
         if times.len() >= 10 && started_all.elapsed() > budget {
             break;
         }
     }
-    indexes.truncate(times.len());
-    let samples = times.len();
-    let floor = match (&bench.floor, op.field()) {
-        (Some(floor), Some(field)) => {
-            let mut floor_times = Vec::with_capacity(samples);
-            for &i in &indexes {
-                let t = workload::token(i);
-                let value = t.get(field).unwrap_or_default().to_owned();
-                let id = t.id.clone().unwrap_or_default();
-                let started = Instant::now();
-                let found = floor.lookup(field, &value, &id).await?;
-                floor_times.push(started.elapsed().as_nanos() as u64);
-                if !found {
-                    return Err(format!(
-                        "{} floor: token {i} not found by {field}",
-                        bench.backend
-                    ));
-                }
-            }
-            Some(percentile(&mut floor_times, 50))
-        }
-        _ => None,
-    };
+    let p50 = |v: &mut Vec<u64>| (!v.is_empty()).then(|| percentile(v, 50));
     Ok(OpResult {
         backend: bench.backend.clone(),
         op: op.name().to_owned(),
         size: bench.size,
         p50_ns: percentile(&mut times.clone(), 50),
         p99_ns: percentile(&mut times, 99),
-        floor_p50_ns: floor,
-        samples,
+        floor_p50_ns: p50(&mut floor_times),
+        round_trip_p50_ns: p50(&mut trip_times),
+        samples: times.len(),
         native_tool: None,
         native_mean_ns: None,
     })
+}
+
+/// How long a lookup runs back to back before it is timed.
+pub const WARM_UP: Duration = Duration::from_millis(300);
+
+/// The floor's lookup of token `i` by `field`, timed in nanoseconds.
+async fn floor_lookup(
+    bench: &Bench,
+    floor: &dyn tokenstore_backends::Floor,
+    field: Field,
+    i: usize,
+) -> Result<u64, String> {
+    let t = workload::token(i);
+    let value = t.get(field).unwrap_or_default().to_owned();
+    let id = t.id.clone().unwrap_or_default();
+    let started = Instant::now();
+    let found = floor.lookup(field, &value, &id).await?;
+    let elapsed = started.elapsed().as_nanos() as u64;
+    if !found {
+        return Err(format!(
+            "{} floor: token {i} not found by {field}",
+            bench.backend
+        ));
+    }
+    Ok(elapsed)
 }
 
 fn percentile(values: &mut [u64], p: usize) -> u64 {

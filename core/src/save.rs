@@ -58,7 +58,7 @@ pub fn find_in(rows: &impl TokenRows, probe: &Token, choices: Choices) -> Result
     let Some(key) = LookupKey::of(probe) else {
         return Ok(None);
     };
-    Ok(find_row(rows, &key, choices)?.map(|stored| probe.merged_over(&stored)))
+    Ok(find_row(rows, &key, choices)?.map(|stored| probe.laid_over(stored)))
 }
 
 /// The next fresh id: counts up from `counter` and skips every id `is_taken` reports stored, so a

@@ -130,7 +130,12 @@ impl Token {
     /// This token's present fields over `stored`: what a merge-update writes, and what a
     /// `find_token` hit returns for a probe.
     pub fn merged_over(&self, stored: &Token) -> Token {
-        let mut merged = stored.clone().normalized();
+        self.laid_over(stored.clone())
+    }
+
+    /// [`Token::merged_over`] on a stored token the caller owns, without copying it.
+    pub fn laid_over(&self, stored: Token) -> Token {
+        let mut merged = stored.normalized();
         for (field, value) in self.present() {
             merged.set(field, Some(value.to_owned()));
         }

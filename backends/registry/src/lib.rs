@@ -136,6 +136,13 @@ pub struct Loaded {
 pub trait Floor: Send + Sync {
     /// Looks up the token whose `field` is `value` (whose id is `id`): whether it was found.
     async fn lookup(&self, field: Field, value: &str, id: &str) -> Result<bool, String>;
+
+    /// The driver's cheapest round trip to the server on the floor's connection (`PING`, the
+    /// protocol's ping, an empty query), which reads no data: what the network, the runtime and
+    /// the driver cost by themselves. False when there is no server to ping.
+    async fn round_trip(&self) -> Result<bool, String> {
+        Ok(false)
+    }
 }
 
 /// What removes a benchmark's storage from a server.
@@ -207,18 +214,19 @@ pub trait ServerBackend: Send + Sync {
 /// What a load benchmark does many times a second.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum LoadOp {
-    /// A lookup of a token by its user name.
-    Find,
+    /// A lookup of a token by the value of one field (its user name in a load benchmark).
+    Find(Field),
     /// An update of one field of a token chosen by its user name.
     Save,
 }
 
 impl LoadOp {
-    pub const ALL: [LoadOp; 2] = [LoadOp::Find, LoadOp::Save];
+    /// What a load benchmark runs: a lookup by user name, and an update.
+    pub const ALL: [LoadOp; 2] = [LoadOp::Find(Field::UserName), LoadOp::Save];
 
     pub fn name(self) -> &'static str {
         match self {
-            LoadOp::Find => "find",
+            LoadOp::Find(_) => "find",
             LoadOp::Save => "save",
         }
     }

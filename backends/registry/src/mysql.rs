@@ -55,8 +55,8 @@ impl ServerBackend for Mysql {
         Some(&LocalMariadb)
     }
 
-    /// `mysqlslap` running the select of the sample's row by user name (find), or the update of
-    /// one of its fields (save), a fixed number of times spread over the clients.
+    /// `mysqlslap` running the select of the sample's row by the field's value (find), or the
+    /// update of one of its fields chosen by user name (save), a fixed number of times spread over the clients.
     fn native_load(
         &self,
         url: &str,
@@ -70,7 +70,10 @@ impl ServerBackend for Mysql {
         let opts = mysql_async::Opts::from_url(url).ok()?;
         let user = sql_literal(sample.user_name.as_deref()?);
         let sql = match op {
-            LoadOp::Find => format!("SELECT * FROM `{table}` WHERE user_name = {user}"),
+            LoadOp::Find(field) => {
+                let value = sql_literal(sample.get(field)?);
+                format!("SELECT * FROM `{table}` WHERE {field} = {value}")
+            }
             LoadOp::Save => {
                 format!("UPDATE `{table}` SET access_token = 'native' WHERE user_name = {user}")
             }
@@ -255,8 +258,7 @@ impl Backend for Mysql {
             .await
             .map_err(crate::failed("mysql"))?;
         // The floor's pool keeps its prepared statements as the store's does.
-        let opts = mysql_async::Opts::from_url(&tokenstore_mysql::with_pool_options(url))
-            .map_err(|e| e.to_string())?;
+        let opts = tokenstore_mysql::pool_opts(url).map_err(|e| e.to_string())?;
         let pool = mysql_async::Pool::new(opts);
         bulk_load(&pool, table, tokens)
             .await
@@ -327,6 +329,13 @@ impl Floor for PointSelect {
             .await
             .map_err(|e| e.to_string())?;
         Ok(row.is_some())
+    }
+
+    /// `COM_PING` on a connection of the floor's pool.
+    async fn round_trip(&self) -> Result<bool, String> {
+        let mut conn = self.pool.get_conn().await.map_err(|e| e.to_string())?;
+        conn.ping().await.map_err(|e| e.to_string())?;
+        Ok(true)
     }
 }
 

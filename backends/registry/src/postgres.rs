@@ -56,7 +56,8 @@ impl ServerBackend for Postgres {
     }
 
     /// `pgbench` (prepared statements, one client thread per core) running the select of the
-    /// sample's row by user name (find), or the update of one of its fields (save).
+    /// sample's row by the field's value (find), or the update of one of its fields chosen by
+    /// user name (save).
     fn native_load(
         &self,
         url: &str,
@@ -69,7 +70,10 @@ impl ServerBackend for Postgres {
         let program = installed("/usr/bin/pgbench")?;
         let user = sql_literal(sample.user_name.as_deref()?);
         let sql = match op {
-            LoadOp::Find => format!("SELECT * FROM {table} WHERE user_name = {user};\n"),
+            LoadOp::Find(field) => {
+                let value = sql_literal(sample.get(field)?);
+                format!("SELECT * FROM {table} WHERE {field} = {value};\n")
+            }
             LoadOp::Save => {
                 format!("UPDATE {table} SET access_token = 'native' WHERE user_name = {user};\n")
             }
@@ -330,6 +334,15 @@ impl Floor for Prepared {
             .await
             .map_err(|e| e.to_string())?;
         Ok(row.is_some())
+    }
+
+    /// An empty simple query: one message each way, no statement run.
+    async fn round_trip(&self) -> Result<bool, String> {
+        self.client
+            .simple_query("")
+            .await
+            .map_err(|e| e.to_string())?;
+        Ok(true)
     }
 }
 

@@ -21,7 +21,48 @@ use tokenstore_core::sql::COLUMNS;
 /// A token store on one table of an SQLite database.
 pub struct SqliteStore {
     conn: Mutex<Connection>,
-    table: String,
+    sql: Statements,
+}
+
+/// The text of every statement the store runs on its table, made once at open (the connection
+/// caches each prepared statement by its text).
+struct Statements {
+    by_id: String,
+    /// A lookup by each field, in [`Field::ALL`]'s order.
+    by_field: Vec<String>,
+    insert: String,
+    replace: String,
+    remove: String,
+    all: String,
+    clear: String,
+    read_counter: String,
+    clear_counter: String,
+    write_counter: String,
+}
+
+impl Statements {
+    fn on(table: &str) -> Statements {
+        Statements {
+            by_id: format!("SELECT {COLUMNS} FROM {table} WHERE id = ?1"),
+            by_field: Field::ALL
+                .map(|f| format!("SELECT {COLUMNS} FROM {table} WHERE {f} = ?1 LIMIT 1"))
+                .to_vec(),
+            insert: format!(
+                "INSERT INTO {table} ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
+            ),
+            replace: format!(
+                "UPDATE {table} SET user_name = ?2, client_id = ?3, client_secret = ?4, \
+                 refresh_token = ?5, access_token = ?6, grant_token = ?7, expiry_time = ?8, \
+                 redirect_url = ?9, api_domain = ?10 WHERE id = ?1"
+            ),
+            remove: format!("DELETE FROM {table} WHERE id = ?1"),
+            all: format!("SELECT {COLUMNS} FROM {table}"),
+            clear: format!("DELETE FROM {table}"),
+            read_counter: format!("SELECT counter FROM {table}_id_counter"),
+            clear_counter: format!("DELETE FROM {table}_id_counter"),
+            write_counter: format!("INSERT INTO {table}_id_counter (counter) VALUES (?1)"),
+        }
+    }
 }
 
 impl SqliteStore {
@@ -60,7 +101,7 @@ impl SqliteStore {
         .map_err(|e| backend("cannot create the token table", e))?;
         Ok(SqliteStore {
             conn: Mutex::new(conn),
-            table: table.to_owned(),
+            sql: Statements::on(table),
         })
     }
 
@@ -78,12 +119,12 @@ impl SqliteStore {
         })?;
         if !write {
             // A read is one statement: its own transaction, without BEGIN and COMMIT around it.
-            return f(&mut SqlTable::new(&conn, &self.table));
+            return f(&mut SqlTable::new(&conn, &self.sql));
         }
         let tx = conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(|e| backend("cannot begin a transaction", e))?;
-        let mut table = SqlTable::new(&tx, &self.table);
+        let mut table = SqlTable::new(&tx, &self.sql);
         let out = f(&mut table)?;
         table.store_counter()?;
         tx.commit().map_err(|e| backend("cannot commit", e))?;
@@ -121,17 +162,17 @@ impl TokenStore for SqliteStore {
 /// The token table as seen from inside one transaction.
 struct SqlTable<'a> {
     conn: &'a Connection,
-    table: &'a str,
+    sql: &'a Statements,
     /// The id counter as read when a fresh id was first needed, and as it is now.
     counter_read: Option<u64>,
     counter: u64,
 }
 
 impl<'a> SqlTable<'a> {
-    fn new(conn: &'a Connection, table: &'a str) -> Self {
+    fn new(conn: &'a Connection, sql: &'a Statements) -> Self {
         SqlTable {
             conn,
-            table,
+            sql,
             counter_read: None,
             counter: 0,
         }
@@ -139,10 +180,9 @@ impl<'a> SqlTable<'a> {
 
     fn read_counter(&mut self) -> Result<()> {
         if self.counter_read.is_none() {
-            let table = self.table;
             let counter: Option<i64> = self
                 .conn
-                .prepare_cached(&format!("SELECT counter FROM {table}_id_counter"))
+                .prepare_cached(&self.sql.read_counter)
                 .and_then(|mut s| s.query_row([], |r| r.get(0)).optional())
                 .map_err(|e| backend("cannot read the id counter", e))?;
             self.counter = counter.unwrap_or(0) as u64;
@@ -155,12 +195,8 @@ impl<'a> SqlTable<'a> {
         if self.counter_read.is_none_or(|read| read == self.counter) {
             return Ok(());
         }
-        let table = self.table;
-        self.execute(&format!("DELETE FROM {table}_id_counter"), [])?;
-        self.execute(
-            &format!("INSERT INTO {table}_id_counter (counter) VALUES (?1)"),
-            [self.counter as i64],
-        )?;
+        self.execute(&self.sql.clear_counter, [])?;
+        self.execute(&self.sql.write_counter, [self.counter as i64])?;
         Ok(())
     }
 
@@ -196,53 +232,36 @@ impl<'a> SqlTable<'a> {
 
 impl TokenRows for SqlTable<'_> {
     fn by_id(&self, id: &str) -> Result<Option<Token>> {
-        let sql = format!("SELECT {COLUMNS} FROM {} WHERE id = ?1", self.table);
-        Ok(self.select(&sql, [id])?.pop())
+        Ok(self.select(&self.sql.by_id, [id])?.pop())
     }
 
     fn by_field(&self, field: Field, value: &str) -> Result<Option<Token>> {
-        let sql = format!(
-            "SELECT {COLUMNS} FROM {} WHERE {} = ?1 LIMIT 1",
-            self.table,
-            field.name()
-        );
-        Ok(self.select(&sql, [value])?.pop())
+        let column = Field::ALL.iter().position(|f| *f == field).unwrap_or(0);
+        Ok(self.select(&self.sql.by_field[column], [value])?.pop())
     }
 }
 
 impl TokenTable for SqlTable<'_> {
     fn insert(&mut self, token: Token) -> Result<()> {
-        let sql = format!(
-            "INSERT INTO {} ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-            self.table
-        );
-        self.execute(&sql, rusqlite::params_from_iter(Self::values(&token)))
-            .map(drop)
+        let values = rusqlite::params_from_iter(Self::values(&token));
+        self.execute(&self.sql.insert, values).map(drop)
     }
 
     fn replace(&mut self, token: Token) -> Result<()> {
-        let sql = format!(
-            "UPDATE {} SET user_name = ?2, client_id = ?3, client_secret = ?4, refresh_token = ?5, \
-             access_token = ?6, grant_token = ?7, expiry_time = ?8, redirect_url = ?9, \
-             api_domain = ?10 WHERE id = ?1",
-            self.table
-        );
-        self.execute(&sql, rusqlite::params_from_iter(Self::values(&token)))
-            .map(drop)
+        let values = rusqlite::params_from_iter(Self::values(&token));
+        self.execute(&self.sql.replace, values).map(drop)
     }
 
     fn remove(&mut self, id: &str) -> Result<bool> {
-        let sql = format!("DELETE FROM {} WHERE id = ?1", self.table);
-        Ok(self.execute(&sql, params![id])? > 0)
+        Ok(self.execute(&self.sql.remove, params![id])? > 0)
     }
 
     fn all(&self) -> Result<Vec<Token>> {
-        self.select(&format!("SELECT {COLUMNS} FROM {}", self.table), [])
+        self.select(&self.sql.all, [])
     }
 
     fn clear(&mut self) -> Result<()> {
-        self.execute(&format!("DELETE FROM {}", self.table), [])
-            .map(drop)
+        self.execute(&self.sql.clear, []).map(drop)
     }
 
     fn id_counter(&mut self) -> &mut u64 {
