@@ -97,36 +97,61 @@ impl Op {
 
     /// Runs the operation once on the store, for the `k`-th sample on token `i`.
     pub async fn run(self, bench: &Bench, i: usize, k: usize) -> Result<(), String> {
+        self.call(bench, i, k).send(bench).await
+    }
+
+    /// The call the `k`-th sample on token `i` sends, made before it is timed.
+    pub fn call(self, bench: &Bench, i: usize, k: usize) -> Call {
         let t = workload::token(i);
-        let store = &bench.store;
-        let failed =
-            |e: tokenstore_core::StoreError| format!("{} {}: {e}", bench.backend, self.name());
-        match self {
-            Op::FindById => store
-                .find_token_by_id(t.id.as_deref().unwrap_or_default())
-                .await
-                .map(drop)
-                .map_err(failed),
-            Op::SaveUpdate => {
-                let mut update = Token {
-                    user_name: t.user_name.clone(),
-                    access_token: Some(format!("1000.updated.{k}")),
-                    ..Token::default()
-                };
-                store.save_token(&mut update).await.map_err(failed)
-            }
+        let kind = match self {
+            Op::FindById => Sent::FindById(t.id.clone().unwrap_or_default()),
+            Op::SaveUpdate => Sent::Save(Token {
+                user_name: t.user_name.clone(),
+                access_token: Some(format!("1000.updated.{k}")),
+                ..Token::default()
+            }),
             Op::SaveInsert => {
                 let mut new = workload::token(bench.size + 1_000_000 + k);
                 new.id = None;
-                store.save_token(&mut new).await.map_err(failed)
+                Sent::Save(new)
             }
-            Op::GetTokens => store.get_tokens().await.map(drop).map_err(failed),
-            find => match store.find_token(&find.probe(&t)).await.map_err(failed)? {
+            Op::GetTokens => Sent::GetTokens,
+            find => Sent::Find(find.probe(&t)),
+        };
+        Call { op: self, i, kind }
+    }
+}
+
+/// One call of an operation, its arguments made.
+pub struct Call {
+    op: Op,
+    i: usize,
+    kind: Sent,
+}
+
+enum Sent {
+    Find(Token),
+    FindById(String),
+    Save(Token),
+    GetTokens,
+}
+
+impl Call {
+    /// Sends the call to the bench's store: an error names the backend and the operation; a
+    /// lookup that finds nothing is an error too.
+    pub async fn send(self, bench: &Bench) -> Result<(), String> {
+        let store = &bench.store;
+        let name = self.op.name();
+        let failed = |e: tokenstore_core::StoreError| format!("{} {name}: {e}", bench.backend);
+        match self.kind {
+            Sent::FindById(id) => store.find_token_by_id(&id).await.map(drop).map_err(failed),
+            Sent::Save(mut token) => store.save_token(&mut token).await.map_err(failed),
+            Sent::GetTokens => store.get_tokens().await.map(drop).map_err(failed),
+            Sent::Find(probe) => match store.find_token(&probe).await.map_err(failed)? {
                 Some(_) => Ok(()),
                 None => Err(format!(
-                    "{} {}: token {i} not found",
-                    bench.backend,
-                    self.name()
+                    "{} {name}: token {} not found",
+                    bench.backend, self.i
                 )),
             },
         }
@@ -210,8 +235,9 @@ pub async fn measure(
     let (mut times, mut floor_times, mut trip_times) = (Vec::new(), Vec::new(), Vec::new());
     let started_all = Instant::now();
     for (k, &i) in indexes.iter().enumerate() {
+        let call = op.call(bench, i, k);
         let started = Instant::now();
-        op.run(bench, i, k).await?;
+        call.send(bench).await?;
         times.push(started.elapsed().as_nanos() as u64);
         if let (Some(floor), Some(field)) = (floor, op.field()) {
             floor_times.push(floor_lookup(bench, floor, field, i).await?);

@@ -29,24 +29,25 @@ impl Choices {
     }
 }
 
-/// The field and value a probe is matched on.
+/// The field and value a probe is matched on. It borrows the token's values: working out a key
+/// copies nothing.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum LookupKey {
-    UserName(String),
-    AccessToken(String),
+pub enum LookupKey<'a> {
+    UserName(&'a str),
+    AccessToken(&'a str),
     /// Grant token, carrying the probe's refresh token for stores that fall back to it.
     GrantToken {
-        grant: String,
-        refresh: Option<String>,
+        grant: &'a str,
+        refresh: Option<&'a str>,
     },
-    RefreshToken(String),
+    RefreshToken(&'a str),
 }
 
-impl LookupKey {
+impl<'a> LookupKey<'a> {
     /// The key of a token, or `None` when it has no usable key (it then matches nothing).
-    pub fn of(token: &Token) -> Option<LookupKey> {
+    pub fn of(token: &'a Token) -> Option<LookupKey<'a>> {
         let has = |f| token.get(f).is_some();
-        let value = |f| token.get(f).map(str::to_owned);
+        let value = |f| token.get(f);
         if let Some(user) = value(Field::UserName) {
             return Some(LookupKey::UserName(user));
         }
@@ -68,7 +69,7 @@ impl LookupKey {
     }
 
     /// The field and value to match first.
-    pub fn primary(&self) -> (Field, &str) {
+    pub fn primary(&self) -> (Field, &'a str) {
         match self {
             LookupKey::UserName(v) => (Field::UserName, v),
             LookupKey::AccessToken(v) => (Field::AccessToken, v),
@@ -78,12 +79,12 @@ impl LookupKey {
     }
 
     /// The field and value to match when the primary matches nothing, under `choices`.
-    pub fn fallback(&self, choices: Choices) -> Option<(Field, &str)> {
+    pub fn fallback(&self, choices: Choices) -> Option<(Field, &'a str)> {
         match self {
             LookupKey::GrantToken {
                 refresh: Some(refresh),
                 ..
-            } if choices.grant_falls_back_to_refresh => Some((Field::RefreshToken, refresh)),
+            } if choices.grant_falls_back_to_refresh => Some((Field::RefreshToken, *refresh)),
             _ => None,
         }
     }
@@ -106,16 +107,13 @@ mod tests {
             (Field::AccessToken, "a"),
             (Field::GrantToken, "g"),
         ]);
-        assert_eq!(LookupKey::of(&t), Some(LookupKey::UserName("u".into())));
+        assert_eq!(LookupKey::of(&t), Some(LookupKey::UserName("u")));
     }
 
     #[test]
     fn access_token_only_without_client_credentials() {
         let bare = token(&[(Field::AccessToken, "a")]);
-        assert_eq!(
-            LookupKey::of(&bare),
-            Some(LookupKey::AccessToken("a".into()))
-        );
+        assert_eq!(LookupKey::of(&bare), Some(LookupKey::AccessToken("a")));
         let half = token(&[(Field::AccessToken, "a"), (Field::ClientId, "c")]);
         assert_eq!(LookupKey::of(&half), None);
     }
@@ -143,7 +141,7 @@ mod tests {
             (Field::RefreshToken, "r"),
             (Field::AccessToken, "a"),
         ]);
-        assert_eq!(LookupKey::of(&r), Some(LookupKey::RefreshToken("r".into())));
+        assert_eq!(LookupKey::of(&r), Some(LookupKey::RefreshToken("r")));
         let none = token(&[both[0], both[1], (Field::AccessToken, "a")]);
         assert_eq!(LookupKey::of(&none), None);
     }

@@ -137,7 +137,9 @@ impl Token {
     pub fn laid_over(&self, stored: Token) -> Token {
         let mut merged = stored.normalized();
         for (field, value) in self.present() {
-            merged.set(field, Some(value.to_owned()));
+            if merged.get(field) != Some(value) {
+                merged.set(field, Some(value.to_owned()));
+            }
         }
         merged
     }

@@ -101,7 +101,8 @@ fn bulk_load(conn: &rusqlite::Connection, tokens: &[Token]) -> rusqlite::Result<
     conn.execute_batch("COMMIT")
 }
 
-/// The floor: a cached prepared point select on an indexed column.
+/// The floor: a cached prepared point select on an indexed column that reads the row's ten
+/// columns, as a lookup must to answer a token.
 struct PointSelect(Mutex<rusqlite::Connection>);
 
 #[async_trait]
@@ -116,11 +117,13 @@ impl Floor for PointSelect {
             ))
             .map_err(|e| e.to_string())?;
         let mut rows = stmt.query([value]).map_err(|e| e.to_string())?;
-        let row = rows.next().map_err(|e| e.to_string())?;
-        Ok(row
-            .map(|r| r.get::<_, Option<String>>(0))
-            .transpose()
-            .map_err(|e| e.to_string())?
-            .is_some())
+        let Some(row) = rows.next().map_err(|e| e.to_string())? else {
+            return Ok(false);
+        };
+        let columns: Vec<Option<String>> = (0..Field::ALL.len())
+            .map(|i| row.get(i))
+            .collect::<rusqlite::Result<_>>()
+            .map_err(|e| e.to_string())?;
+        Ok(columns[0].is_some())
     }
 }

@@ -213,16 +213,28 @@ impl<'a> SqlTable<'a> {
             .prepare_cached(sql)
             .map_err(|e| backend("cannot prepare a query", e))?;
         let rows = stmt
-            .query_map(params, |row| {
-                let mut token = Token::default();
-                for (i, field) in Field::ALL.into_iter().enumerate() {
-                    token.set(field, row.get::<_, Option<String>>(i)?);
-                }
-                Ok(token)
-            })
+            .query_map(params, row_token)
             .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
             .map_err(|e| backend("cannot read the token table", e))?;
         Ok(rows)
+    }
+
+    /// The first row `sql` selects, if any.
+    fn select_one(&self, sql: &str, params: impl rusqlite::Params) -> Result<Option<Token>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(sql)
+            .map_err(|e| backend("cannot prepare a query", e))?;
+        let mut rows = stmt
+            .query(params)
+            .map_err(|e| backend("cannot read the token table", e))?;
+        match rows.next() {
+            Ok(Some(row)) => row_token(row)
+                .map(Some)
+                .map_err(|e| backend("cannot read the token table", e)),
+            Ok(None) => Ok(None),
+            Err(e) => Err(backend("cannot read the token table", e)),
+        }
     }
 
     fn values(token: &Token) -> [Option<&str>; 10] {
@@ -232,12 +244,12 @@ impl<'a> SqlTable<'a> {
 
 impl TokenRows for SqlTable<'_> {
     fn by_id(&self, id: &str) -> Result<Option<Token>> {
-        Ok(self.select(&self.sql.by_id, [id])?.pop())
+        self.select_one(&self.sql.by_id, [id])
     }
 
     fn by_field(&self, field: Field, value: &str) -> Result<Option<Token>> {
         let column = Field::ALL.iter().position(|f| *f == field).unwrap_or(0);
-        Ok(self.select(&self.sql.by_field[column], [value])?.pop())
+        self.select_one(&self.sql.by_field[column], [value])
     }
 }
 
@@ -276,6 +288,15 @@ impl TokenTable for SqlTable<'_> {
         self.counter = counter;
         Ok(id)
     }
+}
+
+/// A token from a row of the ten columns in [`COLUMNS`]' order.
+fn row_token(row: &rusqlite::Row<'_>) -> rusqlite::Result<Token> {
+    let mut token = Token::default();
+    for (i, field) in Field::ALL.into_iter().enumerate() {
+        token.set(field, row.get::<_, Option<String>>(i)?);
+    }
+    Ok(token)
 }
 
 fn backend(what: &str, e: rusqlite::Error) -> StoreError {
