@@ -199,10 +199,10 @@ impl OpResult {
 }
 
 /// Times up to `samples` calls of `op`, stopping early once `budget` is spent and at least 10
-/// calls are timed. A lookup is followed, token by token, by the floor's lookup of the same token
-/// and by the driver's bare round trip, so that the three see the machine in the same state: on
-/// a shared machine, loopback round trips can halve or double from one second to the next, which
-/// would skew ratios taken from runs one after the other.
+/// calls are timed. Lookups alternate, [`BLOCK`] tokens at a time, with the floor's lookups of
+/// the same tokens and as many of the driver's bare round trips, so that the three see the
+/// machine in the same state: on a shared machine, loopback round trips can halve or double from
+/// one second to the next, which would skew ratios taken from runs one after the other.
 ///
 /// Before timing, a lookup runs back to back for [`WARM_UP`] (at most a quarter of `budget`), so
 /// that it is timed in the steady state the server's own tool is measured in: on this project's
@@ -234,16 +234,22 @@ pub async fn measure(
     }
     let (mut times, mut floor_times, mut trip_times) = (Vec::new(), Vec::new(), Vec::new());
     let started_all = Instant::now();
-    for (k, &i) in indexes.iter().enumerate() {
-        let call = op.call(bench, i, k);
-        let started = Instant::now();
-        call.send(bench).await?;
-        times.push(started.elapsed().as_nanos() as u64);
-        if let (Some(floor), Some(field)) = (floor, op.field()) {
-            floor_times.push(floor_lookup(bench, floor, field, i).await?);
+    for (block, indexes) in indexes.chunks(BLOCK).enumerate() {
+        for (k, &i) in indexes.iter().enumerate() {
+            let call = op.call(bench, i, block * BLOCK + k);
             let started = Instant::now();
-            if floor.round_trip().await? {
-                trip_times.push(started.elapsed().as_nanos() as u64);
+            call.send(bench).await?;
+            times.push(started.elapsed().as_nanos() as u64);
+        }
+        if let (Some(floor), Some(field)) = (floor, op.field()) {
+            for &i in indexes {
+                floor_times.push(floor_lookup(bench, floor, field, i).await?);
+            }
+            for _ in indexes {
+                let started = Instant::now();
+                if floor.round_trip().await? {
+                    trip_times.push(started.elapsed().as_nanos() as u64);
+                }
             }
         }
         if times.len() >= 10 && started_all.elapsed() > budget {
@@ -264,6 +270,11 @@ pub async fn measure(
         native_mean_ns: None,
     })
 }
+
+/// How many calls of one kind run in a row before the next kind (the store's lookups, the
+/// floor's, the bare round trips): few enough that the three see the machine in the same state,
+/// enough that each runs on a connection it has just used, as it would alone.
+const BLOCK: usize = 16;
 
 /// How long a lookup runs back to back before it is timed.
 pub const WARM_UP: Duration = Duration::from_millis(300);
