@@ -14,6 +14,9 @@ use std::io::{Read, Write};
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
+/// A way of timing a round trip: given the server's `host:port` and URL, its p50 in µs.
+type Way = fn(&str, &str) -> Option<f64>;
+
 /// Round trips timed per way and round, after as many untimed.
 const CALLS: usize = 3000;
 const PING: &[u8] = b"PING\r\n";
@@ -28,7 +31,7 @@ fn main() {
         .trim_start_matches("redis://")
         .trim_end_matches('/')
         .to_owned();
-    let ways: [(&str, fn(&str, &str) -> Option<f64>); 5] = [
+    let ways: [(&str, Way); 5] = [
         ("blocking socket (std::net)", |a, _| Some(blocking(a))),
         ("tokio socket, current-thread runtime", |a, _| {
             Some(tokio_socket(

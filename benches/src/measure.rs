@@ -198,8 +198,44 @@ impl OpResult {
     }
 }
 
+/// The times of one or more rounds of [`measure`], in nanoseconds: the store's calls, the
+/// floor's lookups and the driver's bare round trips.
+#[derive(Default)]
+pub struct Samples {
+    times: Vec<u64>,
+    floor_times: Vec<u64>,
+    trip_times: Vec<u64>,
+}
+
+impl Samples {
+    /// Adds the times of another round.
+    pub fn extend(&mut self, other: Samples) {
+        self.times.extend(other.times);
+        self.floor_times.extend(other.floor_times);
+        self.trip_times.extend(other.trip_times);
+    }
+
+    /// The p50 and p99 of the times of `op` on `bench`, with the floor's and the round trip's p50.
+    pub fn result(mut self, bench: &Bench, op: Op) -> OpResult {
+        let p50 = |v: &mut Vec<u64>| (!v.is_empty()).then(|| percentile(v, 50));
+        OpResult {
+            backend: bench.backend.clone(),
+            op: op.name().to_owned(),
+            size: bench.size,
+            p50_ns: percentile(&mut self.times, 50),
+            p99_ns: percentile(&mut self.times, 99),
+            floor_p50_ns: p50(&mut self.floor_times),
+            round_trip_p50_ns: p50(&mut self.trip_times),
+            samples: self.times.len(),
+            native_tool: None,
+            native_mean_ns: None,
+        }
+    }
+}
+
 /// Times up to `samples` calls of `op`, stopping early once `budget` is spent and at least 10
-/// calls are timed. Lookups alternate, [`BLOCK`] tokens at a time, with the floor's lookups of
+/// calls are timed; the calls are numbered from `first` (an update writes a value of its own,
+/// an insert a token of its own). Lookups alternate, [`BLOCK`] tokens at a time, with the floor's lookups of
 /// the same tokens and as many of the driver's bare round trips, so that the three see the
 /// machine in the same state: on a shared machine, loopback round trips can halve or double from
 /// one second to the next, which would skew ratios taken from runs one after the other.
@@ -213,8 +249,9 @@ pub async fn measure(
     bench: &Bench,
     op: Op,
     samples: usize,
+    first: usize,
     budget: Duration,
-) -> Result<OpResult, String> {
+) -> Result<Samples, String> {
     let indexes = workload::probe_indexes(bench.size, samples);
     let floor = op.field().and(bench.floor.as_deref());
     let warm_up = match op.field() {
@@ -226,7 +263,7 @@ pub async fn measure(
         if k >= samples.min(5) && warming.elapsed() >= warm_up {
             break;
         }
-        op.run(bench, i, k + samples).await?;
+        op.run(bench, i, first + samples + k).await?;
         if let (Some(floor), Some(field)) = (floor, op.field()) {
             floor_lookup(bench, floor, field, i).await?;
             floor.round_trip().await?;
@@ -236,7 +273,7 @@ pub async fn measure(
     let started_all = Instant::now();
     for (block, indexes) in indexes.chunks(BLOCK).enumerate() {
         for (k, &i) in indexes.iter().enumerate() {
-            let call = op.call(bench, i, block * BLOCK + k);
+            let call = op.call(bench, i, first + block * BLOCK + k);
             let started = Instant::now();
             call.send(bench).await?;
             times.push(started.elapsed().as_nanos() as u64);
@@ -256,18 +293,10 @@ pub async fn measure(
             break;
         }
     }
-    let p50 = |v: &mut Vec<u64>| (!v.is_empty()).then(|| percentile(v, 50));
-    Ok(OpResult {
-        backend: bench.backend.clone(),
-        op: op.name().to_owned(),
-        size: bench.size,
-        p50_ns: percentile(&mut times.clone(), 50),
-        p99_ns: percentile(&mut times, 99),
-        floor_p50_ns: p50(&mut floor_times),
-        round_trip_p50_ns: p50(&mut trip_times),
-        samples: times.len(),
-        native_tool: None,
-        native_mean_ns: None,
+    Ok(Samples {
+        times,
+        floor_times,
+        trip_times,
     })
 }
 

@@ -15,17 +15,22 @@
 //! are re-checked with its exact comparisons; the merge and the conflicts of a save run inside
 //! `lua/save.lua`, because a save must be one atomic step on the server.
 //!
-//! The store holds one multiplexed connection (to a Redis Cluster: one per node, the `server`
-//! module), named with its [`RedisStore::connection_label`] (`CLIENT SETNAME`). When a call finds
-//! it lost (closed, reset, killed with `CLIENT KILL`, the server restarted, a cluster node
+//! The store writes on one multiplexed connection (to a Redis Cluster: one per node, the `server`
+//! module), named with its [`RedisStore::connection_label`] (`CLIENT SETNAME`). On one server its
+//! lookups each take a connection of their own, named the same (the `readers` module), which
+//! spares them the multiplexer's hand-off; on a cluster they use the multiplexed connection. When
+//! a call finds its connection lost (closed, reset, killed with `CLIENT KILL`, the server restarted, a cluster node
 //! failed), the store drops it, connects again on the next call, and sends the failed call once
 //! more when that cannot write twice (`tokenstore_retry::Resend`).
 
+mod readers;
 mod server;
 
 pub use server::REPLICA_WAIT;
 
+use readers::Readers;
 use redis::{RedisResult, Script};
+use redis_protocol::resp2::types::{BytesFrame, Resp2Frame};
 use server::{Conn, ScriptCall, Server};
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -67,12 +72,15 @@ pub struct RedisStore {
     sorted_lookups: AtomicBool,
     /// That `SORT_RO`'s `GET` patterns: each field of a token's hash, in [`Field::ALL`]'s order.
     field_patterns: [String; 10],
+    /// The connections lookups read on (one server, not TLS); else they use the multiplexed one.
+    readers: Option<Readers>,
     label: String,
     prefix: String,
 }
 
-/// The server refuses a `SORT_RO` lookup as sent: use the script.
-struct Refused;
+/// The server refuses a read as sent (an unknown command, an option it denies, an ACL
+/// refusal): its message.
+struct Refused(String);
 
 impl RedisStore {
     /// Connects to `url` (`redis://host:port/db`); the store's keys all start with
@@ -96,15 +104,20 @@ impl RedisStore {
 
     async fn on(server: Server, namespace: &str) -> Result<Self> {
         tokenstore_core::sql::check_identifier(namespace)?;
+        let label = connection_label("redis");
+        let readers = match &server {
+            Server::One(client) => Readers::of(client.get_connection_info(), &label),
+            Server::Cluster(_) => None,
+        };
         let mut store = RedisStore {
             server,
             replicas: 0,
             current: Mutex::new(None),
             connecting: tokio::sync::Mutex::new(0),
             sorted_lookups: AtomicBool::new(true),
-            field_patterns: Field::ALL
-                .map(|f| format!("{}:t:*->{}", RedisStore::key_prefix(namespace), f.name())),
-            label: connection_label("redis"),
+            field_patterns: field_patterns(&RedisStore::key_prefix(namespace)),
+            readers,
+            label,
             prefix: RedisStore::key_prefix(namespace),
         };
         let (_, mut conn) = store.connection().await.map_err(|attempt| match attempt {
@@ -140,6 +153,22 @@ impl RedisStore {
     /// The key of the hash of the token `id` in `namespace`.
     pub fn token_key(namespace: &str, id: &str) -> String {
         format!("{}:t:{id}", RedisStore::key_prefix(namespace))
+    }
+
+    /// The words of the one command a lookup of `field`'s `value` in `namespace` sends:
+    /// `HGETALL` of the token's hash for [`Field::Id`], else the `SORT_RO` of the value's index
+    /// set (on a server that runs it). For measuring the server's own client on the same query.
+    pub fn lookup_command(namespace: &str, field: Field, value: &str) -> Vec<String> {
+        if field == Field::Id {
+            return vec!["HGETALL".into(), RedisStore::token_key(namespace, value)];
+        }
+        let prefix = RedisStore::key_prefix(namespace);
+        let index = index_key(&prefix, field, value);
+        let patterns = field_patterns(&prefix);
+        sort_words(&index, &patterns)
+            .into_iter()
+            .map(str::to_owned)
+            .collect()
     }
 
     /// The client name of the store's connection (`CLIENT LIST` shows it), unique to the store.
@@ -198,31 +227,48 @@ impl RedisStore {
         field: Field,
         value: &str,
     ) -> Result<std::result::Result<Option<Token>, Refused>> {
-        let mut sort = redis::cmd("SORT_RO");
-        sort.arg(format!("{}:i:{}:{value}", self.prefix, field.name()))
-            .arg("LIMIT")
-            .arg(0)
-            .arg(1)
-            .arg("ALPHA");
-        for pattern in &self.field_patterns {
-            sort.arg("GET").arg(pattern);
-        }
-        self.send("cannot find", Resend::Safe, |mut conn| {
-            let sort = &sort;
-            async move {
-                match sort.query_async::<Vec<Option<String>>>(&mut conn).await {
-                    Ok(values) => {
-                        let mut token = Token::default();
-                        for (f, value) in Field::ALL.into_iter().zip(values) {
-                            token.set(f, value);
-                        }
-                        let found = token.id.is_some().then_some(token);
-                        Ok(Ok(Ok(found)))
-                    }
-                    Err(e) if refuses_the_command(&e) => Ok(Ok(Err(Refused))),
-                    Err(e) => Err(e),
-                }
+        let index = index_key(&self.prefix, field, value);
+        let words = sort_words(&index, &self.field_patterns);
+        Ok(self.read("cannot find", &words).await?.map(|values| {
+            let mut token = Token::default();
+            for (f, value) in Field::ALL.into_iter().zip(values) {
+                token.set(f, value);
             }
+            token.id.is_some().then_some(token)
+        }))
+    }
+
+    /// The reply to a read whose reply is a list of values (nil for a missing one), as
+    /// `SORT_RO`'s and `HGETALL`'s are: on a reader where the store has them, else on the
+    /// multiplexed connection, sent once more on a fresh connection when the first is lost.
+    async fn read(
+        &self,
+        what: &'static str,
+        words: &[&str],
+    ) -> Result<std::result::Result<Vec<Option<String>>, Refused>> {
+        let Some(readers) = &self.readers else {
+            let mut command = redis::cmd(words[0]);
+            command.arg(&words[1..]);
+            return self
+                .send(what, Resend::Safe, |mut conn| {
+                    let command = &command;
+                    async move {
+                        match command.query_async(&mut conn).await {
+                            Ok(values) => Ok(Ok(Ok(values))),
+                            Err(e) if refuses_the_command(&e) => {
+                                Ok(Ok(Err(Refused(e.to_string()))))
+                            }
+                            Err(e) => Err(e),
+                        }
+                    }
+                })
+                .await;
+        };
+        with_retries("redis", Resend::Safe, || async {
+            let reply = readers.ask(words).await.map_err(|e| {
+                Attempt::Lost(StoreError::backend(format!("redis: {what}: {e}"), e))
+            })?;
+            values_of(what, reply).map_err(Attempt::Final)
         })
         .await
     }
@@ -270,6 +316,27 @@ impl RedisStore {
     }
 }
 
+/// The key of the index set of the ids whose `field` is `value`.
+fn index_key(prefix: &str, field: Field, value: &str) -> String {
+    format!("{prefix}:i:{}:{value}", field.name())
+}
+
+/// The `SORT_RO` `GET` patterns of a namespace: each field of a token's hash, in
+/// [`Field::ALL`]'s order.
+fn field_patterns(prefix: &str) -> [String; 10] {
+    Field::ALL.map(|f| format!("{prefix}:t:*->{}", f.name()))
+}
+
+/// The lookup of the first id of the index set `index` (in the server's string order, `ALPHA`)
+/// that GETs each field of its hash by `patterns`.
+fn sort_words<'a>(index: &'a str, patterns: &'a [String; 10]) -> Vec<&'a str> {
+    let mut words = vec!["SORT_RO", index, "LIMIT", "0", "1", "ALPHA"];
+    for pattern in patterns {
+        words.extend(["GET", pattern.as_str()]);
+    }
+    words
+}
+
 /// Whether a script call writes (and so waits for replicas).
 enum Writes {
     Yes,
@@ -305,6 +372,43 @@ fn refuses_the_command(e: &redis::RedisError) -> bool {
         e.kind(),
         ErrorKind::Server(ServerErrorKind::ResponseError | ServerErrorKind::NoPerm)
     )
+}
+
+/// A read's reply as its list of values: `Refused` for a server error that refuses the command
+/// (`ERR`, `NOPERM`), a `Backend` error for any other server error or a reply of another shape.
+fn values_of(
+    what: &str,
+    reply: BytesFrame,
+) -> Result<std::result::Result<Vec<Option<String>>, Refused>> {
+    let unexpected = |shape: &str| StoreError::Backend {
+        message: format!("redis: {what}: the server answered {shape}, not a list of values"),
+        source: None,
+    };
+    let items = match reply {
+        BytesFrame::Array(items) => items,
+        BytesFrame::Error(message)
+            if message.starts_with("ERR") || message.starts_with("NOPERM") =>
+        {
+            return Ok(Err(Refused(message.to_string())))
+        }
+        BytesFrame::Error(message) => {
+            return Err(StoreError::Backend {
+                message: format!("redis: {what}: {message}"),
+                source: None,
+            })
+        }
+        other => return Err(unexpected(&format!("{:?}", other.kind()))),
+    };
+    let values = items.into_iter().map(|item| match item {
+        BytesFrame::BulkString(bytes) | BytesFrame::SimpleString(bytes) => {
+            String::from_utf8(bytes.into()).map(Some).map_err(|e| {
+                StoreError::backend(format!("redis: {what}: a value is not UTF-8: {e}"), e)
+            })
+        }
+        BytesFrame::Null => Ok(None),
+        other => Err(unexpected(&format!("a list holding {:?}", other.kind()))),
+    });
+    values.collect::<Result<_>>().map(Ok)
 }
 
 /// A token from its JSON value in the `:all` hash `all`: the hash's field/value list as an array.
@@ -350,7 +454,7 @@ impl TokenStore for RedisStore {
                         REDIS_CHOICES,
                     )
                 }
-                Err(Refused) => self.sorted_lookups.store(false, Ordering::Relaxed),
+                Err(Refused(_)) => self.sorted_lookups.store(false, Ordering::Relaxed),
             }
         }
         let mut call = ScriptCall::new(&FIND, &self.prefix);
@@ -469,18 +573,16 @@ impl TokenStore for RedisStore {
 
     async fn find_token_by_id(&self, id: &str) -> Result<Token> {
         let key = format!("{}:t:{id}", self.prefix);
-        let flat: Vec<String> = self
-            .send("cannot read", Resend::Safe, |mut conn| {
-                let key = &key;
-                async move {
-                    redis::cmd("HGETALL")
-                        .arg(key)
-                        .query_async(&mut conn)
-                        .await
-                        .map(Ok)
-                }
-            })
-            .await?;
+        let flat = match self.read("cannot read", &["HGETALL", &key]).await? {
+            Ok(flat) => flat,
+            Err(Refused(message)) => {
+                return Err(StoreError::Backend {
+                    message: format!("redis: cannot read: {message}"),
+                    source: None,
+                })
+            }
+        };
+        let flat = flat.into_iter().map(Option::unwrap_or_default).collect();
         find_by_id_in(
             &Candidates(
                 vec![token_of(flat)]

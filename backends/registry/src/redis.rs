@@ -60,9 +60,10 @@ impl ServerBackend for Redis {
         kill_named(url, tags).await
     }
 
-    /// `redis-benchmark` sending `HGETALL` (find, whatever the field) or `HSET` of one field (save)
-    /// of the sample's hash: the one round trip a lookup by a known key or a one-field write
-    /// costs, a stricter floor than the store's lookup by a field value.
+    /// `redis-benchmark` sending the one command the store's lookup sends (find:
+    /// [`RedisStore::lookup_command`], `HGETALL` of the sample's hash by id, the `SORT_RO` of the
+    /// field value's index set otherwise), or `HSET` of one field of the sample's hash (save: a
+    /// stricter floor than the store's save script).
     fn native_load(
         &self,
         url: &str,
@@ -79,6 +80,10 @@ impl ServerBackend for Redis {
             _ => return None,
         };
         let key = RedisStore::token_key(name, sample.id.as_deref()?);
+        let lookup = match op {
+            LoadOp::Find(field) => RedisStore::lookup_command(name, field, sample.get(field)?),
+            LoadOp::Save => Vec::new(),
+        };
         let requests = (seconds * 15_000.0 * clients.min(4) as f64).max(10_000.0) as usize;
         let mut command: Vec<String> = [program, "-h", &host, "-p", &port.to_string(), "-q"]
             .map(str::to_owned)
@@ -90,7 +95,7 @@ impl ServerBackend for Redis {
             requests.to_string(),
         ]);
         match op {
-            LoadOp::Find(_) => command.extend(["HGETALL".into(), key]),
+            LoadOp::Find(_) => command.extend(lookup),
             LoadOp::Save => {
                 command.extend(["HSET".into(), key, "access_token".into(), "native".into()])
             }
