@@ -136,6 +136,24 @@ pub trait Storage: Send + Sync {
     }
 }
 
+/// What a test that needs the server `name` at `url` got from connecting to it: `Some` when it
+/// connected; `None` when it did not, said on stderr (`skipped: no NAME at URL (ERROR)`), so the
+/// test passes without the server. Panics when `TOKENSTORE_REQUIRE` names `name` ([`required`]).
+pub fn or_skip<T, E: std::fmt::Display>(
+    name: &str,
+    url: &str,
+    connected: Result<T, E>,
+) -> Option<T> {
+    match connected {
+        Ok(value) => Some(value),
+        Err(e) => {
+            assert!(!required(name), "TOKENSTORE_REQUIRE names {name}, but {e}");
+            eprintln!("skipped: no {name} at {url} ({e})");
+            None
+        }
+    }
+}
+
 /// Whether the variable `TOKENSTORE_REQUIRE` (comma-separated store names) names `name`: a store
 /// it names that cannot give storage fails the run instead of being skipped.
 pub fn required(name: &str) -> bool {

@@ -57,7 +57,7 @@ mod values;
 
 pub use adapter::{AdapterFixture, DEFAULT_TIMEOUT as DEFAULT_ADAPTER_TIMEOUT};
 pub use dir::DirFixture;
-pub use fixture::{required, Capabilities, SetupError, Storage, StoreFixture};
+pub use fixture::{or_skip, required, Capabilities, SetupError, Storage, StoreFixture};
 pub use load::Load;
 pub use protocol::ProcessStore;
 pub use report::{Report, Status, StoreReport};

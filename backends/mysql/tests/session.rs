@@ -33,16 +33,8 @@ async fn isolation(conn: &mut mysql_async::Conn) -> String {
 #[tokio::test]
 async fn connections_open_under_read_committed_and_keep_it_after_a_reset() {
     let pool = mysql_async::Pool::new(pool_opts(&url()).unwrap());
-    let mut conn = match pool.get_conn().await {
-        Ok(conn) => conn,
-        Err(e) => {
-            assert!(
-                !tokenstore_suite::required("mysql"),
-                "TOKENSTORE_REQUIRE names mysql, but {e}"
-            );
-            eprintln!("skipped: no MySQL at {} ({e})", url());
-            return;
-        }
+    let Some(mut conn) = tokenstore_suite::or_skip("mysql", &url(), pool.get_conn().await) else {
+        return;
     };
     assert_eq!(isolation(&mut conn).await, "READ-COMMITTED");
     conn.reset().await.unwrap();

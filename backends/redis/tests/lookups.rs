@@ -55,16 +55,10 @@ async fn answers(store: &RedisStore) -> Vec<Option<Token>> {
 #[tokio::test]
 async fn sort_and_script_lookups_answer_the_same_tokens() {
     let namespace = format!("lookups{}", std::process::id());
-    let store = match RedisStore::open(&url(), &namespace).await {
-        Ok(store) => store,
-        Err(e) => {
-            assert!(
-                !tokenstore_suite::required("redis"),
-                "TOKENSTORE_REQUIRE names redis, but {e}"
-            );
-            eprintln!("skipped: no Redis at {} ({e})", url());
-            return;
-        }
+    let Some(store) =
+        tokenstore_suite::or_skip("redis", &url(), RedisStore::open(&url(), &namespace).await)
+    else {
+        return;
     };
     populate(&store).await;
     let sorted = answers(&store).await;

@@ -19,17 +19,7 @@ fn url() -> String {
 async fn store(db: u8, name: &str, count: usize) -> Option<RedisStore> {
     let url = format!("{}/{db}", url().trim_end_matches('/'));
     let namespace = format!("{name}{}", std::process::id());
-    let store = match RedisStore::open(&url, &namespace).await {
-        Ok(store) => store,
-        Err(e) => {
-            assert!(
-                !tokenstore_suite::required("redis"),
-                "TOKENSTORE_REQUIRE names redis, but {e}"
-            );
-            eprintln!("skipped: no Redis at {url} ({e})");
-            return None;
-        }
-    };
+    let store = tokenstore_suite::or_skip("redis", &url, RedisStore::open(&url, &namespace).await)?;
     store.delete_tokens().await.unwrap();
     for k in 0..count {
         let mut t = Token::default()
