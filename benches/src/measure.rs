@@ -234,8 +234,8 @@ impl Samples {
 }
 
 /// Times up to `samples` calls of `op`, stopping early once `budget` is spent and at least 10
-/// calls are timed; the calls are numbered from `first` (an update writes a value of its own,
-/// an insert a token of its own). Lookups alternate, [`BLOCK`] tokens at a time, with the floor's lookups of
+/// calls are timed; the timed calls are numbered from `first`, the warm-up's after them (an
+/// insert, measured in one round, writes a token of its own at every call). Lookups alternate, [`BLOCK`] tokens at a time, with the floor's lookups of
 /// the same tokens and as many of the driver's bare round trips, so that the three see the
 /// machine in the same state: on a shared machine, loopback round trips can halve or double from
 /// one second to the next, which would skew ratios taken from runs one after the other.

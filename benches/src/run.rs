@@ -128,8 +128,9 @@ pub const ROUNDS: usize = 3;
 /// `op` on `bench` measured, with the server's own client doing the same operation on the same
 /// data from one connection when `backend` has one on this machine (for about `budget`, at least
 /// a second, in all): in [`ROUNDS`] rounds of the store's calls and the tool's run, each with a
-/// third of `samples` and `budget`, the tool's mean latency over its rounds' total run.
-/// Otherwise in one round.
+/// third of `samples` and `budget`. The tool's mean latency is one over its mean rate over the
+/// rounds: exact for a tool run for a fixed time (`pgbench -T`), at most slightly short of it for
+/// one run for a fixed count, so that the ratio errs against the store. Otherwise in one round.
 fn measured(
     rt: &tokio::runtime::Runtime,
     bench: &Arc<Bench>,
@@ -144,7 +145,7 @@ fn measured(
     let sample = crate::workload::token(bench.size / 2);
     let seconds = budget.as_secs_f64().clamp(1.0, 3.0) / rounds as f64;
     let note = |line| progress.note(line);
-    let (mut all, mut tool, mut native_seconds) = (measure::Samples::default(), None, Vec::new());
+    let (mut all, mut tool, mut rates) = (measure::Samples::default(), None, Vec::new());
     for round in 0..rounds {
         let (per_round, budget) = (samples.div_ceil(rounds), budget / rounds as u32);
         all.extend(rt.block_on(on_a_worker(bench, op, per_round, round * per_round, budget))?);
@@ -153,15 +154,15 @@ fn measured(
                 crate::load::native(backend, bench, &sample, load_op, 1, seconds, &note)
             {
                 tool = Some(name);
-                native_seconds.push(1.0 / rate.max(1e-9));
+                rates.push(rate);
             }
         }
     }
     let mut result = all.result(bench, op);
-    if let (Some(tool), false) = (tool, native_seconds.is_empty()) {
-        let mean = native_seconds.iter().sum::<f64>() / native_seconds.len() as f64;
+    if let (Some(tool), false) = (tool, rates.is_empty()) {
+        let rate = rates.iter().sum::<f64>() / rates.len() as f64;
         result.native_tool = Some(tool.to_owned());
-        result.native_mean_ns = Some((mean * 1e9) as u64);
+        result.native_mean_ns = Some((1e9 / rate.max(1e-9)) as u64);
     }
     Ok(result)
 }

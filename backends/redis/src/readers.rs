@@ -129,7 +129,15 @@ impl Readers {
             .map_err(|_| Error::new(ErrorKind::TimedOut, "no connection within 1 s"))??;
         let mut conn = Framed::new(socket, Resp2::default());
         for command in &self.setup {
-            if let BytesFrame::Error(e) = exchange(&mut conn, command).await? {
+            let mut reply = exchange(&mut conn, command).await?;
+            if let (BytesFrame::Error(e), 3) = (&reply, command.len()) {
+                if e.contains("wrong number of arguments") {
+                    // A Redis before 6.0 knows no users: AUTH takes the password alone, as
+                    // redis-rs sends it there.
+                    reply = exchange(&mut conn, &[&command[0], &command[2]]).await?;
+                }
+            }
+            if let BytesFrame::Error(e) = reply {
                 return Err(Error::new(
                     ErrorKind::PermissionDenied,
                     format!("{} refused: {e}", command[0]),
