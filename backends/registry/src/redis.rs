@@ -60,7 +60,8 @@ impl ServerBackend for Redis {
         kill_named(url, tags).await
     }
 
-    /// `redis-benchmark` sending the one command the store's lookup sends (find:
+    /// `redis-benchmark` on the URL's database, user and password, sending the one command the
+    /// store's lookup sends (find:
     /// [`RedisStore::lookup_command`], `HGETALL` of the sample's hash by id, the `SORT_RO` of the
     /// field value's index set otherwise), or `HSET` of one field of the sample's hash (save: a
     /// stricter floor than the store's save script).
@@ -94,6 +95,16 @@ impl ServerBackend for Redis {
             "-n".into(),
             requests.to_string(),
         ]);
+        let settings = info.redis_settings();
+        if settings.db() != 0 {
+            command.extend(["--dbnum".into(), settings.db().to_string()]);
+        }
+        if let Some(user) = settings.username() {
+            command.extend(["--user".into(), user.to_owned()]);
+        }
+        if let Some(password) = settings.password() {
+            command.extend(["-a".into(), password.to_owned()]);
+        }
         match op {
             LoadOp::Find(_) => command.extend(lookup),
             LoadOp::Save => {
