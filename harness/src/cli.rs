@@ -66,6 +66,15 @@ pub struct Sequences {
     /// Longest generated sequence.
     #[arg(long, default_value_t = 40)]
     pub max_steps: usize,
+    /// Check only this rule, or this group of rules such as `crash` or `find` (repeatable);
+    /// the others are reported as skipped unless a check that ran found them broken.
+    #[arg(long, value_name = "RULE|GROUP", value_parser = parse_only)]
+    pub only: Vec<String>,
+}
+
+/// One `--only` name: a rule id or a group of the rule table.
+fn parse_only(name: &str) -> Result<String, String> {
+    tokenstore_suite::Selection::of(&[name]).map(|_| name.to_owned())
 }
 
 /// The load of the tiers that run calls at once.
@@ -153,10 +162,10 @@ pub enum Command {
         #[arg(long, value_name = "DIR", default_value = "tokenstore-replays")]
         replay_dir: PathBuf,
         /// Known failures: fail only on a failure not listed, or a listed one that now passes.
-        #[arg(long, value_name = "FILE")]
+        #[arg(long, value_name = "FILE", conflicts_with = "only")]
         baseline: Option<PathBuf>,
         /// Record this run's failures as the baseline.
-        #[arg(long, value_name = "FILE")]
+        #[arg(long, value_name = "FILE", conflicts_with = "only")]
         write_baseline: Option<PathBuf>,
     },
     /// Run a saved failing sequence again against one store.
@@ -233,6 +242,8 @@ impl Sequences {
             cases: self.cases,
             seed: self.seed.unwrap_or_else(random_seed),
             max_steps: self.max_steps,
+            only: tokenstore_suite::Selection::of(&self.only)
+                .expect("each --only name was checked when it was parsed"),
             ..RunOptions::default()
         }
     }

@@ -122,8 +122,18 @@ async fn apply(store: &dyn TokenStore, write: &Write) -> Result<Option<String>, 
     }
 }
 
-/// Kills `kills` writing processes on `storage`, one after another, each after a random delay
-/// of up to `max_delay`, and checks the storage after each.
+/// The most writes a process makes before the one it is killed in.
+const WRITES_BEFORE_KILL: u64 = 8;
+
+/// Tokens saved before the first kill, by a store that is not killed: a store that rewrites
+/// all it holds at every write is then killed in writes of a realistic size, not of a few bytes.
+const HELD_BEFORE_KILLS: usize = 48;
+
+/// Saves [`HELD_BEFORE_KILLS`] tokens, then kills `kills` writing processes on `storage`, one
+/// after another, and checks the storage after each. Each process is killed inside a write: the killer starts when a write chosen at
+/// random (one of the first [`WRITES_BEFORE_KILL`]) is sent, and strikes after a random delay
+/// of up to twice the mean time of the writes acknowledged so far (at most `max_delay`), so
+/// that the kills meet writes half done, not processes idle between them.
 pub async fn survive_kills(
     storage: &dyn Storage,
     kills: usize,
@@ -134,33 +144,62 @@ pub async fn survive_kills(
     let mut expected = Expected::new();
     let mut survived = Survived::default();
     let mut n = 0;
+    let mut write_time = WriteTime::default();
+    let first = storage
+        .open(crate::MAIN_NAMESPACE)
+        .await
+        .map_err(|e| format!("before the kills: the storage does not open: {e}"))?;
+    while expected.len() < HELD_BEFORE_KILLS {
+        n += 1;
+        let write = next_write(&Expected::new(), &mut dice, n);
+        let id = apply(&*first, &write)
+            .await
+            .map_err(|e| format!("before the kills: {e}"))?;
+        apply_to(&mut expected, &write, id);
+    }
+    drop(first);
     for kill in 0..kills {
         let writer = storage
             .spawn(crate::MAIN_NAMESPACE)
             .await
             .map_err(|e| format!("starting writer process {}: {e}", kill + 1))?;
-        let delay = Duration::from_micros(dice.roll(max_delay.as_micros() as u64 + 1));
-        // The killer is a thread of its own: calls to a process may block the task that makes
-        // them until they are answered.
-        let sigkill = writer.killer();
-        let killer = std::thread::spawn(move || {
-            std::thread::sleep(delay);
-            sigkill();
-        });
+        let doomed = dice.roll(WRITES_BEFORE_KILL);
+        let mut sigkill = Some(writer.killer());
+        let mut killer = None;
+        let mut made = 0;
         let in_flight = loop {
             n += 1;
             let write = next_write(&expected, &mut dice, n);
+            if made == doomed {
+                let window = (write_time.mean() * 2).min(max_delay).as_micros() as u64;
+                let delay = Duration::from_micros(dice.roll(window + 1));
+                let sigkill = sigkill.take().expect("one kill per process");
+                // The killer is a thread of its own: calls to a process may block the task that
+                // makes them until they are answered.
+                killer = Some(std::thread::spawn(move || {
+                    std::thread::sleep(delay);
+                    sigkill();
+                }));
+            }
+            made += 1;
+            let started = std::time::Instant::now();
             match apply(&*writer.store, &write).await {
                 Ok(id) => {
+                    write_time.add(started.elapsed());
                     apply_to(&mut expected, &write, id);
                     survived.acknowledged += 1;
                 }
                 Err(_) => break write,
             }
         };
-        killer
-            .join()
-            .map_err(|_| "the killer thread panicked".to_owned())?;
+        if let Some(killer) = killer {
+            killer
+                .join()
+                .map_err(|_| "the killer thread panicked".to_owned())?;
+        } else if let Some(sigkill) = sigkill {
+            // A write failed before the doomed one was sent: the process dies now.
+            sigkill();
+        }
         drop(writer);
         survived.kills += 1;
         let reader = storage
@@ -184,6 +223,28 @@ pub async fn survive_kills(
         }
     }
     Ok(survived)
+}
+
+/// The mean time of the acknowledged writes so far (1 ms before the first).
+#[derive(Default)]
+struct WriteTime {
+    total: Duration,
+    writes: u32,
+}
+
+impl WriteTime {
+    fn add(&mut self, took: Duration) {
+        self.total += took;
+        self.writes += 1;
+    }
+
+    fn mean(&self) -> Duration {
+        if self.writes == 0 {
+            Duration::from_millis(1)
+        } else {
+            self.total / self.writes
+        }
+    }
 }
 
 /// What the storage holds after a kill, if it is what the acknowledged writes left, with or

@@ -61,7 +61,7 @@ pub use fixture::{or_skip, required, Capabilities, SetupError, Storage, StoreFix
 pub use load::Load;
 pub use protocol::ProcessStore;
 pub use report::{Report, Status, StoreReport};
-pub use runner::{check_store, runtime, RunOptions};
+pub use runner::{check_store, runtime, RunOptions, Selection};
 pub use tokenstore_core;
 
 /// The namespace checks open their store on; `store.namespaces-isolated` also opens `other`.

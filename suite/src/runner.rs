@@ -36,6 +36,9 @@ pub struct RunOptions {
     /// The load of the tiers that run calls at once: how many tasks the concurrency checks
     /// call one store object from, and how many processes the processes tier's load check starts.
     pub load: crate::Load,
+    /// The rules whose checks run ([`Selection::every`]: all of them); the others are reported
+    /// as skipped, not selected, unless a check that ran found them broken.
+    pub only: Selection,
 }
 
 impl Default for RunOptions {
@@ -47,8 +50,67 @@ impl Default for RunOptions {
             replay_dir: None,
             check_timeout: Duration::from_secs(120),
             load: crate::Load::default(),
+            only: Selection::every(),
         }
     }
+}
+
+/// Which rules a run checks: every rule, or those named by id or by group (`crash` selects
+/// `crash.acknowledged-kept`, `find` every `find.*` rule, `find-by-id` every `find-by-id.*`),
+/// with the [`FOUNDATIONS`] the other checks read their storage with.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Selection {
+    /// Rule ids or groups; empty selects every rule.
+    names: Vec<String>,
+}
+
+impl Selection {
+    /// Every rule.
+    pub fn every() -> Self {
+        Selection::default()
+    }
+
+    /// The rules named, each a rule id or a group (the part of an id before its dot).
+    ///
+    /// # Errors
+    /// A name that is neither, as one line listing the groups.
+    pub fn of<S: AsRef<str>>(names: &[S]) -> Result<Self, String> {
+        let names: Vec<String> = names.iter().map(|n| n.as_ref().to_owned()).collect();
+        for name in &names {
+            if !rules::rules().iter().any(|r| matches(name, &r.id)) {
+                let mut groups: Vec<&str> = rules::rules()
+                    .iter()
+                    .filter_map(|r| r.id.split_once('.').map(|(g, _)| g))
+                    .collect();
+                groups.dedup();
+                return Err(format!(
+                    "{name:?} names no rule: give a rule id (`tokenstore-check rules` lists them) or a group ({})",
+                    groups.join(", ")
+                ));
+            }
+        }
+        Ok(Selection { names })
+    }
+
+    /// Whether the run checks `rule`.
+    pub fn selects(&self, rule: &str) -> bool {
+        self.names.is_empty()
+            || FOUNDATIONS.contains(&rule)
+            || self.names.iter().any(|n| matches(n, rule))
+    }
+}
+
+/// The rules every selection checks: the listing and the emptying that the checks of the other
+/// rules read and clear the storage with, so that a failure of either is told from a failure
+/// of the rule selected (a crash check that meets a torn file, say).
+pub const FOUNDATIONS: [&str; 2] = ["get-tokens.exact", "delete-tokens.empties"];
+
+/// Whether the name `name` (a rule id or a group) covers the rule `id`.
+fn matches(name: &str, id: &str) -> bool {
+    id == name
+        || id
+            .strip_prefix(name)
+            .is_some_and(|rest| rest.starts_with('.'))
 }
 
 /// What the run reports as it goes: the name of each check or phase as it starts.
@@ -80,7 +142,14 @@ pub fn check_store(
         Err(why) if why.reached_store => {
             let mut verdicts = Verdicts::default();
             verdicts.block_all(why.error);
-            return assemble(fixture, &Profile::default(), capabilities, verdicts, None);
+            return assemble(
+                fixture,
+                &Profile::default(),
+                capabilities,
+                &options.only,
+                verdicts,
+                None,
+            );
         }
         Err(why) => return unavailable(fixture, &why.error.message, fixture.required()),
     };
@@ -96,7 +165,9 @@ pub fn check_store(
     let mut blocked_runs = Vec::new();
     let mut checked = std::collections::HashSet::new();
     for check in checks::all() {
-        if missing_capability(check.rule, capabilities).is_some() {
+        if missing_capability(check.rule, capabilities).is_some()
+            || !options.only.selects(check.rule)
+        {
             continue;
         }
         progress(check.name);
@@ -134,7 +205,10 @@ pub fn check_store(
         verdicts.block_or_own(rule, why, repro, &checked);
     }
     let mut stats = None;
-    if verdicts.blocked.is_empty() {
+    let model_selected = rules::rules()
+        .iter()
+        .any(|r| r.requires.is_none() && options.only.selects(&r.id));
+    if verdicts.blocked.is_empty() && model_selected {
         progress("model-based sequences");
         let (model_stats, failure) = run_model(fixture, &profile, options, &rt);
         stats = Some(model_stats);
@@ -166,7 +240,14 @@ pub fn check_store(
         }
     }
     verdicts.explain_sequential_histories();
-    assemble(fixture, &profile, capabilities, verdicts, stats)
+    assemble(
+        fixture,
+        &profile,
+        capabilities,
+        &options.only,
+        verdicts,
+        stats,
+    )
 }
 
 /// Whether `rule` belongs to a tier (it needs a capability), not to the sequential rules.
@@ -543,6 +624,7 @@ fn assemble(
     fixture: &dyn StoreFixture,
     profile: &Profile,
     capabilities: Capabilities,
+    only: &Selection,
     mut verdicts: Verdicts,
     model: Option<ModelStats>,
 ) -> StoreReport {
@@ -585,6 +667,17 @@ fn assemble(
                 level: rule.level,
                 status: Status::Skip,
                 message: Some(format!("the store does not declare the {name} capability")),
+                repro: None,
+                blocked_by: None,
+                likely_cause: None,
+            }
+        } else if !only.selects(&rule.id) {
+            summary.skipped += 1;
+            RuleResult {
+                id: rule.id.clone(),
+                level: rule.level,
+                status: Status::Skip,
+                message: Some("not selected (--only)".into()),
                 repro: None,
                 blocked_by: None,
                 likely_cause: None,
@@ -703,6 +796,7 @@ mod tests {
             &fixture(),
             &Profile::default(),
             Capabilities::default(),
+            &Selection::every(),
             verdicts,
             None,
         );
@@ -725,6 +819,7 @@ mod tests {
             &fixture(),
             &Profile::default(),
             Capabilities::default(),
+            &Selection::every(),
             verdicts,
             None,
         );
@@ -741,6 +836,37 @@ mod tests {
     }
 
     #[test]
+    fn a_selection_runs_its_rules_and_skips_the_others_unless_they_fail() {
+        let only = Selection::of(&["crash", "find.miss-none"]).unwrap();
+        assert!(only.selects("crash.acknowledged-kept") && only.selects("find.miss-none"));
+        assert!(!only.selects("find.exact-match") && !only.selects("processes.linearizable"));
+        assert!(FOUNDATIONS.iter().all(|rule| only.selects(rule)));
+        let mut verdicts = Verdicts::default();
+        verdicts.fail("save.insert", "a wrong answer".into(), None);
+        let report = assemble(
+            &fixture(),
+            &Profile::default(),
+            Capabilities::default(),
+            &only,
+            verdicts,
+            None,
+        );
+        let status = |id: &str| report.rule(id).unwrap().status;
+        assert_eq!(status("find.miss-none"), Status::Pass);
+        assert_eq!(status("find.exact-match"), Status::Skip);
+        assert_eq!(
+            status("save.insert"),
+            Status::Fail,
+            "a finding is never hidden"
+        );
+        let error = Selection::of(&["find.miss"]).unwrap_err();
+        assert!(
+            error.contains("names no rule") && error.lines().count() == 1,
+            "{error}"
+        );
+    }
+
+    #[test]
     #[should_panic(expected = "findings for rules the rule table does not have")]
     fn a_finding_for_an_unknown_rule_is_never_dropped_silently() {
         let mut verdicts = Verdicts::default();
@@ -752,6 +878,7 @@ mod tests {
             &fixture(),
             &Profile::default(),
             Capabilities::default(),
+            &Selection::every(),
             verdicts,
             None,
         );

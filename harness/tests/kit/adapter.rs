@@ -6,9 +6,9 @@ use rstest::rstest;
 use std::path::Path;
 use std::time::{Duration, Instant};
 use tokenstore_suite::AdapterFixture;
-use tokenstore_suite::{check_store, RunOptions, Status, StoreFixture};
+use tokenstore_suite::{check_store, RunOptions, Selection, Status, StoreFixture};
 
-use crate::support::{node_controls, python_controls};
+use crate::support::{node_controls, python_controls, sequential_and};
 
 use python_controls::{adapter_command, control, python_dir, python_with_sdk};
 
@@ -53,7 +53,7 @@ fn python_store_unsafe_across_threads_fails_the_concurrency_tier_alone(#[case] c
     let Some(python) = python_with_sdk() else {
         return;
     };
-    let options = control_options();
+    let options = blame_options(sequential_and(&["concurrency"]));
     let report = check_store(&control(&python, class), &options, &|_| {});
     let fails = with_status(&report, Status::Fail);
     assert!(
@@ -80,16 +80,13 @@ fn python_adapter_without_threads_skips_the_concurrency_tier() {
     assert!(!fixture.capabilities().concurrent);
     let report = check_store(
         &fixture,
-        &RunOptions {
-            cases: 4,
-            ..control_options()
-        },
+        &blame_options(sequential_and(&["concurrency"])),
         &|_| {},
     );
-    assert_eq!(
-        report.rule("concurrency.linearizable").unwrap().status,
-        Status::Skip
-    );
+    let verdict = report.rule("concurrency.linearizable").unwrap();
+    assert_eq!(verdict.status, Status::Skip);
+    let why = verdict.message.as_deref().unwrap_or_default();
+    assert!(why.contains("concurrent capability"), "{why}");
 }
 
 #[rstest]
@@ -104,7 +101,7 @@ fn python_negative_control_fails_its_rule(#[case] class: &str, #[case] rule: &st
     let Some(python) = python_with_sdk() else {
         return;
     };
-    let options = control_options();
+    let options = blame_options(Selection::of(&[rule]).unwrap());
     let report = check_store(&control(&python, class), &options, &|_| {});
     assert_eq!(
         report.rule(rule).unwrap().status,
@@ -125,12 +122,23 @@ fn sdk_style(python: &str, class: &str, kwargs: Option<&str>) -> AdapterFixture 
     .expect("the adapter starts")
 }
 
-/// The options every Python control runs with.
+/// The options of a control that must pass every rule: every rule and tier.
 fn control_options() -> RunOptions {
     RunOptions {
         cases: 64,
         seed: 21,
         ..RunOptions::default()
+    }
+}
+
+/// The options of a test of blame: the rules `only` selects (those that can see the fault, and
+/// those it must not fail), and few model-based sequences (the faults are caught by example
+/// checks; the sequences only need to run).
+fn blame_options(only: Selection) -> RunOptions {
+    RunOptions {
+        cases: 8,
+        only,
+        ..control_options()
     }
 }
 
@@ -412,19 +420,12 @@ fn assert_one_line_startup_error<S: AsRef<std::ffi::OsStr>>(args: &[S], says: &s
 /// The Node.js adapter: its controls, the way it reports what only a Node store can do, and its
 /// startup errors.
 mod node {
-    use super::{failed, with_status};
+    use super::{blame_options, control_options, failed, with_status};
+    use crate::support::sequential_and;
     use rstest::rstest;
-    use tokenstore_suite::{check_store, RunOptions, Status, StoreFixture};
+    use tokenstore_suite::{check_store, RunOptions, Selection, Status, StoreFixture};
 
     use super::node_controls::{node_command, node_control, node_dir, node_with_sdks};
-
-    fn options() -> RunOptions {
-        RunOptions {
-            cases: 64,
-            seed: 21,
-            ..RunOptions::default()
-        }
-    }
 
     #[test]
     fn node_positive_control_passes_every_rule_with_processes_and_crash() {
@@ -432,7 +433,7 @@ mod node {
             return;
         }
         let fixture = node_control("file_store.mjs", "FileTokenStore");
-        let report = check_store(&fixture, &options(), &|_| {});
+        let report = check_store(&fixture, &control_options(), &|_| {});
         assert_eq!(failed(&report), Vec::<String>::new());
         assert_eq!(with_status(&report, Status::Blocked), Vec::<&str>::new());
         // Its calls overlap in the adapter's event loop: the concurrency tier runs, and passes.
@@ -457,7 +458,8 @@ mod node {
     }
 
     /// Each negative control fails its rule, and (where the fault shows in one process) no
-    /// other: one defect, one verdict.
+    /// other rule of one process: one defect, one verdict. A fault of the processes or crash
+    /// tier is checked by its rule alone.
     #[rstest]
     #[case::probe_on_miss("ProbeOnMissStore", "find.miss-none", true)]
     #[case::null_for_empty("NullForEmptyStore", "get-tokens.exact", true)]
@@ -475,9 +477,14 @@ mod node {
         if !node_with_sdks() {
             return;
         }
+        let only = if alone {
+            sequential_and(&["concurrency"])
+        } else {
+            Selection::of(&[rule]).unwrap()
+        };
         let report = check_store(
             &node_control("broken_stores.mjs", class),
-            &options(),
+            &blame_options(only),
             &|_| {},
         );
         let fails = with_status(&report, Status::Fail);
@@ -492,8 +499,8 @@ mod node {
     }
 
     /// A store whose save awaits between its read and its write is wrong only when calls
-    /// overlap: it fails the concurrency tier (and the processes tier, where saves overlap
-    /// too), no sequential rule.
+    /// overlap: it fails the concurrency tier, no sequential rule. (The processes tier sees it
+    /// too: `node_processes_saving_at_once`.)
     #[test]
     fn node_store_that_interleaves_its_saves_fails_the_concurrency_tier() {
         if !node_with_sdks() {
@@ -501,7 +508,7 @@ mod node {
         }
         let report = check_store(
             &node_control("broken_stores.mjs", "InterleavedSaveStore"),
-            &options(),
+            &blame_options(sequential_and(&["concurrency"])),
             &|_| {},
         );
         let fails = with_status(&report, Status::Fail);
@@ -510,9 +517,7 @@ mod node {
             "{fails:?}"
         );
         assert!(
-            fails
-                .iter()
-                .all(|r| r.starts_with("concurrency.") || *r == "processes.linearizable"),
+            fails.iter().all(|r| r.starts_with("concurrency.")),
             "{:#?}",
             failed(&report)
         );
@@ -543,7 +548,7 @@ mod node {
                 tasks: 16,
                 processes: 8,
             },
-            ..options()
+            ..control_options()
         };
         let run = runner::runtime().block_on(async {
             let profile = profile::detect(&fixture).await.unwrap();
@@ -572,17 +577,17 @@ mod node {
         )
         .expect("the adapter starts");
         assert!(!fixture.capabilities().concurrent);
-        let report = check_store(&fixture, &options(), &|_| {});
-        assert_eq!(
-            report.rule("concurrency.linearizable").unwrap().status,
-            Status::Skip
+        let report = check_store(
+            &fixture,
+            &blame_options(sequential_and(&["concurrency"])),
+            &|_| {},
         );
-        let fails = with_status(&report, Status::Fail);
-        assert!(
-            fails.iter().all(|r| *r == "processes.linearizable"),
-            "{:#?}",
-            failed(&report)
-        );
+        let verdict = report.rule("concurrency.linearizable").unwrap();
+        assert_eq!(verdict.status, Status::Skip);
+        let why = verdict.message.as_deref().unwrap_or_default();
+        assert!(why.contains("concurrent capability"), "{why}");
+        // Its calls one at a time are right: no rule of one caller fails.
+        assert_eq!(failed(&report), Vec::<String>::new());
     }
 
     /// A method that returns a plain value is reported with what it returned and what to do;
@@ -592,9 +597,10 @@ mod node {
         if !node_with_sdks() {
             return;
         }
+        let only = Selection::of(&["calls.promise-settles", "find.by-user-name"]).unwrap();
         let report = check_store(
             &node_control("broken_stores.mjs", "SyncFindStore"),
-            &options(),
+            &blame_options(only),
             &|_| {},
         );
         let verdict = report.rule("calls.promise-settles").unwrap();
