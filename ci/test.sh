@@ -12,6 +12,17 @@ cd "$(dirname "$0")/.."
 
 say() { printf '== %s\n' "$*"; }
 
+# step NAME COMMAND...: runs one step of the test command and keeps its time for the table
+# printed at the end (the contributor docs' table of step times comes from it).
+steps=()
+step() {
+    local name=$1 started=$SECONDS
+    shift
+    say "$name"
+    "$@"
+    steps+=("$(printf '%5ss  %s' $((SECONDS - started)) "$name")")
+}
+
 if ! cargo nextest --version >/dev/null 2>&1; then
     say "installing cargo-nextest"
     cargo install cargo-nextest --locked
@@ -41,32 +52,32 @@ if ! (cd "$node_dir" && npm ls --silent >/dev/null 2>&1); then
     (cd "$node_dir" && npm ci --silent --no-audit --no-fund)
 fi
 
-say "building (release)"
-cargo build --release --workspace --all-targets --locked
+step "building (release), once: the tests, the benches' smoke run, both wheels and the final run use this build" \
+    cargo build --release --workspace --all-targets --locked
 
-say "tests"
-cargo nextest run --release --workspace --locked --no-fail-fast
+step "tests (cargo nextest, every test of the workspace against the real servers and SDKs)" \
+    cargo nextest run --release --workspace --locked --no-fail-fast
 
-say "benchmarks, each run once (quick mode)"
-TOKENSTORE_BENCH_SIZES=1000 cargo bench --locked --profile release -p tokenstore-bench -- --test
+step "benchmarks, each run once (quick mode)" \
+    env TOKENSTORE_BENCH_SIZES=1000 cargo bench --locked --profile release -p tokenstore-bench -- --test
 
-say "the official Python, Node.js and TypeScript SDK stores, gated by ci/baselines/"
-ci/official-stores.sh
+step "the official Python, Node.js and TypeScript SDK stores, gated by ci/baselines/" \
+    ci/official-stores.sh
 
-say "the Python wheel, installed in a fresh virtual environment with no cargo on PATH"
-ci/wheel.sh
+step "the Python wheel, installed in a fresh virtual environment with no cargo on PATH" \
+    ci/wheel.sh
 
-say "the kit's stores for Python apps (python/): the wheel in a fresh virtual environment, every rule through the kit"
-ci/python-stores.sh
+step "the kit's stores for Python apps (python/): the wheel in a fresh virtual environment, every rule through the kit" \
+    ci/python-stores.sh
 
-say "the GitHub Action's steps on a sample repository, its HTML report rendered in headless chromium"
-ci/action/test.sh
+step "the GitHub Action's steps on a sample repository, its HTML report rendered in headless chromium" \
+    ci/action/test.sh
 
-say "tokenstore-check run --backend all"
-mkdir -p target/tokenstore-check
-./target/release/tokenstore-check run --backend all --seed 2026 --clients 32 --processes 32 --format json \
-    --out target/tokenstore-check/report.json --replay-dir target/tokenstore-check/replays
-python3 - target/tokenstore-check/report.json <<'PY'
+final_run() {
+    mkdir -p target/tokenstore-check
+    ./target/release/tokenstore-check run --backend all --seed 2026 --clients 32 --processes 32 --format json \
+        --out target/tokenstore-check/report.json --replay-dir target/tokenstore-check/replays
+    python3 - target/tokenstore-check/report.json <<'PY'
 import json, sys
 report = json.load(open(sys.argv[1]))
 names = [s["name"] for s in report["stores"]]
@@ -87,4 +98,12 @@ for store in report["stores"]:
         assert not skipped, (store["name"], skipped)
     print(f'{store["name"]}: {summary}; skipped: {", ".join(skipped) or "none"}')
 PY
+}
+step "tokenstore-check run --backend all (every backend, every rule and tier, 32 clients and 32 processes)" final_run
+
+say "step times (s)"
+printf '%s\n' "${steps[@]}"
+printf '%5ss  in all\n' "$SECONDS"
+say "the 20 slowest tests (target/nextest/default/junit.xml)"
+ci/slowest-tests.py target/nextest/default/junit.xml 20
 say "ok"

@@ -6,7 +6,7 @@
 use crate::fixture::{Capabilities, SetupError, Storage, StoreFixture};
 use crate::protocol::{
     agree_protocol, call, declared_limits, hello_request, store_error, AdapterStore, CallError,
-    Process, ProcessStore, Shared,
+    Process, ProcessStore, Shared, Spares,
 };
 use async_trait::async_trait;
 use serde_json::{json, Value};
@@ -23,9 +23,8 @@ pub struct AdapterFixture {
     capabilities: Capabilities,
     limits: Limits,
     process: Shared,
-    /// How to start more processes of the adapter (processes and crash tiers).
-    command: Vec<String>,
-    timeout: Duration,
+    /// More processes of the adapter (processes and crash tiers), started ahead of need.
+    spares: Arc<Spares>,
 }
 
 impl AdapterFixture {
@@ -96,8 +95,7 @@ impl AdapterFixture {
             },
             limits,
             process: Arc::new(process),
-            command: command.to_vec(),
-            timeout,
+            spares: Arc::new(Spares::new(command, timeout)),
         })
     }
 }
@@ -142,8 +140,7 @@ impl StoreFixture for AdapterFixture {
         Ok(Box::new(AdapterStorage {
             process: self.process.clone(),
             dir: reset["dir"].as_str().map(PathBuf::from),
-            command: self.command.clone(),
-            timeout: self.timeout,
+            spares: self.spares.clone(),
         }))
     }
 }
@@ -152,8 +149,7 @@ struct AdapterStorage {
     process: Shared,
     /// The storage's directory, as the adapter's reset named it, for other processes to attach.
     dir: Option<PathBuf>,
-    command: Vec<String>,
-    timeout: Duration,
+    spares: Arc<Spares>,
 }
 
 #[async_trait]
@@ -169,7 +165,7 @@ impl Storage for AdapterStorage {
     }
 
     async fn spawn(&self, namespace: &str) -> Result<ProcessStore, StoreError> {
-        ProcessStore::start(&self.command, self.dir.as_deref(), namespace, self.timeout).await
+        ProcessStore::start_spare(&self.spares, self.dir.as_deref(), namespace).await
     }
 
     fn take_findings(&self) -> Vec<(&'static str, String)> {

@@ -476,22 +476,31 @@ impl ProcessStore {
         blocking(|| Self::start_blocking(command, dir, namespace, timeout))
     }
 
+    /// Takes a started process of `spares`, attaches it to the storage in `dir` (or to the
+    /// storage it is configured with, when `None`), and opens `namespace` there.
+    pub async fn start_spare(
+        spares: &Spares,
+        dir: Option<&Path>,
+        namespace: &str,
+    ) -> Result<ProcessStore, StoreError> {
+        blocking(|| Self::attached(spares.take()?, dir, namespace))
+    }
+
     fn start_blocking(
         command: &[String],
         dir: Option<&Path>,
         namespace: &str,
         timeout: Duration,
     ) -> Result<ProcessStore, StoreError> {
-        let broken = |why: String| StoreError::Backend {
-            message: why,
-            source: None,
-        };
-        let process = Process::spawn(command, timeout).map_err(broken)?;
+        Self::attached(started(command, timeout)?, dir, namespace)
+    }
+
+    fn attached(
+        process: Process,
+        dir: Option<&Path>,
+        namespace: &str,
+    ) -> Result<ProcessStore, StoreError> {
         let pid = process.pid;
-        let hello = process
-            .call("hello", hello_request(timeout))
-            .map_err(|e| store_error(e, None))?;
-        agree_protocol(&process, &hello).map_err(broken)?;
         process
             .call("attach", json!({"dir": dir}))
             .map_err(|e| store_error(e, None))?;
@@ -524,6 +533,76 @@ impl ProcessStore {
             unsafe {
                 libc::kill(pid, libc::SIGKILL);
             }
+        }
+    }
+}
+
+/// `command` started and through its hello: a process attached to no storage yet.
+fn started(command: &[String], timeout: Duration) -> Result<Process, StoreError> {
+    let broken = |why: String| StoreError::Backend {
+        message: why,
+        source: None,
+    };
+    let process = Process::spawn(command, timeout).map_err(broken)?;
+    let hello = process
+        .call("hello", hello_request(timeout))
+        .map_err(|e| store_error(e, None))?;
+    agree_protocol(&process, &hello).map_err(broken)?;
+    Ok(process)
+}
+
+/// How many processes [`Spares`] keeps starting ahead of need.
+const SPARES: usize = 2;
+
+/// Processes of one command started ahead of need, each through its hello, so that a check
+/// that starts many one after another (the crash tier's writers, the processes tier's clients)
+/// waits for a start only when it outpaces [`SPARES`] starts at once: a Node.js adapter that
+/// loads the SDK takes more than a second to start. A spare is attached to no storage until it
+/// is taken; those never taken are shut down when the `Spares` is dropped.
+pub struct Spares {
+    command: Vec<String>,
+    timeout: Duration,
+    warming: Mutex<VecDeque<std::thread::JoinHandle<Result<Process, StoreError>>>>,
+}
+
+impl Spares {
+    /// Spares of `command`, none started until the first is taken.
+    pub fn new(command: &[String], timeout: Duration) -> Spares {
+        Spares {
+            command: command.to_vec(),
+            timeout,
+            warming: Mutex::new(VecDeque::new()),
+        }
+    }
+
+    /// A started process: the oldest spare (waiting for it to finish starting), or one started
+    /// now when none is; either way [`SPARES`] more are starting when this returns.
+    fn take(&self) -> Result<Process, StoreError> {
+        let next = {
+            let mut warming = self.warming.lock().expect("not poisoned");
+            let next = warming.pop_front();
+            while warming.len() < SPARES {
+                let (command, timeout) = (self.command.clone(), self.timeout);
+                warming.push_back(std::thread::spawn(move || started(&command, timeout)));
+            }
+            next
+        };
+        match next {
+            Some(spare) => spare.join().unwrap_or_else(|_| {
+                Err(StoreError::Backend {
+                    message: "starting a spare adapter process panicked".into(),
+                    source: None,
+                })
+            }),
+            None => started(&self.command, self.timeout),
+        }
+    }
+}
+
+impl Drop for Spares {
+    fn drop(&mut self) {
+        for spare in self.warming.get_mut().expect("not poisoned").drain(..) {
+            drop(spare.join());
         }
     }
 }

@@ -859,7 +859,7 @@ mod tests {
             Status::Fail,
             "a finding is never hidden"
         );
-        let error = Selection::of(&["find.miss"]).unwrap_err();
+        let error = Selection::of(&[concat!("find", ".miss")]).unwrap_err();
         assert!(
             error.contains("names no rule") && error.lines().count() == 1,
             "{error}"

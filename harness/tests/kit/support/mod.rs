@@ -7,15 +7,18 @@ pub mod python_controls;
 
 use tokenstore_suite::{rules, Selection};
 
-/// The rules a control's test runs: every rule with no capability to declare, and the tiers
-/// named (`concurrency`, `processes`, `crash`). A test of blame runs the tiers that can see its
-/// fault, not every tier.
-pub fn sequential_and(tiers: &[&str]) -> Selection {
+/// The rules a control's test runs: every rule but those of the `groups` named (tiers such as
+/// `processes` and `crash`, whose start of many adapter processes costs most of a run). A test
+/// of blame runs the tiers that can see its fault, not every tier.
+pub fn every_rule_but(groups: &[&str]) -> Selection {
     let names: Vec<&str> = rules::rules()
         .iter()
-        .filter(|r| r.requires.is_none())
         .map(|r| r.id.as_str())
-        .chain(tiers.iter().copied())
+        .filter(|id| {
+            !groups
+                .iter()
+                .any(|g| id.split_once('.').map(|(g2, _)| g2) == Some(*g))
+        })
         .collect();
-    Selection::of(&names).expect("rule ids and tiers of the rule table")
+    Selection::of(&names).expect("rule ids of the rule table")
 }
