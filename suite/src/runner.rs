@@ -100,6 +100,17 @@ impl Selection {
     }
 }
 
+impl Selection {
+    /// Whether the model-based sequences run: when a rule of calls made one at a time is
+    /// named (the foundations alone, which every selection checks, do not call for them).
+    fn runs_the_model(&self) -> bool {
+        self.names.is_empty()
+            || rules::rules()
+                .iter()
+                .any(|r| r.requires.is_none() && self.names.iter().any(|n| matches(n, &r.id)))
+    }
+}
+
 /// The rules every selection checks: the listing and the emptying that the checks of the other
 /// rules read and clear the storage with, so that a failure of either is told from a failure
 /// of the rule selected (a crash check that meets a torn file, say).
@@ -205,10 +216,7 @@ pub fn check_store(
         verdicts.block_or_own(rule, why, repro, &checked);
     }
     let mut stats = None;
-    let model_selected = rules::rules()
-        .iter()
-        .any(|r| r.requires.is_none() && options.only.selects(&r.id));
-    if verdicts.blocked.is_empty() && model_selected {
+    if verdicts.blocked.is_empty() && options.only.runs_the_model() {
         progress("model-based sequences");
         let (model_stats, failure) = run_model(fixture, &profile, options, &rt);
         stats = Some(model_stats);
@@ -841,6 +849,11 @@ mod tests {
         assert!(only.selects("crash.acknowledged-kept") && only.selects("find.miss-none"));
         assert!(!only.selects("find.exact-match") && !only.selects("processes.linearizable"));
         assert!(FOUNDATIONS.iter().all(|rule| only.selects(rule)));
+        assert!(
+            only.runs_the_model(),
+            "find.miss-none is a rule of calls one at a time"
+        );
+        assert!(!Selection::of(&["crash"]).unwrap().runs_the_model());
         let mut verdicts = Verdicts::default();
         verdicts.fail("save.insert", "a wrong answer".into(), None);
         let report = assemble(
