@@ -77,9 +77,15 @@ fn python_adapter_without_threads_skips_the_concurrency_tier() {
     let mut command = python_controls::control_command(&python, "sqlite_store:SqliteTokenStore");
     command.push("--no-threads".into());
     let fixture = AdapterFixture::start(&command, Duration::from_secs(10), true).unwrap();
+    assert_serial(&fixture);
+}
+
+/// Checks `fixture`, an adapter that takes one call at a time, but for the processes and crash
+/// tiers: the concurrency tier is skipped for the capability it lacks; the report.
+fn assert_serial(fixture: &AdapterFixture) -> tokenstore_suite::StoreReport {
     assert!(!fixture.capabilities().concurrent);
     let report = check_store(
-        &fixture,
+        fixture,
         &blame_options(every_rule_but(&["processes", "crash"])),
         &|_| {},
     );
@@ -87,6 +93,7 @@ fn python_adapter_without_threads_skips_the_concurrency_tier() {
     assert_eq!(verdict.status, Status::Skip);
     let why = verdict.message.as_deref().unwrap_or_default();
     assert!(why.contains("concurrent capability"), "{why}");
+    report
 }
 
 #[rstest]
@@ -593,16 +600,7 @@ mod node {
             true,
         )
         .expect("the adapter starts");
-        assert!(!fixture.capabilities().concurrent);
-        let report = check_store(
-            &fixture,
-            &blame_options(every_rule_but(&["processes", "crash"])),
-            &|_| {},
-        );
-        let verdict = report.rule("concurrency.linearizable").unwrap();
-        assert_eq!(verdict.status, Status::Skip);
-        let why = verdict.message.as_deref().unwrap_or_default();
-        assert!(why.contains("concurrent capability"), "{why}");
+        let report = super::assert_serial(&fixture);
         // Its calls one at a time are right: no rule of one caller fails.
         assert_eq!(failed(&report), Vec::<String>::new());
     }
