@@ -131,10 +131,11 @@ const WRITES_BEFORE_KILL: u64 = 8;
 const HELD_BEFORE_KILLS: usize = 48;
 
 /// Saves [`HELD_BEFORE_KILLS`] tokens, then kills `kills` writing processes on `storage`, one
-/// after another, and checks the storage after each. Each process is killed inside a write: the killer starts when a write chosen at
-/// random (one of the first [`WRITES_BEFORE_KILL`]) is sent, and strikes after a random delay
-/// of up to twice the mean time of the writes acknowledged so far (at most `max_delay`), so
-/// that the kills meet writes half done, not processes idle between them.
+/// after another, and checks the storage after each. Each process is killed inside a write:
+/// the killer starts when a write chosen at random (one of the first [`WRITES_BEFORE_KILL`]) is
+/// sent, and strikes after a random delay of up to twice the mean time of the writes
+/// acknowledged so far (at most `max_delay`), so that the kills meet writes half done, not
+/// processes idle between them.
 pub async fn survive_kills(
     storage: &dyn Storage,
     kills: usize,
