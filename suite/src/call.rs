@@ -94,7 +94,7 @@ impl Failure {
         Failure {
             kind: e.kind(),
             field,
-            message: e.to_string(),
+            message: show::message(&e.to_string()),
         }
     }
 }

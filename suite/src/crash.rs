@@ -31,6 +31,11 @@ enum Write {
     Delete(String),
 }
 
+/// What a message of [`survive_kills`] holds when a store could not be opened on the storage:
+/// the opening is `store.reopens`' matter (a store killed mid-write that leaves storage no
+/// store opens fails this tier when `store.reopens` holds in its own check).
+pub const OPENING_FAILED: &str = "the storage does not open: ";
+
 /// How the failure of the `get_tokens` that reads what survived a kill reads, after the kill.
 pub const LISTING_FAILED: &str = "get_tokens() = Err(";
 
@@ -150,7 +155,7 @@ pub async fn survive_kills(
     let first = storage
         .open(crate::MAIN_NAMESPACE)
         .await
-        .map_err(|e| format!("before the kills: the storage does not open: {e}"))?;
+        .map_err(|e| format!("before the kills: {OPENING_FAILED}{e}"))?;
     while expected.len() < HELD_BEFORE_KILLS {
         n += 1;
         let write = next_write(&Expected::new(), &mut dice, n);
@@ -218,7 +223,7 @@ pub async fn survive_kills(
         let reader = storage
             .open(crate::MAIN_NAMESPACE)
             .await
-            .map_err(|e| format!("after kill {}: the storage does not open: {e}", kill + 1))?;
+            .map_err(|e| format!("after kill {}: {OPENING_FAILED}{e}", kill + 1))?;
         let held = reader
             .get_tokens()
             .await

@@ -116,6 +116,19 @@ fn save(model: &mut Model, token: &Token, answer: &Answer) -> Result<Explained, 
             ));
         }
         (SaveExpectation::Refused { kind, rule, why }, Answer::Saved(id)) => {
+            let sent = token
+                .get(Field::Id)
+                .filter(|sent| model.get(sent).is_some());
+            let (rule, why) = match (sent, id) {
+                (Some(sent), Some(got)) if sent != got => (
+                    "save.id-selects",
+                    format!(
+                        "a stored id selects the token it names (id {})",
+                        show::value(sent)
+                    ),
+                ),
+                _ => (rule, why),
+            };
             return Err(Broken::new(
                 rule,
                 format!("{call} = Ok (id {id:?}), want Err({kind:?}): {why}"),
@@ -153,7 +166,13 @@ fn save(model: &mut Model, token: &Token, answer: &Answer) -> Result<Explained, 
                 .any(|c| c.id.as_deref() == Some(id.as_str()))
             {
                 let want: Vec<_> = candidates.iter().filter_map(|c| c.id.clone()).collect();
-                let rule = if by_id {
+                let unchanged = candidates
+                    .iter()
+                    .any(|c| &token.clone().normalized().merged_over(c) == c);
+                let rule = if unchanged && model.get(id).is_none() {
+                    // A save that changes nothing stored a copy.
+                    "save.idempotent"
+                } else if by_id {
                     "save.id-selects"
                 } else {
                     save_key_rule(model, token, model.get(id))
@@ -249,9 +268,10 @@ fn find(model: &Model, probe: &Token, answer: &Answer) -> Result<(), Broken> {
             format!("{call} = Some({}), want None", show::token(t)),
         )),
         Some(t) => {
-            let rule = if answers.iter().any(|a| differs_only_in_unplain_values(a, t)) {
-                "token.roundtrip"
-            } else if answers.iter().any(|a| a.id == t.id) {
+            let rule = if let Some(rule) = answers.iter().find_map(|a| value_rule(a, t)) {
+                rule
+            } else if answers.iter().any(|a| a.id == t.id || same_but_id(a, t)) {
+                // The stored token, with the probe's own id replaced by the stored one's.
                 "find.hit-fills-absent"
             } else {
                 key_rule
@@ -262,6 +282,14 @@ fn find(model: &Model, probe: &Token, answer: &Answer) -> Result<(), Broken> {
             ))
         }
     }
+}
+
+/// Whether `a` and `b` hold the same values in every field but the id.
+fn same_but_id(a: &Token, b: &Token) -> bool {
+    Field::ALL
+        .into_iter()
+        .filter(|f| *f != Field::Id)
+        .all(|f| a.get(f) == b.get(f))
 }
 
 /// The rule of the key a probe is matched on.
@@ -299,10 +327,11 @@ fn miss_rule(model: &Model, probe: &Token, got: &Token) -> &'static str {
     if by_id.is_some_and(|stored| &probe.merged_over(stored) == got) {
         return "find.never-by-id";
     }
-    if got
-        .get(field)
-        .is_some_and(|v| v != value && loosely(v) == loosely(&value))
-    {
+    let loose = |v: &str| v != value && loosely(v) == loosely(&value);
+    // The hit names a stored token whose key differs from the probe's only loosely (the probe's
+    // own value may have been laid over it).
+    let stored = got.id.as_deref().and_then(|id| model.get(id));
+    if got.get(field).is_some_and(loose) || stored.and_then(|t| t.get(field)).is_some_and(loose) {
         return "find.exact-match";
     }
     if field == Field::GrantToken
@@ -310,6 +339,10 @@ fn miss_rule(model: &Model, probe: &Token, got: &Token) -> &'static str {
         && got.get(Field::RefreshToken) == probe.get(Field::RefreshToken)
     {
         return "find.grant-refresh-fallback";
+    }
+    if stored.is_some_and(|t| t.get(field) != Some(value.as_str())) {
+        // A stored token found through another field than the probe's key.
+        return key_rule(model, probe);
     }
     "find.miss-none"
 }
@@ -361,8 +394,8 @@ fn find_by_id(model: &Model, id: &str, answer: &Answer) -> Result<(), Broken> {
         (Some(want), Answer::Token(got)) => {
             let rule = if show::has_empty_value(got).is_some() {
                 "token.absent-empty"
-            } else if differs_only_in_unplain_values(want, got) {
-                "token.roundtrip"
+            } else if let Some(rule) = value_rule(want, got) {
+                rule
             } else {
                 "find-by-id.hit"
             };
@@ -454,12 +487,20 @@ pub fn listing(model: &Model, got: &[Token], what: &str, rule: &'static str) -> 
     if got == want {
         return Ok(());
     }
-    let rule = if got.len() == want.len()
-        && got
+    let same_ids = got.len() == want.len() && got.iter().zip(&want).all(|(g, w)| g.id == w.id);
+    let value_rules: Vec<Option<&'static str>> = got
+        .iter()
+        .zip(&want)
+        .filter(|(g, w)| g != w)
+        .map(|(g, w)| value_rule(w, g))
+        .collect();
+    let rule = if same_ids
+        && value_rules
             .iter()
-            .zip(&want)
-            .all(|(g, w)| g == w || differs_only_in_unplain_values(w, g))
+            .all(|r| *r == Some("token.expiry-opaque"))
     {
+        "token.expiry-opaque"
+    } else if same_ids && value_rules.iter().all(Option::is_some) {
         "token.roundtrip"
     } else {
         let ids: Vec<_> = got.iter().map(|t| &t.id).collect();
@@ -476,6 +517,20 @@ pub fn listing(model: &Model, got: &[Token], what: &str, rule: &'static str) -> 
 
 /// Whether two tokens differ only in fields where the wanted value is not plain (a value a
 /// store altered rather than matched wrongly).
+/// The rule of a token read back with values that differ from the stored ones, when the
+/// difference is one a value rule names: only the expiry time (`token.expiry-opaque`, however
+/// many checks compare whole tokens), or only values that are not plain (`token.roundtrip`).
+fn value_rule(want: &Token, got: &Token) -> Option<&'static str> {
+    let differ: Vec<Field> = Field::ALL
+        .into_iter()
+        .filter(|f| want.get(*f) != got.get(*f))
+        .collect();
+    if differ == [Field::ExpiryTime] {
+        return Some("token.expiry-opaque");
+    }
+    differs_only_in_unplain_values(want, got).then_some("token.roundtrip")
+}
+
 fn differs_only_in_unplain_values(want: &Token, got: &Token) -> bool {
     let mut differs = false;
     for field in Field::ALL {

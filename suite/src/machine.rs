@@ -129,33 +129,9 @@ impl Run<'_> {
 
     /// Compares the store's get_tokens with the model; `rule` is the rule a difference breaks.
     async fn check_all(&mut self, what: &str, rule: &'static str) -> StepResult {
-        let got = self
-            .store
-            .get_tokens()
+        crate::checks::judged::listed(&*self.store, &self.model, what, rule)
             .await
-            .map_err(|e| ("get-tokens.exact", format!("{what} = Err({e}), want Ok")))?;
-        let Err(broken) = judge::listing(&self.model, &got, what, rule) else {
-            return Ok(());
-        };
-        // A listing that differs while every token reads back right by id: get_tokens is at
-        // fault, not the call before it.
-        let mut sorted = got;
-        sorted.sort_by(|a, b| a.id.cmp(&b.id));
-        let mut want = self.model.tokens().to_vec();
-        want.sort_by(|a, b| a.id.cmp(&b.id));
-        if broken.rule != "token.absent-empty"
-            && rule != "get-tokens.exact"
-            && crate::checks::by_id_agrees(&*self.store, self.model.choices, &sorted, &want).await
-        {
-            return Err((
-                "get-tokens.exact",
-                format!(
-                    "{what}: {} (find_token_by_id answers every token as the model holds it, so get_tokens is at fault)",
-                    judge::diff(&sorted, &want)
-                ),
-            ));
-        }
-        Err((broken.rule, broken.message))
+            .map_err(|b| (b.rule, b.message))
     }
 }
 

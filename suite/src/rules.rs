@@ -45,6 +45,10 @@ pub struct Rule {
     pub requires: Option<Capability>,
     #[serde(default)]
     pub choices: Vec<String>,
+    /// The foundations the rule's checks stand on: when one of them fails, the rule is blocked
+    /// by it rather than checked (`relies_on` in specs/rules.toml).
+    #[serde(default)]
+    pub relies_on: Vec<String>,
 }
 
 #[derive(Deserialize)]

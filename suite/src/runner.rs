@@ -2,6 +2,7 @@
 //! its capabilities allow, runs the model-based test, and folds everything into one verdict per
 //! rule ([`StoreReport`]).
 
+use crate::checks::judged::{Deviations, Verdict};
 use crate::checks::{self, Check, Ctx, Notes};
 use crate::counting::CountingStorage;
 use crate::fixture::{Capabilities, SetupError, StoreFixture};
@@ -92,11 +93,16 @@ impl Selection {
         Ok(Selection { names })
     }
 
-    /// Whether the run checks `rule`.
+    /// Whether the run checks `rule`: a rule named, a foundation, or a rule a named rule relies
+    /// on.
     pub fn selects(&self, rule: &str) -> bool {
+        let named = |id: &str| self.names.iter().any(|n| matches(n, id));
         self.names.is_empty()
             || FOUNDATIONS.contains(&rule)
-            || self.names.iter().any(|n| matches(n, rule))
+            || named(rule)
+            || rules::rules()
+                .iter()
+                .any(|r| named(&r.id) && r.relies_on.iter().any(|f| f == rule))
     }
 }
 
@@ -179,6 +185,26 @@ pub fn check_store(
         if missing_capability(check.rule, capabilities).is_some()
             || !options.only.selects(check.rule)
         {
+            continue;
+        }
+        let broken = |foundation: &String| {
+            verdicts.failures.contains_key(foundation.as_str())
+                || blocked_runs
+                    .iter()
+                    .any(|(_, why, _): &(_, SetupError, _)| why.breaks == Some(foundation.as_str()))
+        };
+        let foundation = rules::rule(check.rule)
+            .and_then(|r| r.relies_on.iter().find(|f| broken(f)))
+            .and_then(|f| rules::rule(f));
+        if let Some(foundation) = foundation {
+            let why = SetupError {
+                message: format!(
+                    "{}: {} fails, and this check stands on it",
+                    check.name, foundation.id
+                ),
+                breaks: Some(static_id(&foundation.id)),
+            };
+            verdicts.blocked.entry(check.rule).or_insert(why);
             continue;
         }
         progress(check.name);
@@ -267,6 +293,19 @@ fn is_tier(rule: &str) -> bool {
 /// several clients.
 const HISTORY_RULES: [&str; 2] = ["concurrency.linearizable", "processes.linearizable"];
 
+/// The most messages a failed rule keeps (the checks that saw it, first first).
+const MESSAGES_PER_RULE: usize = 4;
+
+/// `message` cut past three times [`crate::show::MESSAGE_CHARS`] characters, its length shown.
+fn bounded(message: &str) -> String {
+    let most = 3 * crate::show::MESSAGE_CHARS;
+    if message.chars().count() <= most {
+        return message.to_owned();
+    }
+    let head: String = message.chars().take(most).collect();
+    format!("{head}…({} bytes in all)", message.len())
+}
+
 /// The findings of a run so far: failures by rule, and the rules a setup failure kept from
 /// running.
 #[derive(Default)]
@@ -282,10 +321,13 @@ struct Verdicts {
 
 impl Verdicts {
     /// Records a failure of `rule`; the same message twice is kept once.
+    /// At most [`MESSAGES_PER_RULE`] messages are kept, each bounded to a few lines, so a
+    /// report stays a few pages whatever the store answers.
     fn fail(&mut self, rule: &'static str, message: String, repro: Option<Repro>) {
         let rule = static_id(rule);
+        let message = bounded(&message);
         let found = self.failures.entry(rule).or_default();
-        if !found.iter().any(|(m, _)| *m == message) {
+        if !found.iter().any(|(m, _)| *m == message) && found.len() < MESSAGES_PER_RULE {
             found.push((message, repro));
         }
     }
@@ -393,6 +435,15 @@ const FAULT_RULES: [&str; 4] = [
     "concurrency.reader-consistent",
 ];
 
+/// Whether the calls of `rule`'s checks are judged one by one ([`Deviations`]): those of the
+/// rules of calls made one at a time, and durability's, but not the declared limits' (the model
+/// knows no limits).
+fn judges(rule: &str) -> bool {
+    rules::rule(rule).is_some_and(|r| {
+        matches!(r.requires, None | Some(Capability::Persistent)) && r.id != "limits.declared"
+    })
+}
+
 /// Runs one example check on fresh storage, for at most the options' check timeout; checks
 /// that draw random workloads draw them from the options' seed. A check of a fault-injecting
 /// tier that fails is run again without the fault: when it fails then too, its message ends
@@ -444,17 +495,24 @@ async fn run_check_with(
     };
     let story = Story::default();
     let notes = Notes::default();
+    let deviations = if judges(check.rule) {
+        Deviations::new(profile.choices)
+    } else {
+        Deviations::off()
+    };
+    let limits = fixture.limits();
     let ctx = Ctx {
-        store: checks::observed(store, &story, &notes),
+        store: checks::observed(store, &story, &notes, &deviations, limits),
         storage: storage.clone(),
         choices: profile.choices,
         capabilities: fixture.capabilities(),
-        limits: fixture.limits(),
+        limits,
         seed: options.seed,
         load: options.load,
         story: story.clone(),
         notes: notes.clone(),
         faults,
+        deviations: deviations.clone(),
     };
     let result = match tokio::time::timeout(timeout, (check.run)(ctx)).await {
         Ok(result) => result,
@@ -472,8 +530,35 @@ async fn run_check_with(
             notes.add(rule, message);
         }
     }
-    let (notes, blocked_by) = notes.take();
+    let (mut notes, mut blocked_by) = notes.take();
     let failure = result.err();
+    // The judge saw every call: a block the check decided itself stands when the judge saw its
+    // rule broken too, or saw nothing before it; an earlier wrong answer of another rule is the
+    // root cause, and blocks the check instead.
+    let judged = deviations.verdict(check.rule, failure.is_some());
+    let judged = match judged {
+        Verdict::Blocked { by, others }
+            if !blocked_by
+                .as_ref()
+                .is_some_and(|(rule, _)| deviations.found().iter().any(|b| b.rule == *rule)) =>
+        {
+            blocked_by = Some((by.rule, by.message));
+            others
+        }
+        Verdict::Blocked { by, mut others } => {
+            others.insert(0, by);
+            others
+        }
+        Verdict::Own { others } => others,
+    };
+    for broken in judged {
+        let blocking = blocked_by
+            .as_ref()
+            .is_some_and(|(rule, _)| *rule == broken.rule);
+        if !blocking && !notes.iter().any(|(rule, _)| *rule == broken.rule) {
+            notes.push((broken.rule, broken.message));
+        }
+    }
     match blocked_by {
         Some((rule, message)) if failure.is_some() => CheckRun {
             failure: None,

@@ -218,6 +218,7 @@ macro_rules! suite {
             store_failed_call_unchanged => "store.failed-call-unchanged",
             store_durable => "store.durable",
             store_namespaces_isolated => "store.namespaces-isolated",
+            store_reopens => "store.reopens",
             concurrency_distinct_users => "concurrency.distinct-users",
             concurrency_same_user => "concurrency.same-user",
             concurrency_reader_consistent => "concurrency.reader-consistent",

@@ -63,6 +63,20 @@ pub fn value(v: &str) -> String {
     }
 }
 
+/// A message a store or a check wrote, cut past [`MESSAGE_CHARS`] characters with its length
+/// shown: a store's error that echoes a 64 KiB value stays a line in the report.
+pub fn message(m: &str) -> String {
+    let count = m.chars().count();
+    if count <= MESSAGE_CHARS {
+        return m.to_owned();
+    }
+    let head: String = m.chars().take(MESSAGE_CHARS).collect();
+    format!("{head}…({} bytes in all)", m.len())
+}
+
+/// The longest message shown whole, in characters.
+pub const MESSAGE_CHARS: usize = 400;
+
 /// Whether any field holds an empty string rather than being absent.
 pub fn has_empty_value(t: &Token) -> Option<Field> {
     Field::ALL.into_iter().find(|&f| t.raw(f) == Some(""))

@@ -446,6 +446,9 @@ class Adapter {
     this.tmpdir = null;
     this.ownsTmpdir = false;
     this.stores = new Map();
+    // Namespace -> the store object a reset made to look at the storage, handed to the first
+    // open of that namespace after it, so fresh storage is opened by one object.
+    this.fresh = new Map();
     this.nextHandle = 1;
     this.findings = [];
     this.reported = new Set();
@@ -500,6 +503,7 @@ class Adapter {
    * emptied through the store's own deleteTokens, only when it holds tokens. */
   async reset() {
     this.stores.clear();
+    this.fresh.clear();
     this.newTmpdir();
     if (!this.local) {
       for (const namespace of this.namespaced ? HARNESS_NAMESPACES : ["main"]) await this.empty(namespace);
@@ -509,6 +513,7 @@ class Adapter {
 
   async empty(namespace) {
     const store = this.newStore(namespace);
+    this.fresh.set(namespace, store);
     let held;
     try {
       held = await this.call("getTokens", () => store.getTokens());
@@ -533,6 +538,7 @@ class Adapter {
   /** Uses the storage another adapter process made (its {tmpdir}), without emptying it. */
   attach(request) {
     this.stores.clear();
+    this.fresh.clear();
     if (request.dir === null || request.dir === undefined) {
       if (this.local) throw new Error("attach: this store keeps its storage in {tmpdir}; name it");
       this.newTmpdir();
@@ -547,7 +553,9 @@ class Adapter {
   reopen(request) {
     if (this.tmpdir === null) this.newTmpdir();
     const handle = this.nextHandle++;
-    this.stores.set(handle, this.newStore(request.namespace));
+    const made = this.fresh.get(request.namespace);
+    this.fresh.delete(request.namespace);
+    this.stores.set(handle, made ?? this.newStore(request.namespace));
     return { store: handle };
   }
 
@@ -688,6 +696,27 @@ function respond(response) {
   }
 }
 
+/** The six methods of the interface the kit checks (@zohocrm/nodejs-sdk-6.0 and later). */
+const NEW_METHODS = ["findToken", "saveToken", "deleteToken", "getTokens", "deleteTokens", "findTokenById"];
+
+/**
+ * Why `cls` cannot be checked, as one line, when it implements the TokenStore interface of the
+ * SDK's older releases instead (getToken(user, token) ...; specs/adapter-protocol.md, "Store
+ * interfaces"); null when it implements the six methods the kit calls. A class with both is
+ * checked through the six.
+ */
+function olderInterface(cls) {
+  const has = (name) => typeof cls.prototype?.[name] === "function";
+  if ((has("findToken") && has("findTokenById")) || !has("getToken")) return null;
+  const iface = has("getTokenById")
+    ? "getToken(user, token), saveToken(user, token), deleteToken(token), getTokens(), deleteTokens(), "
+      + "getTokenById(id, token): the interface of @zohocrm/nodejs-sdk-2.0, -2.1 and @zohocrm/typescript-sdk-2.0, -2.1"
+    : "getToken(user, token), saveToken(user, token), deleteToken(token), getTokens(), deleteTokens(): "
+      + "the interface of zcrmsdk 1.x";
+  return `${cls.name} implements the older TokenStore interface (${iface}); the kit checks the interface `
+    + `of @zohocrm/nodejs-sdk-6.0 and later (${NEW_METHODS.map((m) => `${m}()`).join(", ")}): port the store to it`;
+}
+
 async function start(argv) {
   const args = parseArgs(argv);
   for (const name of args.refusal) REFUSALS.add(name.split(/[:.]/).pop());
@@ -713,6 +742,8 @@ async function start(argv) {
     throw new StartupError(`--store ${args.store}: ${store.file} exports no class ${JSON.stringify(store.exported)}`
       + ` (it exports ${names.length ? names.join(", ") : "no class"})`);
   }
+  const older = olderInterface(cls);
+  if (older) throw new StartupError(`--store ${args.store}: ${older}`);
   if (SDK.TokenStore && !(cls.prototype instanceof SDK.TokenStore)) {
     process.stderr.write(`tokenstore_adapter: warning: ${cls.name} does not extend the SDK's TokenStore `
       + `(${sdk.name}/lib/models/authenticator/store/token_store.js); InitializeBuilder.store() refuses it\n`);

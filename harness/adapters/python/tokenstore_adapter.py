@@ -207,6 +207,35 @@ def load_class(module_name, class_name, path):
                               getattr(module, "__file__", "?"), class_name))
 
 
+# The six methods of the interface the kit checks (zohocrmsdk5-0 and later).
+NEW_METHODS = ("find_token", "save_token", "delete_token", "get_tokens", "delete_tokens",
+               "find_token_by_id")
+
+
+def older_interface(cls):
+    """Why `cls` cannot be checked, as one line, when it implements the TokenStore interface of
+    the SDK's older releases instead (get_token(user, token) ...; ../specs/adapter-protocol.md,
+    "Store interfaces"); None when it implements the six methods the kit calls. A class with
+    both is checked through the six."""
+    has = lambda name: callable(getattr(cls, name, None))
+    if has("find_token") and has("find_token_by_id"):
+        return None
+    if not has("get_token"):
+        return None
+    if has("get_token_by_id"):
+        interface = ("get_token(user, token), save_token(user, token), delete_token(token), "
+                     "get_tokens(), delete_tokens(), get_token_by_id(id, token): the interface "
+                     "of zohocrmsdk2-0 2.0.0 to 6.0.0 and zohocrmsdk2-1")
+    else:
+        interface = ("get_token(user, token), save_token(user, token), delete_token(token), "
+                     "get_tokens(), delete_tokens(): the interface of zcrmsdk 3.x and "
+                     "zohocrmsdk2-0 1.0.0")
+    return ("%s implements the older TokenStore interface (%s); the kit checks the interface "
+            "of zohocrmsdk5-0 and later (%s), which the SDK releases still supported call: "
+            "port the store to it" % (cls.__name__, interface,
+                                      ", ".join(m + "()" for m in NEW_METHODS)))
+
+
 class Adapter:
     def __init__(self, args):
         if args.path:
@@ -216,6 +245,9 @@ class Adapter:
             raise StartupError("--store %r: want module:Class, for example my_store:MyTokenStore"
                                % args.store)
         self.cls = load_class(module_name, class_name, args.path)
+        older = older_interface(self.cls)
+        if older:
+            raise StartupError("--store %s: %s" % (args.store, older))
         try:
             kwargs = json.loads(args.kwargs.replace("{tmpdir}", "").replace("{namespace}", "x"))
         except ValueError as exc:
@@ -243,6 +275,9 @@ class Adapter:
         # Whether this process made tmpdir (and removes it), or attached to another's.
         self.owns_tmpdir = False
         self.stores = {}
+        # Namespace -> the store object a reset made to look at the storage, handed to the first
+        # open of that namespace after it, so fresh storage is opened by one object.
+        self.fresh = {}
         self.next_handle = 1
         self.threads = not args.no_threads
 
@@ -275,6 +310,7 @@ class Adapter:
         """Fresh storage: a fresh working directory (and {tmpdir}); storage outside it (a
         database) is emptied through the store's own delete_tokens, only when it holds tokens."""
         self.stores.clear()
+        self.fresh.clear()
         self.new_tmpdir()
         if not self.local:
             for namespace in (HARNESS_NAMESPACES if self.namespaced else ("main",)):
@@ -283,6 +319,7 @@ class Adapter:
 
     def empty(self, namespace):
         store = self.cls(**self.kwargs(namespace))
+        self.fresh[namespace] = store
         try:
             held = store.get_tokens()
         except Exception:
@@ -306,6 +343,7 @@ class Adapter:
     def attach(self, request):
         """Uses the storage another adapter process made (its {tmpdir}), without emptying it."""
         self.stores.clear()
+        self.fresh.clear()
         if request.get("dir") is None:
             if self.local:
                 raise RuntimeError("attach: this store keeps its storage in {tmpdir}; name it")
@@ -322,7 +360,8 @@ class Adapter:
             self.new_tmpdir()
         handle = self.next_handle
         self.next_handle += 1
-        self.stores[handle] = self.cls(**self.kwargs(request["namespace"]))
+        made = self.fresh.pop(request["namespace"], None)
+        self.stores[handle] = made if made is not None else self.cls(**self.kwargs(request["namespace"]))
         return {"store": handle}
 
     def store(self, request):

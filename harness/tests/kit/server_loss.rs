@@ -32,6 +32,7 @@ async fn churn_once(fixture: &ServerFixture) -> Result<ChurnFigures, String> {
         story: Default::default(),
         notes: Default::default(),
         faults: true,
+        deviations: Default::default(),
     };
     let figures = churn(&ctx).await;
     drop(ctx);

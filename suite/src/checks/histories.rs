@@ -72,8 +72,17 @@ fn blocked_by_emptying(ctx: &Ctx, result: CheckResult) -> CheckResult {
     result
 }
 
+/// The client processes of a processes-tier check; when one cannot open the storage this
+/// check's store made, the check is blocked by `store.reopens` (whose own check decides, with
+/// the other checks, whether that is the store's defect or this tier's).
+async fn processes_on(ctx: &Ctx, count: usize) -> Result<Vec<crate::ProcessStore>, String> {
+    history::start_processes(&*ctx.storage, count)
+        .await
+        .inspect_err(|message| ctx.notes.block("store.reopens", message.clone()))
+}
+
 async fn histories_of_several_processes_are_linearizable(ctx: Ctx) -> CheckResult {
-    let processes = history::start_processes(&*ctx.storage, PROCESS_HISTORIES.clients).await?;
+    let processes = processes_on(&ctx, PROCESS_HISTORIES.clients).await?;
     let stores = history::stores_of(&processes);
     let plan = Exploration {
         seed: PROCESS_HISTORIES.seed ^ ctx.seed,
@@ -98,7 +107,7 @@ async fn histories_of_several_processes_are_linearizable(ctx: Ctx) -> CheckResul
 /// when the same saves are made one at a time from this process is a sequential defect.
 async fn processes_saving_at_once_all_land(ctx: Ctx) -> CheckResult {
     let count = ctx.load.processes;
-    let processes = history::start_processes(&*ctx.storage, count).await?;
+    let processes = processes_on(&ctx, count).await?;
     let stores = history::stores_of(&processes);
     let landed = save_from(&stores, true).await;
     drop(processes);
@@ -244,6 +253,8 @@ async fn acknowledged_writes_survive_sigkill(ctx: Ctx) -> CheckResult {
     if let Err(message) = &result {
         if message.contains(crate::crash::LISTING_FAILED) {
             ctx.notes.block("get-tokens.exact", message.clone());
+        } else if message.contains(crate::crash::OPENING_FAILED) {
+            ctx.notes.block("store.reopens", message.clone());
         }
     }
     result

@@ -11,6 +11,7 @@ mod find;
 mod find_by_id;
 mod flows;
 pub mod histories;
+pub mod judged;
 mod limits;
 mod save;
 pub mod server_loss;
@@ -143,6 +144,9 @@ pub struct Ctx {
     /// (concurrency). Off, the same check is a control run: a failure that stays without the
     /// fault is a sequential defect, not the tier's.
     pub faults: bool,
+    /// What the judge found in the calls on `store` ([`judged`]; off for the checks whose calls
+    /// the sequential model cannot follow).
+    pub deviations: judged::Deviations,
 }
 
 /// A client id and secret pair, so that a probe's grant or refresh token is its key.
@@ -544,23 +548,54 @@ impl Ctx {
         Ok(tokens)
     }
 
-    /// A new store object on the same storage and namespace, replacing this one.
+    /// A new store object on the same storage and namespace, replacing this one. A store that
+    /// cannot be opened again breaks `store.reopens`, and the check, which relies on it, is
+    /// blocked by that rule. The reopened store of a persistent store must hold what the judge's
+    /// model holds (`store.durable`); that of a store that does not persist starts empty.
     pub async fn reopen(&mut self) -> CheckResult {
-        let store = self
-            .storage
-            .open(crate::MAIN_NAMESPACE)
-            .await
-            .map_err(|e| format!("reopening the store = Err({e}), want Ok"))?;
+        let store = match self.storage.open(crate::MAIN_NAMESPACE).await {
+            Ok(store) => store,
+            Err(e) => {
+                let message = format!(
+                    "opening the store again on the storage it made = Err({}), want Ok",
+                    show::message(&e.to_string())
+                );
+                self.notes.block("store.reopens", message.clone());
+                return Err(message);
+            }
+        };
         self.story.push("reopen".into());
-        self.store = observed(store, &self.story, &self.notes);
+        self.store = observed(
+            store.clone(),
+            &self.story,
+            &self.notes,
+            &self.deviations,
+            self.limits,
+        );
+        if self.capabilities.persistent {
+            self.deviations
+                .reopened(&*EmptyAsAbsent::wrap(store, &self.notes))
+                .await;
+        } else {
+            self.deviations.forget();
+        }
         Ok(())
     }
 }
 
-/// `store` as a check sees it: every call recorded in `story` (its answers as given), and an
-/// empty string returned as a value noted under `token.absent-empty` ([`EmptyAsAbsent`]).
-pub fn observed(store: Arc<dyn TokenStore>, story: &Story, notes: &Notes) -> Arc<dyn TokenStore> {
-    EmptyAsAbsent::wrap(Recorded::wrap(store, story), notes)
+/// `store` as a check sees it: every call recorded in `story` (its answers as given), an empty
+/// string returned as a value noted under `token.absent-empty` ([`EmptyAsAbsent`]), and every
+/// answer judged into `deviations` ([`judged::Judged`]).
+pub fn observed(
+    store: Arc<dyn TokenStore>,
+    story: &Story,
+    notes: &Notes,
+    deviations: &judged::Deviations,
+    limits: Limits,
+) -> Arc<dyn TokenStore> {
+    let witness = EmptyAsAbsent::wrap(store.clone(), notes);
+    let seen = EmptyAsAbsent::wrap(Recorded::wrap(store, story), notes);
+    judged::Judged::wrap(seen, witness, limits, deviations)
 }
 
 /// Compares two token lists (sorted by id) and names the first difference.

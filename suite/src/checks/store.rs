@@ -14,7 +14,23 @@ checks![
     ("store.failed-call-unchanged", failed_calls_change_nothing),
     ("store.durable", reopened_store_holds_the_same_tokens),
     ("store.namespaces-isolated", namespaces_never_see_each_other),
+    ("store.reopens", store_opens_again_on_the_storage_it_made),
 ];
+
+/// Opens the store again on its storage three times: empty as a fresh store left it, holding a
+/// token, and emptied by `delete_tokens`. Each opening must succeed; what the reopened store
+/// holds is `store.durable`'s matter.
+async fn store_opens_again_on_the_storage_it_made(mut ctx: Ctx) -> CheckResult {
+    ctx.reopen().await?;
+    ctx.save(&token!(user_name = "reopens", refresh_token = "r-reopens"))
+        .await?;
+    ctx.reopen().await?;
+    let store = ctx.store.clone();
+    if !ctx.delete_all(&*store, "").await {
+        return Ok(());
+    }
+    ctx.reopen().await
+}
 
 async fn get_tokens_lists_each_stored_token_once(ctx: Ctx) -> CheckResult {
     let empty = ctx.all().await?;

@@ -76,6 +76,11 @@ pub trait Fault: Send + Sync + 'static {
         true
     }
 
+    /// Whether a store object opens on a table an earlier object made that holds no token.
+    fn opens_on_an_empty_table(&self) -> bool {
+        true
+    }
+
     /// The limits the store declares.
     fn limits(&self) -> Limits {
         Limits::default()
@@ -264,6 +269,14 @@ impl Storage for BrokenStorage {
     async fn open(&self, namespace: &str) -> Result<Arc<dyn TokenStore>> {
         let namespace = self.fault.table_of(namespace);
         let mut tables = self.tables.lock().unwrap();
+        if let Some(made) = tables.get(namespace) {
+            if !self.fault.opens_on_an_empty_table() && lock(made).rows().is_empty() {
+                return Err(StoreError::Backend {
+                    message: "table tokens already exists".into(),
+                    source: None,
+                });
+            }
+        }
         let table = if self.fault.durable() {
             tables.entry(namespace.to_owned()).or_default().clone()
         } else {

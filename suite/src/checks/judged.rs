@@ -1,0 +1,332 @@
+//! The one judge on every call of an example check: a store wrapper that sends each call on,
+//! judges its answer with [`judge::step`] against a model of what the store holds, and, after
+//! a save or a delete, compares the listing with the model as the model-based test does.
+//!
+//! A wrong answer is recorded as a [`Broken`] (the rule the judge names), and the model then
+//! adopts what the store observably holds (its `get_tokens`), so that the calls after it are
+//! judged against the store's own state and one defect is not seen again in every later call.
+//! The check's verdict is then decided in one place ([`Deviations::verdict`]): a check whose
+//! own assertion failed after a call of another rule went wrong was blocked by that rule (its
+//! setup did not land), and is not failed under its own.
+
+use crate::call::{self, Answer, Op};
+use crate::judge::{self, Broken};
+use crate::model::Model;
+use async_trait::async_trait;
+use std::sync::{Arc, Mutex};
+use tokenstore_core::{Choices, Limits, StoreError, Token, TokenStore};
+
+/// What the judge found in one check: the wrong answers, in order, at most one per rule.
+#[derive(Clone, Default)]
+pub struct Deviations(Arc<Mutex<Follow>>);
+
+#[derive(Default)]
+struct Follow {
+    model: Option<Model>,
+    found: Vec<Broken>,
+    /// Whether the model no longer follows the store (its listing could not be had or read):
+    /// the calls after that are not judged.
+    lost: bool,
+}
+
+/// How a check's own verdict and the judge's findings fold into one outcome.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Verdict {
+    /// The check's own verdict stands; `others` are failures of the rules the judge names
+    /// (its own rule too, when the check passed but the judge saw it broken).
+    Own { others: Vec<Broken> },
+    /// The check could not exercise its rule: a call before its assertion broke `by` (which
+    /// fails); `others` are the judge's later findings.
+    Blocked { by: Broken, others: Vec<Broken> },
+}
+
+impl Deviations {
+    /// A judge for a fresh, empty store with `choices`.
+    pub fn new(choices: Choices) -> Self {
+        Deviations(Arc::new(Mutex::new(Follow {
+            model: Some(Model::new(choices)),
+            ..Follow::default()
+        })))
+    }
+
+    /// No judge: the check makes calls the sequential model cannot follow (calls at once,
+    /// faults injected, values past the declared limits).
+    pub fn off() -> Self {
+        Deviations::default()
+    }
+
+    fn model(&self) -> Option<Model> {
+        let follow = self.0.lock().expect("not poisoned");
+        if follow.lost {
+            return None;
+        }
+        follow.model.clone()
+    }
+
+    fn keep(&self, model: Option<Model>) {
+        let mut follow = self.0.lock().expect("not poisoned");
+        follow.lost |= model.is_none();
+        follow.model = model;
+    }
+
+    fn record(&self, broken: Broken, model: Option<Model>) {
+        let mut follow = self.0.lock().expect("not poisoned");
+        if !follow.found.iter().any(|b| b.rule == broken.rule) {
+            follow.found.push(broken);
+        }
+        follow.lost |= model.is_none();
+        follow.model = model;
+    }
+
+    /// After the check's store object was replaced by one opened again on the same storage
+    /// (`witness`): its listing must be what the model holds, or `store.durable` is broken.
+    pub async fn reopened(&self, witness: &dyn TokenStore) {
+        let Some(model) = self.model() else { return };
+        let what = "get_tokens() after reopening";
+        if let Err(broken) = listed(witness, &model, what, "store.durable").await {
+            let adopted = adopt(witness, model.choices).await;
+            self.record(broken, adopted);
+        }
+    }
+
+    /// After the check's store object was replaced by one opened again on the storage of a
+    /// store that does not persist: the model starts empty, as the store does.
+    pub fn forget(&self) {
+        let mut follow = self.0.lock().expect("not poisoned");
+        if let Some(model) = &mut follow.model {
+            model.clear();
+        }
+    }
+
+    /// The wrong answers found so far, in order.
+    pub fn found(&self) -> Vec<Broken> {
+        self.0.lock().expect("not poisoned").found.clone()
+    }
+
+    /// Folds the judge's findings with the check of `rule`, whose own assertion `failed` or
+    /// not. A failed check whose rule the judge, following the store to the end, did not name
+    /// after it found another rule broken is blocked by the first one found: the store answered
+    /// as what it holds, and what it holds went wrong earlier. Where the judge lost the store
+    /// (its listing could not be read), the check's own failure stands.
+    pub fn verdict(&self, rule: &str, failed: bool) -> Verdict {
+        let (found, lost) = {
+            let follow = self.0.lock().expect("not poisoned");
+            (follow.found.clone(), follow.lost)
+        };
+        let own_seen = found.iter().any(|b| b.rule == rule);
+        let mut others: Vec<Broken> = found
+            .into_iter()
+            .filter(|b| !(failed && b.rule == rule))
+            .collect();
+        if failed && !own_seen && !lost && !others.is_empty() {
+            let by = others.remove(0);
+            return Verdict::Blocked { by, others };
+        }
+        Verdict::Own { others }
+    }
+}
+
+/// `store`, every call judged into `deviations`; `witness` answers the listings the judge asks
+/// for itself (the same store, without recording them in the check's story).
+pub struct Judged {
+    inner: Arc<dyn TokenStore>,
+    witness: Arc<dyn TokenStore>,
+    limits: Limits,
+    deviations: Deviations,
+}
+
+impl Judged {
+    pub fn wrap(
+        store: Arc<dyn TokenStore>,
+        witness: Arc<dyn TokenStore>,
+        limits: Limits,
+        deviations: &Deviations,
+    ) -> Arc<dyn TokenStore> {
+        Arc::new(Judged {
+            inner: store,
+            witness,
+            limits,
+            deviations: deviations.clone(),
+        })
+    }
+
+    /// Judges `answer` to `op`; on a wrong answer, records it and adopts the store's state.
+    async fn judge(&self, op: &Op, answer: &Answer) {
+        let Some(mut model) = self.deviations.model() else {
+            return;
+        };
+        if let (Op::Save(token), Answer::Failed(_)) = (op, answer) {
+            if self.limits.check(token).is_err() {
+                // A refusal of a value past the declared limits is limits.declared's matter.
+                return;
+            }
+        }
+        let judged = match judge::step(&mut model, op, answer) {
+            Ok(explained) => match explained.listing {
+                Some((what, rule)) => listed(&*self.witness, &model, what, rule).await,
+                None => Ok(()),
+            },
+            Err(broken) => Err(broken),
+        };
+        match judged {
+            Ok(()) => self.deviations.keep(Some(model)),
+            Err(broken) => {
+                let adopted = self.follow(op, answer, &broken, model).await;
+                self.deviations.record(broken, adopted);
+            }
+        }
+    }
+
+    /// The model after `op` was answered wrongly: the store's state as its listing shows it;
+    /// or the model itself when only the listing is wrong (`find_token_by_id` answers every
+    /// token as the model holds it); `None` when neither can be had.
+    async fn follow(
+        &self,
+        op: &Op,
+        answer: &Answer,
+        broken: &Broken,
+        model: Model,
+    ) -> Option<Model> {
+        if broken.rule != "get-tokens.exact" {
+            return adopt(&*self.witness, model.choices).await;
+        }
+        let (Op::GetTokens, Answer::Tokens(got)) = (op, answer) else {
+            // A listing after a write, already weighed against find_token_by_id.
+            return Some(model);
+        };
+        let mut got = got.clone();
+        got.sort_by(|a, b| a.id.cmp(&b.id));
+        let mut want = model.tokens().to_vec();
+        want.sort_by(|a, b| a.id.cmp(&b.id));
+        super::by_id_agrees(&*self.witness, model.choices, &got, &want)
+            .await
+            .then_some(model)
+    }
+}
+
+/// A model of what `store` holds now, from its listing; `None` when the listing cannot be had,
+/// or holds what no store the spec allows can hold (a token without an id, two tokens with one
+/// id or one user name): the model cannot say what such a store must answer next.
+async fn adopt(store: &dyn TokenStore, choices: Choices) -> Option<Model> {
+    let listed = store.get_tokens().await.ok()?;
+    let mut model = Model::new(choices);
+    let mut ids = std::collections::HashSet::new();
+    let mut users = std::collections::HashSet::new();
+    for token in listed {
+        let token = token.normalized();
+        let id = token.id.clone()?;
+        let user_taken = token
+            .user_name
+            .as_ref()
+            .is_some_and(|user| !users.insert(user.clone()));
+        if !ids.insert(id.clone()) || user_taken {
+            return None;
+        }
+        model.apply_insert(&id, &token);
+    }
+    Some(model)
+}
+
+/// Compares `store`'s listing with `model`; `rule` is the rule a difference breaks. A listing
+/// that differs while `find_token_by_id` answers every token as the model holds it is
+/// `get_tokens`' own fault (`get-tokens.exact`), not the call's before it.
+pub async fn listed(
+    store: &dyn TokenStore,
+    model: &Model,
+    what: &str,
+    rule: &'static str,
+) -> Result<(), Broken> {
+    let got = match store.get_tokens().await {
+        Ok(got) => got,
+        Err(e) => {
+            return Err(Broken {
+                rule: "get-tokens.exact",
+                message: format!(
+                    "{what} = Err({}), want Ok",
+                    crate::show::message(&e.to_string())
+                ),
+            })
+        }
+    };
+    let Err(broken) = judge::listing(model, &got, what, rule) else {
+        return Ok(());
+    };
+    let mut sorted = got;
+    sorted.sort_by(|a, b| a.id.cmp(&b.id));
+    let mut want = model.tokens().to_vec();
+    want.sort_by(|a, b| a.id.cmp(&b.id));
+    if broken.rule != "token.absent-empty"
+        && rule != "get-tokens.exact"
+        && super::by_id_agrees(store, model.choices, &sorted, &want).await
+    {
+        return Err(Broken {
+            rule: "get-tokens.exact",
+            message: format!(
+                "{what}: {} (find_token_by_id answers every token as the model holds it, so get_tokens is at fault)",
+                judge::diff(&sorted, &want)
+            ),
+        });
+    }
+    Err(broken)
+}
+
+impl Judged {
+    /// Judges the answer of `op` (its `result`, `answer` reading the Ok value) and hands the
+    /// result back unchanged.
+    async fn call<T>(
+        &self,
+        op: Op,
+        result: Result<T, StoreError>,
+        answer: impl FnOnce(&T) -> Answer,
+    ) -> Result<T, StoreError> {
+        let shown = match &result {
+            Ok(value) => answer(value),
+            Err(e) => Answer::Failed(call::Failure::of(e)),
+        };
+        self.judge(&op, &shown).await;
+        result
+    }
+}
+
+#[async_trait]
+impl TokenStore for Judged {
+    async fn find_token(&self, probe: &Token) -> Result<Option<Token>, StoreError> {
+        let result = self.inner.find_token(probe).await;
+        self.call(Op::Find(probe.clone()), result, |found| {
+            Answer::Found(found.clone())
+        })
+        .await
+    }
+
+    async fn save_token(&self, token: &mut Token) -> Result<(), StoreError> {
+        let op = Op::Save(token.clone());
+        let result = self.inner.save_token(token).await;
+        let id = token.id.clone();
+        self.call(op, result, |()| Answer::Saved(id)).await
+    }
+
+    async fn delete_token(&self, id: &str) -> Result<(), StoreError> {
+        let result = self.inner.delete_token(id).await;
+        self.call(Op::Delete(id.to_owned()), result, |()| Answer::Done)
+            .await
+    }
+
+    async fn get_tokens(&self) -> Result<Vec<Token>, StoreError> {
+        let result = self.inner.get_tokens().await;
+        self.call(Op::GetTokens, result, |all| Answer::Tokens(all.clone()))
+            .await
+    }
+
+    async fn delete_tokens(&self) -> Result<(), StoreError> {
+        let result = self.inner.delete_tokens().await;
+        self.call(Op::DeleteTokens, result, |()| Answer::Done).await
+    }
+
+    async fn find_token_by_id(&self, id: &str) -> Result<Token, StoreError> {
+        let result = self.inner.find_token_by_id(id).await;
+        self.call(Op::FindById(id.to_owned()), result, |t| {
+            Answer::Token(t.clone())
+        })
+        .await
+    }
+}
