@@ -49,6 +49,23 @@ impl Report {
                 id = anchor(&store.name),
                 name = escape(&store.name),
             );
+            if !store.root_causes.is_empty() {
+                let _ = writeln!(
+                    page,
+                    "<ol class=\"root-causes\" id=\"root-causes-{}\">",
+                    anchor(&store.name)
+                );
+                for cause in &store.root_causes {
+                    let _ = writeln!(
+                        page,
+                        "<li><code>{}</code>: {} ({} blocked)</li>",
+                        escape(&cause.rule),
+                        escape(&cause.message),
+                        cause.blocks.len()
+                    );
+                }
+                page.push_str("</ol>\n");
+            }
         }
         self.matrix(&mut page);
         for store in &self.stores {

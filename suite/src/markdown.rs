@@ -32,6 +32,30 @@ impl Report {
             out.push_str("\nNo rule failed.\n");
             return out;
         }
+        for store in &self.stores {
+            let causes = &store.root_causes;
+            if causes.is_empty() {
+                continue;
+            }
+            let _ = writeln!(
+                out,
+                "\n### {}: {} root causes\n",
+                cell(&store.name),
+                causes.len()
+            );
+            for cause in causes {
+                let _ = write!(
+                    out,
+                    "1. `{}`: `{}`",
+                    cause.rule,
+                    cause.message.replace('`', "'")
+                );
+                if !cause.blocks.is_empty() {
+                    let _ = write!(out, " (blocks {})", cause.blocks.len());
+                }
+                out.push('\n');
+            }
+        }
         out.push_str("\n### Failures\n\n");
         for (store, rule) in failures {
             let what = match (&rule.status, &rule.blocked_by) {

@@ -23,6 +23,52 @@ pub struct StoreReport {
     pub summary: Summary,
     /// The model-based run, when it ran.
     pub model: Option<ModelStats>,
+    /// The store's failures as root causes, each once, the one that blocks most rules first
+    /// ([`RootCause`]); what every rendering leads with.
+    pub root_causes: Vec<RootCause>,
+}
+
+/// One failed rule as the cause of the verdicts it explains: its first message (with the calls
+/// before it, in the rule's `repro`), the likely cause, and the rules it kept from being
+/// checked.
+#[derive(Clone, Debug, Serialize)]
+pub struct RootCause {
+    pub rule: String,
+    pub message: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub likely_cause: Option<String>,
+    /// The rules reported as blocked by this one.
+    pub blocks: Vec<String>,
+}
+
+impl RootCause {
+    /// The root causes of `rules`: every failed rule, the ones that block most rules first
+    /// (then in the spec's order), each with the first line of its message.
+    pub fn of(rules: &[RuleResult]) -> Vec<RootCause> {
+        let mut causes: Vec<RootCause> = rules
+            .iter()
+            .filter(|r| r.status == Status::Fail)
+            .map(|r| RootCause {
+                rule: r.id.clone(),
+                message: r
+                    .message
+                    .as_deref()
+                    .and_then(|m| m.split("; ").next())
+                    .unwrap_or_default()
+                    .to_owned(),
+                likely_cause: r.likely_cause.clone(),
+                blocks: rules
+                    .iter()
+                    .filter(|b| {
+                        b.status == Status::Blocked && b.blocked_by.as_deref() == Some(&r.id)
+                    })
+                    .map(|b| b.id.clone())
+                    .collect(),
+            })
+            .collect();
+        causes.sort_by_key(|c| std::cmp::Reverse(c.blocks.len()));
+        causes
+    }
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -97,6 +143,40 @@ impl StoreReport {
     }
 }
 
+/// `store: N root causes`, then one line each (with the rules it blocks and the likely
+/// cause), and a blank line; nothing when the store failed no rule.
+pub fn root_causes_in_words(store: &StoreReport) -> String {
+    let mut out = String::new();
+    let n = store.root_causes.len();
+    if n == 0 {
+        return out;
+    }
+    let _ = writeln!(
+        out,
+        "{}: {n} root cause{}",
+        store.name,
+        if n == 1 { "" } else { "s" }
+    );
+    for (i, cause) in store.root_causes.iter().enumerate() {
+        let _ = write!(out, "  {}. {}: {}", i + 1, cause.rule, cause.message);
+        if !cause.blocks.is_empty() {
+            let _ = write!(
+                out,
+                " (blocks {} rule{}: {})",
+                cause.blocks.len(),
+                if cause.blocks.len() == 1 { "" } else { "s" },
+                cause.blocks.join(", ")
+            );
+        }
+        out.push('\n');
+        if let Some(likely) = &cause.likely_cause {
+            let _ = writeln!(out, "     {likely}");
+        }
+    }
+    out.push('\n');
+    out
+}
+
 impl Report {
     pub fn must_failed(&self) -> bool {
         self.stores.iter().any(StoreReport::must_failed)
@@ -115,7 +195,7 @@ impl Report {
     /// [`Report::to_human`], with `replay_args(store name)` the arguments of `tokenstore-check
     /// replay` that name the store (`--backend NAME` for a built-in one).
     pub fn to_human_with(&self, replay_args: &dyn Fn(&str) -> String) -> String {
-        let mut out = String::new();
+        let mut out: String = self.stores.iter().map(root_causes_in_words).collect();
         let width = crate::rules::rules()
             .iter()
             .map(|r| r.id.len())
@@ -227,6 +307,13 @@ impl Report {
         let mut report = quick_junit::Report::new("tokenstore-check");
         for store in &self.stores {
             let mut suite = TestSuite::new(store.name.clone());
+            suite.add_property((
+                "root_causes".to_owned(),
+                store.root_causes.len().to_string(),
+            ));
+            if !store.root_causes.is_empty() {
+                suite.set_system_out(root_causes_in_words(store));
+            }
             for rule in &store.rules {
                 let mut status = match rule.status {
                     Status::Pass => TestCaseStatus::success(),
@@ -253,5 +340,64 @@ impl Report {
             report.add_test_suite(suite);
         }
         report.to_string().expect("the report is plain data")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn result(id: &str, status: Status, blocked_by: Option<&str>) -> RuleResult {
+        RuleResult {
+            id: id.into(),
+            level: Level::Must,
+            status,
+            message: Some(format!("{id} message; from a second check")),
+            repro: None,
+            blocked_by: blocked_by.map(str::to_owned),
+            likely_cause: None,
+        }
+    }
+
+    #[test]
+    fn root_causes_are_the_failures_the_one_blocking_most_first_and_lead_the_report() {
+        let rules = vec![
+            result("find.miss-none", Status::Fail, None),
+            result("save.insert", Status::Fail, None),
+            result("save.merge", Status::Blocked, Some("save.insert")),
+            result(
+                "crash.acknowledged-kept",
+                Status::Blocked,
+                Some("save.insert"),
+            ),
+            result("find.by-user-name", Status::Pass, None),
+        ];
+        let causes = RootCause::of(&rules);
+        let order: Vec<&str> = causes.iter().map(|c| c.rule.as_str()).collect();
+        assert_eq!(order, ["save.insert", "find.miss-none"]);
+        assert_eq!(causes[0].blocks, ["save.merge", "crash.acknowledged-kept"]);
+        assert_eq!(causes[0].message, "save.insert message");
+        let store = StoreReport {
+            name: "s".into(),
+            profile: BTreeMap::new(),
+            capabilities: crate::fixture::Capabilities::default(),
+            root_causes: causes,
+            rules,
+            summary: Summary::default(),
+            model: None,
+        };
+        let report = Report {
+            stores: vec![store],
+        };
+        let human = report.to_human();
+        assert!(
+            human.starts_with(
+                "s: 2 root causes\n  1. save.insert: save.insert message (blocks 2 rules"
+            ),
+            "{human}"
+        );
+        assert!(report.to_junit().contains("root_causes"));
+        assert!(report.to_markdown().contains("### s: 2 root causes"));
+        assert!(report.to_json().contains("\"root_causes\""));
     }
 }

@@ -818,6 +818,7 @@ fn assemble(
         name: fixture.name().into(),
         profile: profile.detected.clone(),
         capabilities,
+        root_causes: crate::report::RootCause::of(&results),
         rules: results,
         summary,
         model,
@@ -865,6 +866,7 @@ fn unavailable(fixture: &dyn StoreFixture, why: &str, required: bool) -> StoreRe
         profile: BTreeMap::new(),
         capabilities: fixture.capabilities(),
         summary,
+        root_causes: Vec::new(),
         rules,
         model: None,
     }

@@ -6,6 +6,7 @@ mod adapter;
 mod broken_stores;
 mod cli;
 mod cluster_failover;
+mod corpus;
 mod crash_consistency;
 mod embedded_backends;
 mod histories;

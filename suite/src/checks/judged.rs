@@ -27,6 +27,11 @@ struct Follow {
     /// Whether the model no longer follows the store (its listing could not be had or read):
     /// the calls after that are not judged.
     lost: bool,
+    /// The judge's verdict on the latest call: the wrong answer, or `None` when the call was
+    /// right or could not be judged.
+    last: Option<Broken>,
+    /// The latest call's method, and whether it answered an error where the judge wanted Ok.
+    last_call: Option<(&'static str, bool)>,
 }
 
 /// How a check's own verdict and the judge's findings fold into one outcome.
@@ -67,15 +72,36 @@ impl Deviations {
         let mut follow = self.0.lock().expect("not poisoned");
         follow.lost |= model.is_none();
         follow.model = model;
+        follow.last = None;
+    }
+
+    /// Notes the method of the call being judged, and whether it answered an error.
+    fn calling(&self, op: &Op, answer: &Answer) {
+        let method = match op {
+            Op::Save(_) => "save_token",
+            Op::Find(_) => "find_token",
+            Op::FindById(_) => "find_token_by_id",
+            Op::Delete(_) => "delete_token",
+            Op::GetTokens => "get_tokens",
+            Op::DeleteTokens => "delete_tokens",
+        };
+        self.0.lock().expect("not poisoned").last_call =
+            Some((method, matches!(answer, Answer::Failed(_))));
     }
 
     fn record(&self, broken: Broken, model: Option<Model>) {
         let mut follow = self.0.lock().expect("not poisoned");
         if !follow.found.iter().any(|b| b.rule == broken.rule) {
-            follow.found.push(broken);
+            follow.found.push(broken.clone());
         }
         follow.lost |= model.is_none();
         follow.model = model;
+        follow.last = Some(broken);
+    }
+
+    /// A call the judge did not judge: what it said of the call before no longer applies.
+    fn unjudged(&self) {
+        self.0.lock().expect("not poisoned").last = None;
     }
 
     /// After the check's store object was replaced by one opened again on the same storage
@@ -104,23 +130,45 @@ impl Deviations {
     }
 
     /// Folds the judge's findings with the check of `rule`, whose own assertion `failed` or
-    /// not. A failed check whose rule the judge, following the store to the end, did not name
-    /// after it found another rule broken is blocked by the first one found: the store answered
-    /// as what it holds, and what it holds went wrong earlier. Where the judge lost the store
-    /// (its listing could not be read), the check's own failure stands.
+    /// not. A failed check whose rule the judge did not name is blocked by another rule the
+    /// judge found broken: by the one it found in the check's last call (the call the failed
+    /// assertion is about), else, when the judge followed the store to the end, by the first
+    /// one (the store answered as what it holds, and what it holds went wrong earlier). Where
+    /// the judge lost the store (its listing could not be read), the check's own failure
+    /// stands.
     pub fn verdict(&self, rule: &str, failed: bool) -> Verdict {
-        let (found, lost) = {
+        let (found, lost, last, last_call) = {
             let follow = self.0.lock().expect("not poisoned");
-            (follow.found.clone(), follow.lost)
+            (
+                follow.found.clone(),
+                follow.lost,
+                follow.last.clone(),
+                follow.last_call,
+            )
         };
-        let own_seen = found.iter().any(|b| b.rule == rule);
+        // The failed assertion is about a call of the rule's own methods that answered an
+        // error: the check's scenario says more of why than the judge's generic blame of an
+        // error (a fresh id that collides makes the insert fail).
+        let own_call_erred = last.is_some()
+            && last_call.is_some_and(|(method, erred)| {
+                erred
+                    && crate::rules::rule(rule)
+                        .is_some_and(|r| r.methods.iter().any(|m| m == method))
+            });
+        let own_seen = own_call_erred || found.iter().any(|b| b.rule == rule);
         let mut others: Vec<Broken> = found
             .into_iter()
             .filter(|b| !(failed && b.rule == rule))
             .collect();
-        if failed && !own_seen && !lost && !others.is_empty() {
-            let by = others.remove(0);
-            return Verdict::Blocked { by, others };
+        if failed && !own_seen {
+            if let Some(by) = last.filter(|b| b.rule != rule) {
+                others.retain(|b| b.rule != by.rule);
+                return Verdict::Blocked { by, others };
+            }
+            if !lost && !others.is_empty() {
+                let by = others.remove(0);
+                return Verdict::Blocked { by, others };
+            }
         }
         Verdict::Own { others }
     }
@@ -152,12 +200,15 @@ impl Judged {
 
     /// Judges `answer` to `op`; on a wrong answer, records it and adopts the store's state.
     async fn judge(&self, op: &Op, answer: &Answer) {
+        self.deviations.calling(op, answer);
         let Some(mut model) = self.deviations.model() else {
+            self.deviations.unjudged();
             return;
         };
         if let (Op::Save(token), Answer::Failed(_)) = (op, answer) {
             if self.limits.check(token).is_err() {
                 // A refusal of a value past the declared limits is limits.declared's matter.
+                self.deviations.unjudged();
                 return;
             }
         }
@@ -177,9 +228,9 @@ impl Judged {
         }
     }
 
-    /// The model after `op` was answered wrongly: the store's state as its listing shows it;
-    /// or the model itself when only the listing is wrong (`find_token_by_id` answers every
-    /// token as the model holds it); `None` when neither can be had.
+    /// The model after `op` was answered wrongly: the model itself when only the listing is
+    /// wrong (`find_token_by_id` answers every token as the model holds it), else the store's
+    /// state as its listing shows it; `None` when that cannot be had.
     async fn follow(
         &self,
         op: &Op,
@@ -198,9 +249,10 @@ impl Judged {
         got.sort_by(|a, b| a.id.cmp(&b.id));
         let mut want = model.tokens().to_vec();
         want.sort_by(|a, b| a.id.cmp(&b.id));
-        super::by_id_agrees(&*self.witness, model.choices, &got, &want)
-            .await
-            .then_some(model)
+        if super::by_id_agrees(&*self.witness, model.choices, &got, &want).await {
+            return Some(model);
+        }
+        adopt(&*self.witness, model.choices).await
     }
 }
 
@@ -328,5 +380,120 @@ impl TokenStore for Judged {
             Answer::Token(t.clone())
         })
         .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn broken(rule: &'static str) -> Broken {
+        Broken {
+            rule,
+            message: format!("{rule} broken"),
+        }
+    }
+
+    fn following() -> Deviations {
+        Deviations::new(Choices::default())
+    }
+
+    #[test]
+    fn a_failed_check_after_another_rules_wrong_answer_is_blocked_by_it() {
+        let judge = following();
+        judge.record(broken("save.insert"), Some(Model::default()));
+        judge.keep(Some(Model::default()));
+        assert_eq!(
+            judge.verdict("find.by-user-name", true),
+            Verdict::Blocked {
+                by: broken("save.insert"),
+                others: vec![]
+            }
+        );
+        // The check's own rule seen broken by the judge: its failure stands.
+        judge.record(broken("find.by-user-name"), Some(Model::default()));
+        assert!(matches!(
+            judge.verdict("find.by-user-name", true),
+            Verdict::Own { .. }
+        ));
+    }
+
+    #[test]
+    fn a_passed_check_reports_what_the_judge_found_including_its_own_rule() {
+        let judge = following();
+        judge.record(broken("save.merge"), Some(Model::default()));
+        judge.record(broken("find.miss-none"), Some(Model::default()));
+        assert_eq!(
+            judge.verdict("save.merge", false),
+            Verdict::Own {
+                others: vec![broken("save.merge"), broken("find.miss-none")]
+            }
+        );
+    }
+
+    #[test]
+    fn a_lost_judge_blocks_only_through_the_last_call() {
+        let judge = following();
+        judge.record(broken("get-tokens.exact"), None);
+        judge.unjudged();
+        assert!(matches!(
+            judge.verdict("save.merge", true),
+            Verdict::Own { .. }
+        ));
+        // The failed assertion's own call went wrong under another rule: blocked by it, even
+        // though the model no longer follows the store.
+        judge.record(broken("save.insert"), None);
+        assert_eq!(
+            judge.verdict("save.merge", true),
+            Verdict::Blocked {
+                by: broken("save.insert"),
+                others: vec![broken("get-tokens.exact")]
+            }
+        );
+    }
+
+    #[tokio::test]
+    async fn the_judge_follows_the_store_after_a_wrong_answer() {
+        let inner: Arc<dyn TokenStore> = Arc::new(tokenstore_list::list_store());
+        let judge = following();
+        let store = Judged::wrap(inner.clone(), inner.clone(), Limits::default(), &judge);
+        let mut alice = Token {
+            user_name: Some("alice".into()),
+            refresh_token: Some("r-a".into()),
+            ..Token::default()
+        };
+        store.save_token(&mut alice).await.unwrap();
+        // A write behind the judge's back: the next listing differs from the model once, and
+        // the model then holds what the store holds.
+        let mut bob = Token {
+            user_name: Some("bob".into()),
+            refresh_token: Some("r-b".into()),
+            ..Token::default()
+        };
+        inner.save_token(&mut bob).await.unwrap();
+        store.get_tokens().await.unwrap();
+        let found = judge.found();
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(found[0].rule, "get-tokens.exact");
+        store
+            .find_token(&Token {
+                user_name: Some("alice".into()),
+                ..Token::default()
+            })
+            .await
+            .unwrap();
+        store
+            .find_token(&Token {
+                user_name: Some("bob".into()),
+                ..Token::default()
+            })
+            .await
+            .unwrap();
+        assert_eq!(
+            judge.found().len(),
+            1,
+            "answers that agree with what the store holds add nothing"
+        );
+        assert!(!judge.0.lock().unwrap().lost);
     }
 }

@@ -1,0 +1,94 @@
+//! The corpus of stores written the way SDK users write them (`harness/corpus/`, several faults
+//! each, their root causes in each file's docstring): the kit fails exactly the rules of those
+//! root causes, each once, fails no rule that holds in the store's code, and keeps every report
+//! format small. A store written for the SDK's older interface is refused in one line.
+
+use rstest::rstest;
+use std::path::Path;
+use std::time::Duration;
+use tokenstore_suite::report::Report;
+use tokenstore_suite::{check_store, AdapterFixture, RunOptions, Status};
+
+use crate::support::python_controls::{python_dir, python_with_sdk};
+
+/// The adapter command for the corpus store `class` (`module:Class`), in a fresh working
+/// directory per reset, as the stores keep their files at relative paths.
+fn corpus_command(python: &str, class: &str) -> Vec<String> {
+    let corpus = Path::new(env!("CARGO_MANIFEST_DIR")).join("corpus/python");
+    [
+        python,
+        python_dir().join("tokenstore_adapter.py").to_str().unwrap(),
+        "--path",
+        corpus.to_str().unwrap(),
+        "--store",
+        class,
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect()
+}
+
+#[rstest]
+#[case::article_sample("seed_sqlite:CustomStoreSQLite", &["delete-tokens.empties", "store.reopens"])]
+fn corpus_store_fails_its_root_causes_and_nothing_else(
+    #[case] class: &str,
+    #[case] root_causes: &[&str],
+) {
+    let Some(python) = python_with_sdk() else {
+        return;
+    };
+    let fixture = AdapterFixture::start(
+        &corpus_command(&python, class),
+        Duration::from_secs(10),
+        true,
+    )
+    .expect("the adapter starts");
+    let options = RunOptions {
+        cases: 16,
+        seed: 7,
+        ..RunOptions::default()
+    };
+    let report = check_store(&fixture, &options, &|_| {});
+    let failed: Vec<&str> = report
+        .rules
+        .iter()
+        .filter(|r| r.status == Status::Fail)
+        .map(|r| r.id.as_str())
+        .collect();
+    assert_eq!(failed, root_causes, "{:#?}", report.rules);
+    let whole = Report {
+        stores: vec![report],
+    };
+    for (format, text) in [
+        ("human", whole.to_human()),
+        ("json", whole.to_json()),
+        ("markdown", whole.to_markdown()),
+        ("html", whole.to_html()),
+        ("junit", whole.to_junit()),
+    ] {
+        assert!(
+            text.len() < 100_000,
+            "the {format} report is {} bytes",
+            text.len()
+        );
+    }
+}
+
+#[test]
+fn store_of_the_older_interface_is_refused_in_one_line_naming_it() {
+    let Some(python) = python_with_sdk() else {
+        return;
+    };
+    let refused = AdapterFixture::start(
+        &corpus_command(&python, "older_interface:JsonTokenStore"),
+        Duration::from_secs(10),
+        true,
+    );
+    let Err(message) = refused else {
+        panic!("a store of the older interface started");
+    };
+    let message = message.to_string();
+    assert!(!message.contains('\n'), "{message}");
+    assert!(message.contains("older TokenStore interface"), "{message}");
+    assert!(message.contains("get_token_by_id(id, token)"), "{message}");
+}
