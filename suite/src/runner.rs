@@ -187,12 +187,9 @@ pub fn check_store(
         {
             continue;
         }
-        let broken = |foundation: &String| {
-            verdicts.failures.contains_key(foundation.as_str())
-                || blocked_runs
-                    .iter()
-                    .any(|(_, why, _): &(_, SetupError, _)| why.breaks == Some(foundation.as_str()))
-        };
+        // A foundation failed by a check's own verdict or a wrong answer the judge saw (a block
+        // is weighed only once every check has run).
+        let broken = |foundation: &String| verdicts.failures.contains_key(foundation.as_str());
         let foundation = rules::rule(check.rule)
             .and_then(|r| r.relies_on.iter().find(|f| broken(f)))
             .and_then(|f| rules::rule(f));
@@ -238,8 +235,10 @@ pub fn check_store(
     // The sequential checks' blocks first: the failures they give their blocking rules count
     // when a tier's block is decided.
     blocked_runs.sort_by_key(|(rule, _, _)| is_tier(rule));
+    let failed_in_own_checks: std::collections::HashSet<&'static str> =
+        verdicts.failures.keys().copied().collect();
     for (rule, why, repro) in blocked_runs {
-        verdicts.block_or_own(rule, why, repro, &checked);
+        verdicts.block_or_own(rule, why, repro, &checked, &failed_in_own_checks);
     }
     let mut stats = None;
     if verdicts.blocked.is_empty() && options.only.runs_the_model() {
@@ -345,22 +344,23 @@ impl Verdicts {
     }
 
     /// A check of `rule` that a call of another rule kept from going on: blocked by that rule.
-    /// But for a tier's check (crash, processes, concurrency, server loss) blocked by a
-    /// sequential rule whose own checks all ran (`checked`) and held, the call failed only in
-    /// the tier's situation (a listing after a crash met a half-written file, an emptying while
-    /// other processes hold the storage): the failure is the tier's.
+    /// But when every check of that rule ran (`checked`) and none failed (`failed`: the rules
+    /// failed before the blocks were weighed), the call failed only in this check's situation
+    /// (an insert whose fresh id collides, a listing after a crash met a half-written file, an
+    /// emptying while other processes hold the storage): the failure is this check's own.
     fn block_or_own(
         &mut self,
         rule: &'static str,
         why: SetupError,
         repro: Option<Repro>,
         checked: &std::collections::HashSet<&'static str>,
+        failed: &std::collections::HashSet<&'static str>,
     ) {
         let holds_elsewhere = why.breaks.is_some_and(|broken| {
-            is_tier(rule)
-                && !is_tier(broken)
+            broken != rule
+                && !(is_tier(broken) && !is_tier(rule))
                 && checked.contains(broken)
-                && !self.failures.contains_key(broken)
+                && !failed.contains(broken)
         });
         if holds_elsewhere {
             let broken = why.breaks.expect("checked above");

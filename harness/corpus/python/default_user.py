@@ -3,9 +3,19 @@ writes the token under DEFAULT_USER unless the token names a user, and upserts o
 (INSERT OR REPLACE), so every token saved without a user name lands on one row. Errors of the
 database are logged and answered as "nothing found".
 
-Root causes:
+Root causes (the kit's report, rule by rule):
 - save.insert: a token saved without a user name is stored under "default", and a second one
   replaces the first (the upsert on the user name).
+- save.key-selects, save.idempotent: INSERT OR REPLACE deletes the row it replaces, so an update
+  by key (even one that changes nothing) gives the token a new id.
+- save.user-name-unique: a save by id that takes another token's user name raises the driver's
+  IntegrityError instead of the SDK's refusal.
+- save.unstored-id-conflict, save.refuse-tokenless: a save is never refused.
+- find-by-id.miss-not-found: an unknown id is answered with None.
+- find.no-key-none: a probe with an access token and only a client secret is looked up by the
+  access token.
+- find.hit-fills-absent: a hit writes the stored id over the probe's own.
+- token.absent-empty: a probe's empty user name is kept and returned as "".
 """
 
 import sqlite3

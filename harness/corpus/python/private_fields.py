@@ -3,9 +3,11 @@ getattr on the names the constructor takes (`token.refresh_token`, ...), which t
 private attributes (`_OAuthToken__refresh_token`), and every helper swallows its exceptions and
 answers None, as a Flask app's "never crash on the token store" code does.
 
-Root causes:
-- save.insert: every value but the id is read as None, so a save stores a row of Nones (and the
-  user name is never written: the user signature is read the same way).
+Root causes (the kit's report, rule by rule):
+- save.insert, save.merge: every value but the id is read as None, so an insert stores a row of
+  Nones and an update replaces the stored values with Nones (one defect, seen on both paths).
+- find-by-id.miss-not-found: an unknown id is answered with None, not the SDK's "not found".
+- save.refuse-tokenless: a token with no refresh, grant or access token is saved.
 """
 
 import sqlite3

@@ -1,11 +1,12 @@
 """A store on SQLite that counts its rows to number a new token and hands back what the driver
 returns: get_tokens lists the rows as tuples, and find_token_by_id swallows a miss into None.
 
-Root causes:
+Root causes (the kit's report, rule by rule):
+- save.insert: a save with an id no token has is refused ("Given ID is invalid"), so no caller
+  chooses an id (and the checks of fresh ids, which choose some, are blocked by it).
 - get-tokens.exact: get_tokens returns the database's rows (tuples), not tokens.
-- save.fresh-id-unique: a new token's id is the row count plus one, which a stored token
-  already has once a token before it was deleted.
 - find-by-id.miss-not-found: an unknown id is answered with None, not the SDK's "not found".
+- token.absent-empty: a token saved with an empty user name keeps it as "" and returns it.
 """
 
 import sqlite3

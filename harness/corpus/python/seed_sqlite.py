@@ -2,11 +2,17 @@
 in the working directory, its constructor and delete_tokens as the article prints them, its
 queries with parameters instead of concatenated strings.
 
-Root causes:
+Root causes (the kit's report, rule by rule):
 - store.reopens: the constructor's table check reads a row, so an empty table counts as missing
   and opening the store again on an empty database raises "table oauthtoken already exists".
 - delete-tokens.empties: delete_tokens commits through `self.connection`, which does not exist;
   the AttributeError leaves every row in place.
+- save.user-name-unique: a save by id writes the user name it carries, even one another token
+  has.
+- save.unstored-id-conflict: a save with an id no token has inserts it, even when its key
+  designates a stored token.
+- save.refuse-tokenless, token.absent-empty: an empty string is stored as a value, so a token
+  whose tokens are all "" is saved, and read back with those "".
 """
 
 import sqlite3

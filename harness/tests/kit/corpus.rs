@@ -29,7 +29,38 @@ fn corpus_command(python: &str, class: &str) -> Vec<String> {
 }
 
 #[rstest]
-#[case::article_sample("seed_sqlite:CustomStoreSQLite", &["delete-tokens.empties", "store.reopens"])]
+#[case::article_sample("seed_sqlite:CustomStoreSQLite", &[
+    "token.absent-empty",
+    "save.refuse-tokenless",
+    "save.user-name-unique",
+    "save.unstored-id-conflict",
+    "delete-tokens.empties",
+    "store.reopens",
+])]
+#[case::private_fields("private_fields:SQLiteTokenStore", &[
+    "find-by-id.miss-not-found",
+    "save.merge",
+    "save.insert",
+    "save.refuse-tokenless",
+])]
+#[case::default_user("default_user:UserTokenStore", &[
+    "token.absent-empty",
+    "find.no-key-none",
+    "find.hit-fills-absent",
+    "find-by-id.miss-not-found",
+    "save.key-selects",
+    "save.insert",
+    "save.refuse-tokenless",
+    "save.user-name-unique",
+    "save.unstored-id-conflict",
+    "save.idempotent",
+])]
+#[case::raw_rows("raw_rows:CountingStore", &[
+    "token.absent-empty",
+    "find-by-id.miss-not-found",
+    "save.insert",
+    "get-tokens.exact",
+])]
 fn corpus_store_fails_its_root_causes_and_nothing_else(
     #[case] class: &str,
     #[case] root_causes: &[&str],
@@ -56,6 +87,14 @@ fn corpus_store_fails_its_root_causes_and_nothing_else(
         .map(|r| r.id.as_str())
         .collect();
     assert_eq!(failed, root_causes, "{:#?}", report.rules);
+    // Each root cause once, leading the report, and every rule it blocks blocked by it.
+    let causes: Vec<&str> = report.root_causes.iter().map(|c| c.rule.as_str()).collect();
+    assert_eq!(causes.len(), root_causes.len());
+    assert!(causes.iter().all(|c| root_causes.contains(c)), "{causes:?}");
+    for blocked in report.rules.iter().filter(|r| r.status == Status::Blocked) {
+        let by = blocked.blocked_by.as_deref().unwrap_or_default();
+        assert!(root_causes.contains(&by), "{} blocked by {by}", blocked.id);
+    }
     let whole = Report {
         stores: vec![report],
     };

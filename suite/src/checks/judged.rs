@@ -30,8 +30,6 @@ struct Follow {
     /// The judge's verdict on the latest call: the wrong answer, or `None` when the call was
     /// right or could not be judged.
     last: Option<Broken>,
-    /// The latest call's method, and whether it answered an error where the judge wanted Ok.
-    last_call: Option<(&'static str, bool)>,
 }
 
 /// How a check's own verdict and the judge's findings fold into one outcome.
@@ -73,20 +71,6 @@ impl Deviations {
         follow.lost |= model.is_none();
         follow.model = model;
         follow.last = None;
-    }
-
-    /// Notes the method of the call being judged, and whether it answered an error.
-    fn calling(&self, op: &Op, answer: &Answer) {
-        let method = match op {
-            Op::Save(_) => "save_token",
-            Op::Find(_) => "find_token",
-            Op::FindById(_) => "find_token_by_id",
-            Op::Delete(_) => "delete_token",
-            Op::GetTokens => "get_tokens",
-            Op::DeleteTokens => "delete_tokens",
-        };
-        self.0.lock().expect("not poisoned").last_call =
-            Some((method, matches!(answer, Answer::Failed(_))));
     }
 
     fn record(&self, broken: Broken, model: Option<Model>) {
@@ -137,25 +121,11 @@ impl Deviations {
     /// the judge lost the store (its listing could not be read), the check's own failure
     /// stands.
     pub fn verdict(&self, rule: &str, failed: bool) -> Verdict {
-        let (found, lost, last, last_call) = {
+        let (found, lost, last) = {
             let follow = self.0.lock().expect("not poisoned");
-            (
-                follow.found.clone(),
-                follow.lost,
-                follow.last.clone(),
-                follow.last_call,
-            )
+            (follow.found.clone(), follow.lost, follow.last.clone())
         };
-        // The failed assertion is about a call of the rule's own methods that answered an
-        // error: the check's scenario says more of why than the judge's generic blame of an
-        // error (a fresh id that collides makes the insert fail).
-        let own_call_erred = last.is_some()
-            && last_call.is_some_and(|(method, erred)| {
-                erred
-                    && crate::rules::rule(rule)
-                        .is_some_and(|r| r.methods.iter().any(|m| m == method))
-            });
-        let own_seen = own_call_erred || found.iter().any(|b| b.rule == rule);
+        let own_seen = found.iter().any(|b| b.rule == rule);
         let mut others: Vec<Broken> = found
             .into_iter()
             .filter(|b| !(failed && b.rule == rule))
@@ -200,7 +170,6 @@ impl Judged {
 
     /// Judges `answer` to `op`; on a wrong answer, records it and adopts the store's state.
     async fn judge(&self, op: &Op, answer: &Answer) {
-        self.deviations.calling(op, answer);
         let Some(mut model) = self.deviations.model() else {
             self.deviations.unjudged();
             return;
