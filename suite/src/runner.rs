@@ -177,21 +177,21 @@ pub fn check_store(
             .unwrap_or("get-tokens.exact");
         verdicts.fail(static_id(rule), problem.clone(), None);
     }
-    // Checks blocked by a call of another rule, decided once every check has run; the rules
-    // whose checks ran to their verdict.
-    let mut blocked_runs = Vec::new();
-    let mut checked = std::collections::HashSet::new();
+    let mut folded = Folded::default();
     for check in checks::all() {
         if missing_capability(check.rule, capabilities).is_some()
             || !options.only.selects(check.rule)
         {
             continue;
         }
-        // A foundation failed by a check's own verdict or a wrong answer the judge saw (a block
-        // is weighed only once every check has run).
-        let broken = |foundation: &String| verdicts.failures.contains_key(foundation.as_str());
+        // A foundation that failed in a check of its own (a block is weighed only once every
+        // check has run).
         let foundation = rules::rule(check.rule)
-            .and_then(|r| r.relies_on.iter().find(|f| broken(f)))
+            .and_then(|r| {
+                r.relies_on
+                    .iter()
+                    .find(|f| folded.failed_in_own_checks.contains(f.as_str()))
+            })
             .and_then(|f| rules::rule(f));
         if let Some(foundation) = foundation {
             let why = SetupError {
@@ -206,37 +206,31 @@ pub fn check_store(
         }
         progress(check.name);
         let run = rt.block_on(run_check(fixture, &check, &profile, options));
-        let story = |lines: &[String]| {
-            (!lines.is_empty()).then(|| Repro {
-                replay_file: None,
-                steps: lines.to_vec(),
-            })
-        };
-        if let Some(blocked) = run.blocked {
-            blocked_runs.push((check.rule, blocked, story(&run.story)));
-            continue;
-        }
-        checked.insert(check.rule);
-        if let Some(message) = run.failure {
-            verdicts.fail(
-                check.rule,
-                format!("{}: {message}", check.name),
-                story(&run.story),
-            );
-        }
-        for (rule, message) in run.notes {
-            verdicts.fail(
-                rule,
-                format!("{} (checking {}): {message}", check.name, check.rule),
-                story(&run.story),
-            );
-        }
+        folded.add(&mut verdicts, &check, run);
     }
+    // A check blocked by a rule the selection left out: that rule's checks run too, so that
+    // the block is weighed against its own verdict.
+    let unweighed: std::collections::HashSet<&'static str> = folded
+        .blocked_runs
+        .iter()
+        .filter_map(|(_, why, _)| why.breaks)
+        .filter(|rule| !folded.checked.contains(rule) && !options.only.selects(rule))
+        .collect();
+    for check in checks::all().into_iter().filter(|c| {
+        unweighed.contains(c.rule) && missing_capability(c.rule, capabilities).is_none()
+    }) {
+        progress(check.name);
+        let run = rt.block_on(run_check(fixture, &check, &profile, options));
+        folded.add(&mut verdicts, &check, run);
+    }
+    let Folded {
+        mut blocked_runs,
+        checked,
+        failed_in_own_checks,
+    } = folded;
     // The sequential checks' blocks first: the failures they give their blocking rules count
     // when a tier's block is decided.
     blocked_runs.sort_by_key(|(rule, _, _)| is_tier(rule));
-    let failed_in_own_checks: std::collections::HashSet<&'static str> =
-        verdicts.failures.keys().copied().collect();
     for (rule, why, repro) in blocked_runs {
         verdicts.block_or_own(rule, why, repro, &checked, &failed_in_own_checks);
     }
@@ -281,6 +275,53 @@ pub fn check_store(
         verdicts,
         stats,
     )
+}
+
+/// The example checks' runs as they are folded into the verdicts.
+#[derive(Default)]
+struct Folded {
+    /// Checks blocked by a call of another rule, decided once every check has run.
+    blocked_runs: Vec<(&'static str, SetupError, Option<Repro>)>,
+    /// The rules whose checks ran to their verdict.
+    checked: std::collections::HashSet<&'static str>,
+    /// The rules that failed in a check of their own (its assertion, or the judge's view of
+    /// its calls): the ones whose failure blocks what stands on them.
+    failed_in_own_checks: std::collections::HashSet<&'static str>,
+}
+
+impl Folded {
+    /// Folds the run of `check` into `verdicts`.
+    fn add(&mut self, verdicts: &mut Verdicts, check: &Check, run: CheckRun) {
+        let story = (!run.story.is_empty()).then(|| Repro {
+            replay_file: None,
+            steps: run.story.clone(),
+        });
+        if let Some(blocked) = run.blocked {
+            if blocked.breaks == Some(check.rule) {
+                self.failed_in_own_checks.insert(check.rule);
+            }
+            self.blocked_runs.push((check.rule, blocked, story));
+            return;
+        }
+        self.checked.insert(check.rule);
+        if run.failure.is_some() || run.notes.iter().any(|(rule, _)| *rule == check.rule) {
+            self.failed_in_own_checks.insert(check.rule);
+        }
+        if let Some(message) = run.failure {
+            verdicts.fail(
+                check.rule,
+                format!("{}: {message}", check.name),
+                story.clone(),
+            );
+        }
+        for (rule, message) in run.notes {
+            verdicts.fail(
+                rule,
+                format!("{} (checking {}): {message}", check.name, check.rule),
+                story.clone(),
+            );
+        }
+    }
 }
 
 /// Whether `rule` belongs to a tier (it needs a capability), not to the sequential rules.
@@ -345,7 +386,7 @@ impl Verdicts {
 
     /// A check of `rule` that a call of another rule kept from going on: blocked by that rule.
     /// But when every check of that rule ran (`checked`) and none failed (`failed`: the rules
-    /// failed before the blocks were weighed), the call failed only in this check's situation
+    /// that failed in a check of their own), the call failed only in this check's situation
     /// (an insert whose fresh id collides, a listing after a crash met a half-written file, an
     /// emptying while other processes hold the storage): the failure is this check's own.
     fn block_or_own(
