@@ -72,6 +72,12 @@ impl AdapterFixture {
                 {
                     Value::Array(Vec::new())
                 }
+                Err(CallError::Answer { message, .. }) => {
+                    return Err(format!(
+                        "cannot look at the store before checking it: {}; its storage may hold rows an earlier run or another program left, which checking deletes: point the adapter at empty storage, or pass --allow-destructive",
+                        crate::show::message(&message)
+                    ))
+                }
                 answer => answer.map_err(broken)?,
             };
             let count = held.as_array().map_or(0, Vec::len);

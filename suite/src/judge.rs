@@ -327,7 +327,7 @@ fn miss_rule(model: &Model, probe: &Token, got: &Token) -> &'static str {
     if by_id.is_some_and(|stored| &probe.merged_over(stored) == got) {
         return "find.never-by-id";
     }
-    let loose = |v: &str| v != value && loosely(v) == loosely(&value);
+    let loose = |v: &str| v != value && (loosely(v) == loosely(&value) || as_pattern(&value, v));
     // The hit names a stored token whose key differs from the probe's only loosely (the probe's
     // own value may have been laid over it).
     let stored = got.id.as_deref().and_then(|id| model.get(id));
@@ -345,6 +345,32 @@ fn miss_rule(model: &Model, probe: &Token, got: &Token) -> &'static str {
         return key_rule(model, probe);
     }
     "find.miss-none"
+}
+
+/// Whether `pattern`, read as a SQL `LIKE` pattern (`_`, `%`), a glob (`?`, `*`, `[...]`) or a
+/// regular expression (`.`, `.*`), matches all of `value`: a store that compares keys that way
+/// finds `alice` for `al_ce`.
+fn as_pattern(pattern: &str, value: &str) -> bool {
+    fn matches(p: &[char], v: &[char]) -> bool {
+        match p.split_first() {
+            None => v.is_empty(),
+            Some(('%' | '*', rest)) => (0..=v.len()).any(|i| matches(rest, &v[i..])),
+            Some(('.', rest)) if rest.first() == Some(&'*') => {
+                (0..=v.len()).any(|i| matches(&rest[1..], &v[i..]))
+            }
+            Some(('_' | '?' | '.', rest)) => !v.is_empty() && matches(rest, &v[1..]),
+            Some(('[', rest)) => match rest.iter().position(|c| *c == ']') {
+                Some(end) if !v.is_empty() => {
+                    rest[..end].contains(&v[0]) && matches(&rest[end + 1..], &v[1..])
+                }
+                _ => false,
+            },
+            Some((c, rest)) => v.first() == Some(c) && matches(rest, &v[1..]),
+        }
+    }
+    let p: Vec<char> = pattern.chars().collect();
+    let v: Vec<char> = value.chars().collect();
+    p.len() <= 64 && p.iter().any(|c| "%*_?.[".contains(*c)) && matches(&p, &v)
 }
 
 /// A value as a case-insensitive, space-trimming comparison sees it.
@@ -560,5 +586,33 @@ pub fn diff(got: &[Token], want: &[Token]) -> String {
     match got.iter().find(|g| !want.iter().any(|w| w.id == g.id)) {
         Some(extra) => format!("unexpected {}", show::token(extra)),
         None => "the lists differ".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::as_pattern;
+
+    #[test]
+    fn a_probe_read_as_a_pattern_matches_what_like_glob_and_regex_stores_find() {
+        for (pattern, value) in [
+            ("al_ce", "alice"),
+            ("a%", "alice"),
+            ("ali*", "alice"),
+            ("al?ce", "alice"),
+            ("[a]lice", "alice"),
+            ("a.ice", "alice"),
+            ("b.*", "bob"),
+        ] {
+            assert!(as_pattern(pattern, value), "{pattern} {value}");
+        }
+        for (pattern, value) in [
+            ("alice", "alice"),
+            ("al_ce", "alce"),
+            ("b.", "bob"),
+            ("[b]ob", "cob"),
+        ] {
+            assert!(!as_pattern(pattern, value), "{pattern} {value}");
+        }
     }
 }

@@ -1,5 +1,5 @@
 //! Values chosen to break stores: the ones that CSV, SQL, key-value and JSON layers tend to
-//! quote, trim, re-case, truncate or re-encode. A conforming store returns each byte for byte or
+//! quote, trim, re-case, truncate, re-encode or parse as numbers, booleans and times. A conforming store returns each byte for byte or
 //! refuses it with InvalidToken naming the field.
 
 /// Every hostile value, each distinct.
@@ -34,6 +34,19 @@ fn build() -> Vec<String> {
         "nul\0byte",
         "*",
         "__tokenstore__",
+        // Numbers a store might parse: past 32-bit, past a double's exact integers, past 64-bit,
+        // with a sign, an exponent, a base or a trailing zero.
+        "2147483648",
+        "9007199254740993",
+        "9223372036854775808",
+        "-0",
+        "+1",
+        "1e3",
+        "0x1F",
+        "1.50",
+        // Booleans and times a store might reinterpret.
+        "true",
+        "2024-03-10T02:30:00",
     ]
     .into_iter()
     .map(String::from)

@@ -26,9 +26,12 @@
 // with that error; a Node process without a handler exits); a promise that never settles
 // (answered as an error of that call just before the harness gives up on it).
 //
-// After each call the adapter waits, at most --settle-ms, until the process holds no more
-// sockets, files and requests than before it: a store that answers before its writes end (the
-// official DBStore rejects a refused save, then inserts it) is judged on what it did.
+// A call's answer (and the caller's token) is copied the moment its promise settles: nothing is
+// filled in later. After each call the adapter then waits, at most --settle-ms, until the process
+// holds no more sockets, files and requests than before it, before the next call starts: a store
+// that answers before its writes end (the official DBStore rejects a refused save, then inserts
+// it) is judged on what it did, and a getTokens that resolves before its query has filled the
+// array is judged on the array it resolved with.
 //
 // Overlapping calls (protocol 2): calls the harness sends while others are in flight run at once
 // on the one store object, interleaved by the event loop at every await, as the SDK's calls from
@@ -577,7 +580,7 @@ class Adapter {
    * rejected with. A plain value where the SDK awaits a Promise, a rejection that escapes as
    * unhandled, or a promise that never settles is a finding of `calls.promise-settles`.
    */
-  async call(method, invoke, shown = `${method}()`) {
+  async call(method, invoke, shown = `${method}()`, copy = (value) => value) {
     if (this.active++ === 0) this.baseline = resources();
     let settle;
     const done = new Promise((resolve) => { settle = resolve; });
@@ -608,9 +611,19 @@ class Adapter {
           this.note(SETTLE_RULE, `${method}:sync`, `${shown} returned ${describe(result)}, not a `
             + "Promise; the SDK calls .catch() on it and fails with a TypeError: make the method async");
         }
-        return result;
+        return copy(result);
       }
-      Promise.resolve(result).then((value) => settle({ value }), (error) => settle({ error }));
+      // The answer is what the promise settled with, copied at that moment: the wait for the
+      // store's pending I/O below decides when the next call may start, and never fills in an
+      // answer (a getTokens that resolves before its query has filled the array is wrong).
+      const copied = (value) => {
+        try {
+          settle({ value: copy(value) });
+        } catch (error) {
+          settle({ error });
+        }
+      };
+      Promise.resolve(result).then(copied, (error) => settle({ error }));
       if (this.callTimeoutMs !== null) {
         timer = setTimeout(() => settle({ timeout: true }), this.callTimeoutMs);
       }
@@ -639,15 +652,15 @@ class Adapter {
 
   async find_token(request) {
     const caller = buildToken(request.token);
-    const found = await this.call("findToken", () => this.store(request).findToken(caller));
-    return { found: dumpToken(found, "findToken()"), caller: dumpToken(caller, "the caller") };
+    return this.call("findToken", () => this.store(request).findToken(caller), "findToken()",
+      (found) => ({ found: dumpToken(found, "findToken()"), caller: dumpToken(caller, "the caller") }));
   }
 
   async save_token(request) {
     const caller = buildToken(request.token);
     // The official DBStore resolves a driver result; the SDK ignores what saveToken resolves.
-    await this.call("saveToken", () => this.store(request).saveToken(caller));
-    return { caller: dumpToken(caller, "the caller") };
+    return this.call("saveToken", () => this.store(request).saveToken(caller), "saveToken()",
+      () => ({ caller: dumpToken(caller, "the caller") }));
   }
 
   async delete_token(request) {
@@ -657,11 +670,12 @@ class Adapter {
   }
 
   async get_tokens(request) {
-    const tokens = await this.call("getTokens", () => this.store(request).getTokens());
-    if (!Array.isArray(tokens)) {
-      throw new WrongAnswer(`getTokens() returned ${describe(tokens)}, not an array: want [] for an empty store`);
-    }
-    return tokens.map((t) => dumpToken(t, "getTokens()"));
+    return this.call("getTokens", () => this.store(request).getTokens(), "getTokens()", (tokens) => {
+      if (!Array.isArray(tokens)) {
+        throw new WrongAnswer(`getTokens() returned ${describe(tokens)}, not an array: want [] for an empty store`);
+      }
+      return tokens.map((t) => dumpToken(t, "getTokens()"));
+    });
   }
 
   async delete_tokens(request) {
@@ -671,8 +685,8 @@ class Adapter {
 
   async find_token_by_id(request) {
     const shown = `findTokenById(${JSON.stringify(request.id)})`;
-    const found = await this.call("findTokenById", () => this.store(request).findTokenById(request.id), shown);
-    return dumpToken(found, shown);
+    return this.call("findTokenById", () => this.store(request).findTokenById(request.id), shown,
+      (found) => dumpToken(found, shown));
   }
 }
 

@@ -501,6 +501,7 @@ mod node {
     #[rstest]
     #[case::probe_on_miss("ProbeOnMissStore", "find.miss-none", true)]
     #[case::null_for_empty("NullForEmptyStore", "get-tokens.exact", true)]
+    #[case::early_get_tokens("EarlyGetTokensStore", "get-tokens.exact", true)]
     #[case::sync_method("SyncFindStore", "calls.promise-settles", true)]
     #[case::escaping_rejection("EscapingRejectionStore", "calls.promise-settles", true)]
     #[case::case_insensitive("CaseInsensitiveStore", "find.exact-match", true)]

@@ -131,3 +131,41 @@ fn store_of_the_older_interface_is_refused_in_one_line_naming_it() {
     assert!(message.contains("older TokenStore interface"), "{message}");
     assert!(message.contains("get_token_by_id(id, token)"), "{message}");
 }
+
+/// Rows an earlier run left, in a shape the store's own `get_tokens` cannot answer with: the
+/// start says so, names `--allow-destructive`, and leaves the rows alone.
+#[test]
+fn storage_holding_rows_the_store_cannot_list_is_refused_naming_the_way_on() {
+    let Some(python) = python_with_sdk() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("left.db");
+    let made = std::process::Command::new(&python)
+        .arg("-c")
+        .arg(format!(
+            "import sqlite3; db = sqlite3.connect({:?}); \
+             db.execute('CREATE TABLE tokens (id TEXT PRIMARY KEY, user_name TEXT, client_id TEXT, client_secret TEXT, refresh_token TEXT, access_token TEXT, grant_token TEXT, expiry_time TEXT, redirect_url TEXT, api_domain TEXT)'); \
+             db.execute(\"INSERT INTO tokens (id, user_name, refresh_token) VALUES ('1', 'left', 'r')\"); db.commit()",
+            db.to_str().unwrap()
+        ))
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let mut command = corpus_command(&python, "raw_rows:CountingStore");
+    command.extend(["--kwargs".into(), format!(r#"{{"path": {:?}}}"#, db)]);
+    let Err(message) = AdapterFixture::start(&command, Duration::from_secs(10), false) else {
+        panic!("a store holding rows it cannot list was checked");
+    };
+    assert!(message.contains("--allow-destructive"), "{message}");
+    assert!(message.contains("earlier run"), "{message}");
+    let rows = std::process::Command::new(&python)
+        .arg("-c")
+        .arg(format!(
+            "import sqlite3; print(sqlite3.connect({:?}).execute('SELECT COUNT(*) FROM tokens').fetchone()[0])",
+            db.to_str().unwrap()
+        ))
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&rows.stdout).trim(), "1");
+}

@@ -2,7 +2,7 @@
 
 use super::{checks, ensure, token, with_client, CheckResult, Ctx};
 use crate::show;
-use tokenstore_core::Token;
+use tokenstore_core::{Field, Token};
 
 checks![
     ("find.by-user-name", user_name_matches_only_the_user_name),
@@ -219,6 +219,20 @@ async fn keys_compare_exactly(ctx: Ctx) -> CheckResult {
         .await?;
     ctx.expect_find(&with_client(token!(refresh_token = "R-1")), None)
         .await?;
+    // The metacharacters of SQL patterns, shell globs and regular expressions match nothing but
+    // themselves: a store that compares with LIKE, GLOB, fnmatch or a regex finds alice here.
+    for (field, value) in PATTERNS {
+        let mut probe = with_client(Token::default());
+        probe.set(*field, Some((*value).to_owned()));
+        if *field != Field::GrantToken && *field != Field::RefreshToken {
+            probe = Token {
+                user_name: probe.user_name,
+                access_token: probe.access_token,
+                ..Token::default()
+            };
+        }
+        ctx.expect_find(&probe, None).await?;
+    }
     let other = ctx
         .save(&token!(user_name = "Alice", refresh_token = "r-Alice"))
         .await?;
@@ -238,6 +252,22 @@ async fn keys_compare_exactly(ctx: Ctx) -> CheckResult {
         },
     )
 }
+
+/// Probes that read as a pattern (SQL `LIKE`, a glob, a regular expression) match a stored key
+/// of the fixture, and as a plain value match nothing.
+const PATTERNS: &[(Field, &str)] = &[
+    (Field::UserName, "al_ce"),
+    (Field::UserName, "a%"),
+    (Field::UserName, "ali*"),
+    (Field::UserName, "al?ce"),
+    (Field::UserName, "[a]lice"),
+    (Field::UserName, "a.ice"),
+    (Field::UserName, "b.*"),
+    (Field::AccessToken, "a-al_ce"),
+    (Field::AccessToken, "a-b%"),
+    (Field::GrantToken, "g-?"),
+    (Field::RefreshToken, "r-[1]"),
+];
 
 async fn probe_id_is_never_a_key(ctx: Ctx) -> CheckResult {
     let f = populate(&ctx).await?;

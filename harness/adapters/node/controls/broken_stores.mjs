@@ -21,6 +21,17 @@ export class NullForEmptyStore extends FileTokenStore {
   }
 }
 
+/** Breaks get-tokens.exact: getTokens resolves with the array before its (simulated) query has
+ * filled it, as the TypeScript SDK's DBStore did until 2021; the rows arrive a moment later. */
+export class EarlyGetTokensStore extends FileTokenStore {
+  async getTokens() {
+    const rows = await super.getTokens();
+    const tokens = [];
+    setTimeout(() => tokens.push(...rows), 5);
+    return tokens;
+  }
+}
+
 /** Breaks calls.promise-settles: findToken is not async, so it returns a plain value, where the
  * SDK calls `.catch()` on what it returns. */
 export class SyncFindStore extends FileTokenStore {
