@@ -94,7 +94,12 @@ impl Deviations {
         let Some(model) = self.model() else { return };
         let what = "get_tokens() after reopening";
         if let Err(broken) = listed(witness, &model, what, "store.durable").await {
-            let adopted = adopt(witness, model.choices).await;
+            // Only the listing is wrong when find_token_by_id answers as the model holds.
+            let adopted = if broken.rule == "get-tokens.exact" {
+                Some(model)
+            } else {
+                adopt(witness, model.choices).await
+            };
             self.record(broken, adopted);
         }
     }
