@@ -105,6 +105,16 @@ impl From<StoreError> for Answer {
     }
 }
 
+impl Answer {
+    /// The answer a call's `result` gives: `ok` of its Ok value, or its error.
+    pub fn of<T>(result: &Result<T, StoreError>, ok: impl FnOnce(&T) -> Answer) -> Answer {
+        match result {
+            Ok(value) => ok(value),
+            Err(e) => Answer::Failed(Failure::of(e)),
+        }
+    }
+}
+
 /// How many tokens of a `get_tokens` answer a description shows: a line costs the same however
 /// large the store.
 const LISTED: usize = 5;

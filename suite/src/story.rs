@@ -4,7 +4,7 @@
 //! [`STORY_CALLS`] lines, described as [`crate::call::describe`] describes a call (secrets
 //! redacted by [`crate::show`]).
 
-use crate::call::{describe, Answer, Failure, Op};
+use crate::call::{describe, Answer, Op};
 use async_trait::async_trait;
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
@@ -61,11 +61,7 @@ impl Recorded {
         result: Result<T, StoreError>,
         answer: impl FnOnce(&T) -> Answer,
     ) -> Result<T, StoreError> {
-        let shown = match &result {
-            Ok(value) => answer(value),
-            Err(e) => Answer::Failed(Failure::of(e)),
-        };
-        self.story.push(describe(&op, &shown));
+        self.story.push(describe(&op, &Answer::of(&result, answer)));
         result
     }
 }

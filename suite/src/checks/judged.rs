@@ -9,7 +9,7 @@
 //! own assertion failed after a call of another rule went wrong was blocked by that rule (its
 //! setup did not land), and is not failed under its own.
 
-use crate::call::{self, Answer, Op};
+use crate::call::{Answer, Op};
 use crate::judge::{self, Broken};
 use crate::model::Model;
 use async_trait::async_trait;
@@ -305,11 +305,7 @@ impl Judged {
         result: Result<T, StoreError>,
         answer: impl FnOnce(&T) -> Answer,
     ) -> Result<T, StoreError> {
-        let shown = match &result {
-            Ok(value) => answer(value),
-            Err(e) => Answer::Failed(call::Failure::of(e)),
-        };
-        self.judge(&op, &shown).await;
+        self.judge(&op, &Answer::of(&result, answer)).await;
         result
     }
 }
