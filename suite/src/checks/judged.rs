@@ -22,11 +22,11 @@ pub struct Deviations(Arc<Mutex<Follow>>);
 
 #[derive(Default)]
 struct Follow {
+    /// What the store holds, as far as the judge can tell; `None` once the model no longer
+    /// follows the store (its listing could not be had or read), and for no judge at all: the
+    /// calls after that are not judged.
     model: Option<Model>,
     found: Vec<Broken>,
-    /// Whether the model no longer follows the store (its listing could not be had or read):
-    /// the calls after that are not judged.
-    lost: bool,
     /// The judge's verdict on the latest call: the wrong answer, or `None` when the call was
     /// right or could not be judged.
     last: Option<Broken>,
@@ -59,16 +59,11 @@ impl Deviations {
     }
 
     fn model(&self) -> Option<Model> {
-        let follow = self.0.lock().expect("not poisoned");
-        if follow.lost {
-            return None;
-        }
-        follow.model.clone()
+        self.0.lock().expect("not poisoned").model.clone()
     }
 
     fn keep(&self, model: Option<Model>) {
         let mut follow = self.0.lock().expect("not poisoned");
-        follow.lost |= model.is_none();
         follow.model = model;
         follow.last = None;
     }
@@ -78,7 +73,6 @@ impl Deviations {
         if !follow.found.iter().any(|b| b.rule == broken.rule) {
             follow.found.push(broken.clone());
         }
-        follow.lost |= model.is_none();
         follow.model = model;
         follow.last = Some(broken);
     }
@@ -128,7 +122,11 @@ impl Deviations {
     pub fn verdict(&self, rule: &str, failed: bool) -> Verdict {
         let (found, lost, last) = {
             let follow = self.0.lock().expect("not poisoned");
-            (follow.found.clone(), follow.lost, follow.last.clone())
+            (
+                follow.found.clone(),
+                follow.model.is_none(),
+                follow.last.clone(),
+            )
         };
         let own_seen = found.iter().any(|b| b.rule == rule);
         let mut others: Vec<Broken> = found
@@ -464,6 +462,6 @@ mod tests {
             1,
             "answers that agree with what the store holds add nothing"
         );
-        assert!(!judge.0.lock().unwrap().lost);
+        assert!(judge.0.lock().unwrap().model.is_some());
     }
 }
