@@ -2,27 +2,45 @@
 //! driven as a [`StoreFixture`] like any backend: the hello and its capabilities and limits, the
 //! look at the store before checking it, and fresh storage through `reset`. The wire itself
 //! (requests, responses, timeouts, a broken child) is [`crate::protocol`].
+//!
+//! The store's resources: the adapter closes every store object at each reset (`close`, `end`
+//! ... where the class has one). When the adapter process still holds more than
+//! [`LEAKED_SOCKETS`] sockets after that, the store keeps connections that nothing can close:
+//! that is reported once, under the store ([`StoreFixture::resources`]), and the adapter is
+//! restarted, so the server never runs out of connections and no rule's check meets it.
 
 use crate::fixture::{Capabilities, SetupError, Storage, StoreFixture};
 use crate::protocol::{
-    agree_protocol, call, declared_limits, hello_request, store_error, AdapterStore, CallError,
-    Process, ProcessStore, Shared, Spares,
+    agree_protocol, call, declared_limits, hello_request, restarted, store_error, AdapterStore,
+    CallError, Process, ProcessStore, Shared, Spares,
 };
 use async_trait::async_trait;
 use serde_json::{json, Value};
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokenstore_core::{Limits, StoreError, TokenStore};
 
 pub use crate::protocol::DEFAULT_TIMEOUT;
 
-/// A store behind an adapter, as a fixture: one child process for the whole run.
+/// How many sockets the adapter process may hold once every store object is dropped and closed:
+/// a store that holds more keeps its connections (a pool per object never ended). Well under the
+/// connections a server allows by default (PostgreSQL 100, MySQL 151).
+pub const LEAKED_SOCKETS: usize = 32;
+
+/// A store behind an adapter, as a fixture: one child process for the whole run (a new one when
+/// the store leaked connections).
 pub struct AdapterFixture {
     name: String,
     capabilities: Capabilities,
     limits: Limits,
-    process: Shared,
+    command: Vec<String>,
+    timeout: Duration,
+    process: Mutex<Shared>,
+    /// Findings about the store's resources, each once.
+    resources: Mutex<Vec<String>>,
+    /// Fresh storages given so far.
+    resets: std::sync::atomic::AtomicUsize,
     /// More processes of the adapter (processes and crash tiers), started ahead of need.
     spares: Arc<Spares>,
 }
@@ -100,7 +118,11 @@ impl AdapterFixture {
                 connections: flag("connections"),
             },
             limits,
-            process: Arc::new(process),
+            command: command.to_vec(),
+            timeout,
+            process: Mutex::new(Arc::new(process)),
+            resources: Mutex::new(Vec::new()),
+            resets: Default::default(),
             spares: Arc::new(Spares::new(command, timeout)),
         })
     }
@@ -126,29 +148,70 @@ impl StoreFixture for AdapterFixture {
     }
 
     async fn storage(&self) -> Result<Box<dyn Storage>, SetupError> {
-        let reset = call(&self.process, "reset", json!({})).await.map_err(|e| {
-            let breaks = match &e {
-                CallError::Answer { rule: Some(r), .. } => {
-                    crate::rules::rule(r).map(|r| r.id.as_str())
-                }
-                _ => None,
-            };
-            let message = match e {
-                CallError::Answer {
-                    message,
-                    rule: Some(_),
-                    ..
-                } => message,
-                e => format!("preparing fresh storage (reset): {}", store_error(e, None)),
-            };
-            SetupError { message, breaks }
-        })?;
+        let mut process = self.process.lock().expect("not poisoned").clone();
+        let mut reset = fresh_storage(&process).await?;
+        let resets = 1 + self
+            .resets
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        if let Some(held) = process.sockets().filter(|&n| n > LEAKED_SOCKETS) {
+            self.leaked(held, resets);
+            process =
+                Arc::new(
+                    restarted(&self.command, self.timeout)
+                        .await
+                        .map_err(|e| SetupError {
+                            message: format!(
+                                "restarting the adapter, which kept {held} sockets: {e}"
+                            ),
+                            breaks: None,
+                        })?,
+                );
+            *self.process.lock().expect("not poisoned") = process.clone();
+            reset = fresh_storage(&process).await?;
+        }
         Ok(Box::new(AdapterStorage {
-            process: self.process.clone(),
+            process,
             dir: reset["dir"].as_str().map(PathBuf::from),
             spares: self.spares.clone(),
         }))
     }
+
+    fn resources(&self) -> Vec<String> {
+        self.resources.lock().expect("not poisoned").clone()
+    }
+}
+
+impl AdapterFixture {
+    /// Notes, once, that the adapter held `held` sockets after the kit dropped and closed every
+    /// store object of `resets` fresh storages.
+    fn leaked(&self, held: usize, resets: usize) {
+        let mut resources = self.resources.lock().expect("not poisoned");
+        if resources.is_empty() {
+            resources.push(format!(
+                "the adapter process held {held} open sockets after the kit had dropped every store object (closing those with close(), end() or dispose()) at fresh storage {resets}: each store object keeps its connections after it is dropped, so an app that makes a store per request runs the server out of connections; close them in a close() or end() method, or share one pool between store objects (the kit restarted the adapter and went on)"
+            ));
+        }
+    }
+}
+
+/// Fresh storage in `process`: its `reset`, or why the adapter could not give it (and the rule
+/// the store broke doing it, when the adapter names one).
+async fn fresh_storage(process: &Shared) -> Result<Value, SetupError> {
+    call(process, "reset", json!({})).await.map_err(|e| {
+        let breaks = match &e {
+            CallError::Answer { rule: Some(r), .. } => crate::rules::rule(r).map(|r| r.id.as_str()),
+            _ => None,
+        };
+        let message = match e {
+            CallError::Answer {
+                message,
+                rule: Some(_),
+                ..
+            } => message,
+            e => format!("preparing fresh storage (reset): {}", store_error(e, None)),
+        };
+        SetupError { message, breaks }
+    })
 }
 
 struct AdapterStorage {

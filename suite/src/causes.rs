@@ -19,7 +19,7 @@ pub const CAUSES: &[Cause] = &[
     Cause {
         name: "collation",
         matches: collation,
-        advice: "likely cause: the database compares keys with its collation, which ignores case or trailing spaces (MySQL's default _ci and PAD SPACE collations); make the key and id columns binary (utf8mb4_bin, COLLATE \"C\") or compare the values in code",
+        advice: "likely cause: the database compares keys with its collation, which ignores case or trailing spaces (MySQL's default _ci and PAD SPACE collations); make the key and id columns binary without padding (VARBINARY, MySQL 8's utf8mb4_0900_bin, MariaDB's utf8mb4_nopad_bin, PostgreSQL's COLLATE \"C\") or compare the values in code",
     },
     Cause {
         name: "max-over-text-ids",

@@ -55,6 +55,12 @@ pub trait StoreFixture: Send + Sync {
         required(self.name())
     }
 
+    /// What the run saw the store do to its resources (connections kept after the kit dropped
+    /// every store object), in words, each once; none for a store the kit builds itself.
+    fn resources(&self) -> Vec<String> {
+        Vec::new()
+    }
+
     /// New storage, empty and shared with no other storage, removed when dropped. An error says
     /// in one line what the user must do (start a server, set a variable), and names the rule
     /// the store broke when the store itself could not be emptied.

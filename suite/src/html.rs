@@ -49,6 +49,13 @@ impl Report {
                 id = anchor(&store.name),
                 name = escape(&store.name),
             );
+            for finding in &store.resources {
+                let _ = writeln!(
+                    page,
+                    "<p class=\"resources\">resources: {}</p>",
+                    escape(finding)
+                );
+            }
             if !store.root_causes.is_empty() {
                 let _ = writeln!(
                     page,

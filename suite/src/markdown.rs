@@ -22,6 +22,12 @@ impl Report {
                 s.blocked
             );
         }
+        for store in self.stores.iter().filter(|s| !s.resources.is_empty()) {
+            let _ = writeln!(out, "\n### {}: resources\n", cell(&store.name));
+            for finding in &store.resources {
+                let _ = writeln!(out, "- {}", finding.replace('`', "'"));
+            }
+        }
         let failures: Vec<_> = self
             .stores
             .iter()

@@ -267,6 +267,20 @@ impl Process {
         }
     }
 
+    /// How many sockets the adapter process holds open (its connections to servers, TCP or
+    /// Unix), read from `/proc/PID/fd`; `None` where `/proc` cannot tell (not Linux).
+    pub(crate) fn sockets(&self) -> Option<usize> {
+        let fds = std::fs::read_dir(format!("/proc/{}/fd", self.pid)).ok()?;
+        Some(
+            fds.filter_map(Result::ok)
+                .filter(|fd| {
+                    std::fs::read_link(fd.path())
+                        .is_ok_and(|link| link.to_string_lossy().starts_with("socket:"))
+                })
+                .count(),
+        )
+    }
+
     /// Kills the child and records why, with the tail of its stderr. The first reason stays.
     fn break_with(&self, why: String) -> String {
         {
@@ -537,6 +551,15 @@ impl ProcessStore {
     }
 }
 
+/// `command` started and through its hello, on a thread that may block: a process attached to
+/// no storage yet.
+pub(crate) async fn restarted(
+    command: &[String],
+    timeout: Duration,
+) -> Result<Process, StoreError> {
+    blocking(|| started(command, timeout))
+}
+
 /// `command` started and through its hello: a process attached to no storage yet.
 fn started(command: &[String], timeout: Duration) -> Result<Process, StoreError> {
     let broken = |why: String| StoreError::Backend {
@@ -686,7 +709,8 @@ impl TokenStore for AdapterStore {
         {
             Value::Null => Err(StoreError::Backend {
                 message: format!(
-                    "find_token_by_id({id:?}) returned nothing instead of raising NotFound"
+                    "find_token_by_id({}) returned nothing instead of raising NotFound",
+                    crate::show::value(id)
                 ),
                 source: None,
             }),

@@ -26,6 +26,10 @@ pub struct StoreReport {
     /// The store's failures as root causes, each once, the one that blocks most rules first
     /// ([`RootCause`]); what every rendering leads with.
     pub root_causes: Vec<RootCause>,
+    /// What the store does to the resources of the app that runs it (connections it keeps after
+    /// it is dropped), each once, in words; not a verdict of any rule.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub resources: Vec<String>,
 }
 
 /// One failed rule as the cause of the verdicts it explains: its first message (with the calls
@@ -144,11 +148,18 @@ impl StoreReport {
 }
 
 /// `store: N root causes`, then one line each (with the rules it blocks and the likely
-/// cause), and a blank line; nothing when the store failed no rule.
+/// cause), then each finding about the store's resources, and a blank line; nothing when the
+/// store failed no rule and has no such finding.
 pub fn root_causes_in_words(store: &StoreReport) -> String {
     let mut out = String::new();
+    for finding in &store.resources {
+        let _ = writeln!(out, "{}: resources: {finding}", store.name);
+    }
     let n = store.root_causes.len();
     if n == 0 {
+        if !out.is_empty() {
+            out.push('\n');
+        }
         return out;
     }
     let _ = writeln!(
@@ -311,7 +322,7 @@ impl Report {
                 "root_causes".to_owned(),
                 store.root_causes.len().to_string(),
             ));
-            if !store.root_causes.is_empty() {
+            if !store.root_causes.is_empty() || !store.resources.is_empty() {
                 suite.set_system_out(root_causes_in_words(store));
             }
             for rule in &store.rules {
@@ -382,6 +393,7 @@ mod tests {
             profile: BTreeMap::new(),
             capabilities: crate::fixture::Capabilities::default(),
             root_causes: causes,
+            resources: Vec::new(),
             rules,
             summary: Summary::default(),
             model: None,

@@ -266,6 +266,7 @@ pub fn check_store(
             );
         }
     }
+    verdicts.block_what_stands_on_failures();
     verdicts.explain_sequential_histories();
     assemble(
         fixture,
@@ -412,6 +413,52 @@ impl Verdicts {
             self.fail(rule, message, repro);
         } else {
             self.block(rule, why);
+        }
+    }
+
+    /// A failed rule that relies on a rule which failed too (`relies_on` in rules.toml), where
+    /// that failure was only known once every check had run (its check was first blocked by
+    /// another rule, then found to fail on its own): blocked by it, as when the failure is known
+    /// before its checks run. In the rules' order, so a rule blocked here blocks nothing.
+    fn block_what_stands_on_failures(&mut self) {
+        for rule in rules::rules() {
+            let id = static_id(&rule.id);
+            if !self.failures.contains_key(id) {
+                continue;
+            }
+            let Some(foundation) = rule
+                .relies_on
+                .iter()
+                .find(|f| self.failures.contains_key(f.as_str()))
+            else {
+                continue;
+            };
+            let foundation = static_id(foundation);
+            self.failures.remove(id);
+            self.blocked.entry(id).or_insert(SetupError {
+                message: format!("{foundation} fails, and the checks of {id} stand on it"),
+                breaks: Some(foundation),
+            });
+        }
+        // A block by a rule that is now blocked itself is a block by what blocks that rule.
+        let by: BTreeMap<&'static str, &'static str> = self
+            .blocked
+            .iter()
+            .filter_map(|(rule, why)| why.breaks.map(|b| (*rule, b)))
+            .collect();
+        for why in self.blocked.values_mut() {
+            let mut hops = 0;
+            while let Some(next) = why
+                .breaks
+                .filter(|b| !self.failures.contains_key(b))
+                .and_then(|b| by.get(b).copied())
+            {
+                why.breaks = Some(next);
+                hops += 1;
+                if hops > by.len() {
+                    break;
+                }
+            }
         }
     }
 
@@ -860,6 +907,7 @@ fn assemble(
         profile: profile.detected.clone(),
         capabilities,
         root_causes: crate::report::RootCause::of(&results),
+        resources: fixture.resources(),
         rules: results,
         summary,
         model,
@@ -908,6 +956,7 @@ fn unavailable(fixture: &dyn StoreFixture, why: &str, required: bool) -> StoreRe
         capabilities: fixture.capabilities(),
         summary,
         root_causes: Vec::new(),
+        resources: Vec::new(),
         rules,
         model: None,
     }

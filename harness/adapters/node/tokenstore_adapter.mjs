@@ -47,6 +47,9 @@
 // `cause` is another error (a driver error) is a failure of the storage, as is any other error.
 // The SDKException of an unknown id ("Given ID is invalid") is NotFound. No dependency beside the
 // SDK the store is written against.
+//
+// At each reset and attach, every store object the kit opened is closed with its close(), end(),
+// dispose() or destroy(), the first it has (awaited), and dropped.
 
 import { AsyncLocalStorage } from "node:async_hooks";
 import fs from "node:fs";
@@ -77,6 +80,9 @@ const SETTLE_RULE = "calls.promise-settles";
 // Error codes of MySQL/MariaDB and PostgreSQL drivers that mean "a constraint refused the write".
 const CONSTRAINT_CODES = new Set(["ER_DUP_ENTRY", "ER_DUP_KEY", "23505", "SQLITE_CONSTRAINT"]);
 const REFUSALS = new Set(["SDKException"]);
+// Methods that release a store object's resources (connections, files), tried in this order; the
+// adapter calls (and awaits) the first the object has when the kit is done with it.
+const CLOSERS = ["close", "end", "dispose", "destroy"];
 
 /** A flag the adapter cannot start with: one line naming it and what to do. */
 class StartupError extends Error {}
@@ -235,15 +241,16 @@ function findSdk(store, flag) {
   const found = candidates.map((name) => ({ name, root: packageRoot(name, store.file) }))
     .filter((c) => c.root !== null);
   if (found.length === 1) return sdkAt(found[0].name, found[0].root);
-  if (found.length === 0 && mentionedSdks(store.file).length === 0) {
-    // A store that imports no SDK module (it only calls the tokens' methods): the adapter's own
-    // copy of the SDK builds the tokens it is handed.
+  if (mentionedSdks(store.file).length === 0) {
+    // A store that imports no SDK module (it only calls the tokens' methods): the Node.js SDK
+    // where the store resolves it, else the adapter's own copy, builds the tokens it is handed.
     const name = named ?? SDK_PACKAGES.nodejs;
-    const own = packageRoot(name, fileURLToPath(import.meta.url));
-    if (own !== null) {
+    const root = found.find((c) => c.name === name)?.root
+      ?? packageRoot(name, fileURLToPath(import.meta.url));
+    if (root !== null) {
       process.stderr.write(`tokenstore_adapter: ${store.file} names no Zoho CRM SDK; its tokens are `
-        + `built with the adapter's own ${name}${named ? "" : " (--sdk chooses another)"}\n`);
-      return sdkAt(name, own);
+        + `built with ${name}${named ? "" : " (--sdk chooses another)"}\n`);
+      return sdkAt(name, root);
     }
   }
   if (found.length === 0) {
@@ -502,11 +509,27 @@ class Adapter {
     this.tmpdir = null;
   }
 
+  /** Closes every store object open in this process with the first of CLOSERS it has (what
+   * that throws is ignored: the kit is done with the object), and drops it. */
+  async release() {
+    const held = new Set([...this.stores.values(), ...this.fresh.values()]);
+    this.stores.clear();
+    this.fresh.clear();
+    for (const store of held) {
+      const name = CLOSERS.find((n) => typeof store?.[n] === "function");
+      if (name === undefined) continue;
+      try {
+        await store[name]();
+      } catch {
+        // Closing is the kit's tidying up, not a call it judges.
+      }
+    }
+  }
+
   /** Fresh storage: a fresh working directory (and {tmpdir}); storage outside it (a database) is
    * emptied through the store's own deleteTokens, only when it holds tokens. */
   async reset() {
-    this.stores.clear();
-    this.fresh.clear();
+    await this.release();
     this.newTmpdir();
     if (!this.local) {
       for (const namespace of this.namespaced ? HARNESS_NAMESPACES : ["main"]) await this.empty(namespace);
@@ -539,9 +562,8 @@ class Adapter {
   }
 
   /** Uses the storage another adapter process made (its {tmpdir}), without emptying it. */
-  attach(request) {
-    this.stores.clear();
-    this.fresh.clear();
+  async attach(request) {
+    await this.release();
     if (request.dir === null || request.dir === undefined) {
       if (this.local) throw new Error("attach: this store keeps its storage in {tmpdir}; name it");
       this.newTmpdir();

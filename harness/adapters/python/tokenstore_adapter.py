@@ -33,11 +33,16 @@ sharing the one store object, as a multi-threaded web app shares its store: the 
 tier then applies. A call runs on the thread that made the store whenever that thread is free, so
 a store only its own thread may call fails the concurrency tier alone. --no-threads answers one
 call at a time (protocol 1), for a store its authors say is never used from two threads.
+
+At each reset and attach, every store object the kit opened is closed with its close(), aclose()
+(awaited), dispose() or end(), the first it has, and dropped.
 """
 
 import argparse
+import asyncio
 import concurrent.futures
 import importlib
+import inspect
 import json
 import os
 import shutil
@@ -236,6 +241,27 @@ def older_interface(cls):
                                       ", ".join(m + "()" for m in NEW_METHODS)))
 
 
+# Methods that release a store object's resources (connections, files), tried in this order; the
+# adapter calls the first the object has when the kit is done with it.
+CLOSERS = ("close", "aclose", "dispose", "end")
+
+
+def close_store(store):
+    """Releases `store` with its first method of CLOSERS (awaited when it is a coroutine); a
+    store without one is only dropped. What the method raises is ignored: the kit is done with
+    the object either way."""
+    for name in CLOSERS:
+        method = getattr(store, name, None)
+        if callable(method):
+            try:
+                result = method()
+                if inspect.isawaitable(result):
+                    asyncio.run(result)
+            except Exception:
+                pass
+            return
+
+
 class Adapter:
     def __init__(self, args):
         if args.path:
@@ -306,11 +332,18 @@ class Adapter:
             shutil.rmtree(self.tmpdir, ignore_errors=True)
         self.tmpdir = None
 
+    def release(self):
+        """Closes every store object open in this process (close_store) and drops it."""
+        held = {id(store): store for store in [*self.stores.values(), *self.fresh.values()]}
+        self.stores.clear()
+        self.fresh.clear()
+        for store in held.values():
+            close_store(store)
+
     def reset(self, request):
         """Fresh storage: a fresh working directory (and {tmpdir}); storage outside it (a
         database) is emptied through the store's own delete_tokens, only when it holds tokens."""
-        self.stores.clear()
-        self.fresh.clear()
+        self.release()
         self.new_tmpdir()
         if not self.local:
             for namespace in (HARNESS_NAMESPACES if self.namespaced else ("main",)):
@@ -342,8 +375,7 @@ class Adapter:
 
     def attach(self, request):
         """Uses the storage another adapter process made (its {tmpdir}), without emptying it."""
-        self.stores.clear()
-        self.fresh.clear()
+        self.release()
         if request.get("dir") is None:
             if self.local:
                 raise RuntimeError("attach: this store keeps its storage in {tmpdir}; name it")

@@ -1,17 +1,21 @@
-//! The corpus of stores written the way SDK users write them (`harness/corpus/`, several faults
-//! each, their root causes in each file's docstring): the kit fails exactly the rules of those
-//! root causes, each once, fails no rule that holds in the store's code, and keeps every report
-//! format small. A store written for the SDK's older interface is refused in one line.
+//! The corpus of stores written the way SDK users write them (Python in `harness/corpus/python`,
+//! Node.js in `harness/adapters/node/corpus`, beside the SDKs they import; several faults each,
+//! their root causes at the top of each file): the kit fails exactly the rules of those root
+//! causes, each once, fails no rule that holds in the store's code, reports a store that keeps
+//! its connections once under its resources, and keeps every report format small. A store
+//! written for the SDK's older interface is refused in one line.
 
 use rstest::rstest;
 use std::path::Path;
 use std::time::Duration;
 use tokenstore_suite::report::Report;
-use tokenstore_suite::{check_store, AdapterFixture, RunOptions, Status};
+use tokenstore_suite::{check_store, AdapterFixture, RunOptions, Status, StoreReport};
 
+use crate::support::mysql_url;
+use crate::support::node_controls::{node_command, node_dir, node_with_sdks};
 use crate::support::python_controls::{python_dir, python_with_sdk};
 
-/// The adapter command for the corpus store `class` (`module:Class`), in a fresh working
+/// The adapter command for the Python corpus store `class` (`module:Class`), in a fresh working
 /// directory per reset, as the stores keep their files at relative paths.
 fn corpus_command(python: &str, class: &str) -> Vec<String> {
     let corpus = Path::new(env!("CARGO_MANIFEST_DIR")).join("corpus/python");
@@ -26,6 +30,87 @@ fn corpus_command(python: &str, class: &str) -> Vec<String> {
     .iter()
     .map(|s| s.to_string())
     .collect()
+}
+
+/// The Node.js corpus store `store` (`module.mjs:Class`) with `args` as its constructor's.
+fn node_corpus_command(store: &str, args: &str) -> Vec<String> {
+    let (module, class) = store.split_once(':').expect("module:Class");
+    let path = node_dir().join("corpus").join(module);
+    node_command(&format!("{}:{class}", path.to_str().unwrap()), args, &[])
+}
+
+/// The constructor arguments of a corpus store on the MySQL server of TOKENSTORE_MYSQL_URL, a
+/// table `corpus_{name}_{namespace}` per namespace, dropped first so that the store makes it
+/// with its own schema; `None` when no server is named.
+fn on_mysql(name: &str) -> Option<String> {
+    use mysql_async::prelude::Queryable;
+    let opts = mysql_async::Opts::from_url(&mysql_url()?).expect("TOKENSTORE_MYSQL_URL parses");
+    tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let mut conn = mysql_async::Conn::new(opts.clone())
+            .await
+            .expect("the MySQL server answers");
+        conn.query_drop(format!(
+            "DROP TABLE IF EXISTS corpus_{name}_main, corpus_{name}_other"
+        ))
+        .await
+        .expect("the corpus tables drop");
+        conn.disconnect().await.expect("the connection closes");
+    });
+    Some(format!(
+        r#"{{"host": "{}", "port": {}, "user": "{}", "password": "{}", "database": "{}", "table": "corpus_{name}_{{namespace}}"}}"#,
+        opts.ip_or_hostname(),
+        opts.tcp_port(),
+        opts.user().unwrap_or("root"),
+        opts.pass().unwrap_or(""),
+        opts.db_name().unwrap_or("test"),
+    ))
+}
+
+/// The kit's report on the corpus store behind `command`, at the corpus's case count and seed.
+fn check_corpus(command: &[String]) -> StoreReport {
+    let fixture =
+        AdapterFixture::start(command, Duration::from_secs(10), true).expect("the adapter starts");
+    let options = RunOptions {
+        cases: 16,
+        seed: 7,
+        ..RunOptions::default()
+    };
+    check_store(&fixture, &options, &|_| {})
+}
+
+/// The report fails exactly `root_causes`, each once as a root cause leading the report, every
+/// blocked rule is blocked by one of them, and every format of it stays under 100 KB.
+fn assert_root_causes(report: StoreReport, root_causes: &[&str]) {
+    let failed: Vec<&str> = report
+        .rules
+        .iter()
+        .filter(|r| r.status == Status::Fail)
+        .map(|r| r.id.as_str())
+        .collect();
+    assert_eq!(failed, root_causes, "{:#?}", report.rules);
+    let causes: Vec<&str> = report.root_causes.iter().map(|c| c.rule.as_str()).collect();
+    assert_eq!(causes.len(), root_causes.len());
+    assert!(causes.iter().all(|c| root_causes.contains(c)), "{causes:?}");
+    for blocked in report.rules.iter().filter(|r| r.status == Status::Blocked) {
+        let by = blocked.blocked_by.as_deref().unwrap_or_default();
+        assert!(root_causes.contains(&by), "{} blocked by {by}", blocked.id);
+    }
+    let whole = Report {
+        stores: vec![report],
+    };
+    for (format, text) in [
+        ("human", whole.to_human()),
+        ("json", whole.to_json()),
+        ("markdown", whole.to_markdown()),
+        ("html", whole.to_html()),
+        ("junit", whole.to_junit()),
+    ] {
+        assert!(
+            text.len() < 100_000,
+            "the {format} report is {} bytes",
+            text.len()
+        );
+    }
 }
 
 #[rstest]
@@ -61,6 +146,16 @@ fn corpus_command(python: &str, class: &str) -> Vec<String> {
     "save.insert",
     "get-tokens.exact",
 ])]
+#[case::mixed_interface("mixed_interface:JsonTokenStore", &[
+    "find.hit-fills-absent",
+    "save.refuse-tokenless",
+    "save.user-name-unique",
+    "save.unstored-id-conflict",
+    "delete.removes-exactly",
+    "concurrency.distinct-users",
+    "processes.linearizable",
+    "crash.acknowledged-kept",
+])]
 fn corpus_store_fails_its_root_causes_and_nothing_else(
     #[case] class: &str,
     #[case] root_causes: &[&str],
@@ -68,49 +163,89 @@ fn corpus_store_fails_its_root_causes_and_nothing_else(
     let Some(python) = python_with_sdk() else {
         return;
     };
-    let fixture = AdapterFixture::start(
-        &corpus_command(&python, class),
-        Duration::from_secs(10),
-        true,
-    )
-    .expect("the adapter starts");
-    let options = RunOptions {
-        cases: 16,
-        seed: 7,
-        ..RunOptions::default()
+    let report = check_corpus(&corpus_command(&python, class));
+    assert!(report.resources.is_empty(), "{:?}", report.resources);
+    assert_root_causes(report, root_causes);
+}
+
+/// The Python corpus stores on a MySQL server.
+#[rstest]
+#[case::swallowed_errors("swallowed_mysql:MySQLTokenStore", "swallowed", &[
+    "token.absent-empty",
+    "find.exact-match",
+    "find-by-id.miss-not-found",
+    "save.fresh-id-unique",
+    "save.refuse-tokenless",
+    "save.user-name-unique",
+    "save.unstored-id-conflict",
+    "limits.declared",
+])]
+fn corpus_store_on_mysql_fails_its_root_causes_and_nothing_else(
+    #[case] class: &str,
+    #[case] table: &str,
+    #[case] root_causes: &[&str],
+) {
+    let (Some(python), Some(kwargs)) = (python_with_sdk(), on_mysql(table)) else {
+        return;
     };
-    let report = check_store(&fixture, &options, &|_| {});
-    let failed: Vec<&str> = report
-        .rules
-        .iter()
-        .filter(|r| r.status == Status::Fail)
-        .map(|r| r.id.as_str())
-        .collect();
-    assert_eq!(failed, root_causes, "{:#?}", report.rules);
-    // Each root cause once, leading the report, and every rule it blocks blocked by it.
-    let causes: Vec<&str> = report.root_causes.iter().map(|c| c.rule.as_str()).collect();
-    assert_eq!(causes.len(), root_causes.len());
-    assert!(causes.iter().all(|c| root_causes.contains(c)), "{causes:?}");
-    for blocked in report.rules.iter().filter(|r| r.status == Status::Blocked) {
-        let by = blocked.blocked_by.as_deref().unwrap_or_default();
-        assert!(root_causes.contains(&by), "{} blocked by {by}", blocked.id);
+    let mut command = corpus_command(&python, class);
+    command.extend(["--kwargs".into(), kwargs]);
+    let report = check_corpus(&command);
+    assert!(report.resources.is_empty(), "{:?}", report.resources);
+    assert_root_causes(report, root_causes);
+}
+
+#[rstest]
+#[case::resolves_early("early_resolve.mjs:JsonFileStore", &[
+    "token.absent-empty",
+    "save.fresh-id-unique",
+    "save.refuse-tokenless",
+    "save.user-name-unique",
+    "save.unstored-id-conflict",
+    "get-tokens.exact",
+])]
+fn node_corpus_store_fails_its_root_causes_and_nothing_else(
+    #[case] store: &str,
+    #[case] root_causes: &[&str],
+) {
+    if !node_with_sdks() {
+        return;
     }
-    let whole = Report {
-        stores: vec![report],
+    let report = check_corpus(&node_corpus_command(
+        store,
+        r#"["{tmpdir}/{namespace}.json"]"#,
+    ));
+    assert!(report.resources.is_empty(), "{:?}", report.resources);
+    assert_root_causes(report, root_causes);
+}
+
+/// A store that makes a connection pool per object and never ends it: the connections it keeps
+/// are reported once under its resources, and the server's limit is never met by a rule's check.
+#[test]
+fn node_store_keeping_a_pool_per_object_is_a_resource_finding_not_a_rule_failure() {
+    let Some(args) = node_with_sdks().then(|| on_mysql("pool")).flatten() else {
+        return;
     };
-    for (format, text) in [
-        ("human", whole.to_human()),
-        ("json", whole.to_json()),
-        ("markdown", whole.to_markdown()),
-        ("html", whole.to_html()),
-        ("junit", whole.to_junit()),
-    ] {
-        assert!(
-            text.len() < 100_000,
-            "the {format} report is {} bytes",
-            text.len()
-        );
-    }
+    let report = check_corpus(&node_corpus_command(
+        "pool_per_object.mjs:PooledMySqlStore",
+        &args,
+    ));
+    assert_eq!(report.resources.len(), 1, "{:?}", report.resources);
+    assert!(report.resources[0].contains("keeps its connections"));
+    assert_root_causes(
+        report,
+        &[
+            "token.absent-empty",
+            "token.roundtrip",
+            "find.exact-match",
+            "find-by-id.miss-not-found",
+            "save.fresh-id-unique",
+            "save.refuse-tokenless",
+            "save.user-name-unique",
+            "save.unstored-id-conflict",
+            "limits.declared",
+        ],
+    );
 }
 
 #[test]
@@ -130,6 +265,27 @@ fn store_of_the_older_interface_is_refused_in_one_line_naming_it() {
     assert!(!message.contains('\n'), "{message}");
     assert!(message.contains("older TokenStore interface"), "{message}");
     assert!(message.contains("get_token_by_id(id, token)"), "{message}");
+}
+
+#[test]
+fn node_store_of_the_older_interface_is_refused_in_one_line_naming_it() {
+    if !node_with_sdks() {
+        return;
+    }
+    let refused = AdapterFixture::start(
+        &node_corpus_command(
+            "older_interface.mjs:JsonTokenStore",
+            r#"["{tmpdir}/t.json"]"#,
+        ),
+        Duration::from_secs(10),
+        true,
+    );
+    let Err(message) = refused else {
+        panic!("a store of the older interface started");
+    };
+    assert!(!message.contains('\n'), "{message}");
+    assert!(message.contains("older TokenStore interface"), "{message}");
+    assert!(message.contains("getTokenById(id, token)"), "{message}");
 }
 
 /// Rows an earlier run left, in a shape the store's own `get_tokens` cannot answer with: the

@@ -9,6 +9,7 @@
 //! Node stores are driven through the Node adapter's protocol; without node and its packages the
 //! tests say so and pass, unless TOKENSTORE_REQUIRE names `node`.
 
+use crate::support::mysql_url;
 use serde_json::{json, Value};
 use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
@@ -71,20 +72,6 @@ fn logged_in(user: &str) -> Token {
         api_domain: Some("https://www.zohoapis.com".into()),
         ..Token::default()
     }
-}
-
-/// The MySQL server of TOKENSTORE_MYSQL_URL, or `None` (and a printed line) when the tests that
-/// need it are to be skipped; a failure when TOKENSTORE_REQUIRE names mysql.
-fn mysql_url() -> Option<String> {
-    let url = std::env::var("TOKENSTORE_MYSQL_URL").ok();
-    if url.is_none() {
-        assert!(
-            !required("mysql"),
-            "TOKENSTORE_REQUIRE names mysql, but TOKENSTORE_MYSQL_URL is not set"
-        );
-        eprintln!("skipped: TOKENSTORE_MYSQL_URL is not set");
-    }
-    url
 }
 
 fn runtime() -> tokio::runtime::Runtime {

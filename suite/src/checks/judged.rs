@@ -77,6 +77,13 @@ impl Deviations {
         follow.last = Some(broken);
     }
 
+    /// Whether the store's listing was found wrong in this check: it then witnesses nothing,
+    /// neither a write's effect nor the state to follow after another wrong answer.
+    fn listing_broken(&self) -> bool {
+        let follow = self.0.lock().expect("not poisoned");
+        follow.found.iter().any(|b| b.rule == "get-tokens.exact")
+    }
+
     /// A call the judge did not judge: what it said of the call before no longer applies.
     fn unjudged(&self) {
         self.0.lock().expect("not poisoned").last = None;
@@ -186,8 +193,10 @@ impl Judged {
         }
         let judged = match judge::step(&mut model, op, answer) {
             Ok(explained) => match explained.listing {
-                Some((what, rule)) => listed(&*self.witness, &model, what, rule).await,
-                None => Ok(()),
+                Some((what, rule)) if !self.deviations.listing_broken() => {
+                    listed(&*self.witness, &model, what, rule).await
+                }
+                _ => Ok(()),
             },
             Err(broken) => Err(broken),
         };
@@ -202,7 +211,8 @@ impl Judged {
 
     /// The model after `op` was answered wrongly: the model itself when only the listing is
     /// wrong (`find_token_by_id` answers every token as the model holds it), else the store's
-    /// state as its listing shows it; `None` when that cannot be had.
+    /// state as its listing shows it; `None` when that cannot be had (the listing was found
+    /// wrong earlier in the check).
     async fn follow(
         &self,
         op: &Op,
@@ -211,6 +221,9 @@ impl Judged {
         model: Model,
     ) -> Option<Model> {
         if broken.rule != "get-tokens.exact" {
+            if self.deviations.listing_broken() {
+                return None;
+            }
             return adopt(&*self.witness, model.choices).await;
         }
         let (Op::GetTokens, Answer::Tokens(got)) = (op, answer) else {

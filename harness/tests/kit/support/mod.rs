@@ -5,7 +5,7 @@ pub mod broken;
 pub mod node_controls;
 pub mod python_controls;
 
-use tokenstore_suite::{rules, Selection};
+use tokenstore_suite::{required, rules, Selection};
 
 /// The rules a control's test runs: every rule but those of the `groups` named (tiers such as
 /// `processes` and `crash`, whose start of many adapter processes costs most of a run). A test
@@ -21,4 +21,18 @@ pub fn every_rule_but(groups: &[&str]) -> Selection {
         })
         .collect();
     Selection::of(&names).expect("rule ids of the rule table")
+}
+
+/// The MySQL server of TOKENSTORE_MYSQL_URL, or `None` (and a printed line) when the tests that
+/// need it are to be skipped; a failure when TOKENSTORE_REQUIRE names mysql.
+pub fn mysql_url() -> Option<String> {
+    let url = std::env::var("TOKENSTORE_MYSQL_URL").ok();
+    if url.is_none() {
+        assert!(
+            !required("mysql"),
+            "TOKENSTORE_REQUIRE names mysql, but TOKENSTORE_MYSQL_URL is not set"
+        );
+        eprintln!("skipped: TOKENSTORE_MYSQL_URL is not set");
+    }
+    url
 }
