@@ -110,6 +110,17 @@ fn save(model: &mut Model, token: &Token, answer: &Answer) -> Result<Explained, 
             return Ok(unchanged)
         }
         (SaveExpectation::Refused { kind, rule, why }, Answer::Failed(f)) => {
+            // A save naming an id no token has, refused as not found: the store refuses every
+            // unstored id, which is an insert's matter (it keeps the caller's id), whatever else
+            // this save should have been refused for.
+            let unstored = token
+                .get(Field::Id)
+                .is_some_and(|id| model.get(id).is_none());
+            let rule = if f.kind == ErrorKind::NotFound && unstored {
+                "save.insert"
+            } else {
+                rule
+            };
             return Err(Broken::new(
                 rule,
                 format!("{call} = Err({}), want Err({kind:?}): {why}", f.message),

@@ -79,9 +79,16 @@ impl Deviations {
 
     /// Whether the store's listing was found wrong in this check: it then witnesses nothing,
     /// neither a write's effect nor the state to follow after another wrong answer.
-    fn listing_broken(&self) -> bool {
+    pub fn listing_broken(&self) -> bool {
         let follow = self.0.lock().expect("not poisoned");
         follow.found.iter().any(|b| b.rule == "get-tokens.exact")
+    }
+
+    /// The ids of the tokens the judge's model holds, while it follows the store.
+    pub fn model_ids(&self) -> Option<Vec<String>> {
+        let follow = self.0.lock().expect("not poisoned");
+        let model = follow.model.as_ref()?;
+        Some(model.tokens().iter().filter_map(|t| t.id.clone()).collect())
     }
 
     /// A call the judge did not judge: what it said of the call before no longer applies.

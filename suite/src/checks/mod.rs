@@ -524,9 +524,25 @@ impl Ctx {
 
     /// Every stored token, sorted by id. A token listed twice, identical, is a fault of
     /// get_tokens (no save stores one token twice): noted under `get-tokens.exact`, and listed
-    /// once, so the check goes on with its own rule.
+    /// once, so the check goes on with its own rule. Once the judge has found the listing wrong
+    /// in this check, the second witness answers instead: the tokens the judge's model holds,
+    /// each read back with `find_token_by_id` (those it does not find left out), so a check
+    /// that reads the listing still judges its own rule.
     pub async fn all(&self) -> Result<Vec<Token>, String> {
-        let mut tokens = self.store.get_tokens().await.map_err(|e| {
+        let listed = self.store.get_tokens().await;
+        if self.deviations.listing_broken() {
+            if let Some(ids) = self.deviations.model_ids() {
+                let mut witnessed = Vec::new();
+                for id in ids {
+                    if let Ok(token) = self.store.find_token_by_id(&id).await {
+                        witnessed.push(token);
+                    }
+                }
+                witnessed.sort_by(|a, b| a.id.cmp(&b.id));
+                return Ok(witnessed);
+            }
+        }
+        let mut tokens = listed.map_err(|e| {
             // The check relies on the list; a get_tokens that cannot answer is that rule's
             // failure, and the check is blocked by it.
             let message = format!("get_tokens() = Err({e}), want Ok");
