@@ -266,7 +266,7 @@ pub fn check_store(
             );
         }
     }
-    verdicts.block_what_stands_on_failures();
+    verdicts.block_what_stands_on_failures(&failed_in_own_checks);
     verdicts.explain_sequential_histories();
     assemble(
         fixture,
@@ -305,7 +305,13 @@ impl Folded {
             return;
         }
         self.checked.insert(check.rule);
-        if run.failure.is_some() || run.notes.iter().any(|(rule, _)| *rule == check.rule) {
+        // A tier's failure that stays with no fault injected is a sequential defect, said
+        // under a sequential rule: it is not the tier's own.
+        let own_failure = run
+            .failure
+            .as_ref()
+            .is_some_and(|m| !m.contains(crate::history::SEQUENTIAL));
+        if own_failure || run.notes.iter().any(|(rule, _)| *rule == check.rule) {
             self.failed_in_own_checks.insert(check.rule);
         }
         if let Some(message) = run.failure {
@@ -416,11 +422,11 @@ impl Verdicts {
         }
     }
 
-    /// A failed rule that relies on a rule which failed too (`relies_on` in rules.toml), where
-    /// that failure was only known once every check had run (its check was first blocked by
-    /// another rule, then found to fail on its own): blocked by it, as when the failure is known
-    /// before its checks run. In the rules' order, so a rule blocked here blocks nothing.
-    fn block_what_stands_on_failures(&mut self) {
+    /// A failed rule that relies on a rule which failed in a check of its own too (`relies_on`
+    /// in rules.toml, `failed`), where that failure was known only after the rule's checks had
+    /// run (the profile's, or a check that ran later): blocked by it, as when the failure is
+    /// known before. In the rules' order, so a rule blocked here blocks nothing.
+    fn block_what_stands_on_failures(&mut self, failed: &std::collections::HashSet<&'static str>) {
         for rule in rules::rules() {
             let id = static_id(&rule.id);
             if !self.failures.contains_key(id) {
@@ -429,7 +435,7 @@ impl Verdicts {
             let Some(foundation) = rule
                 .relies_on
                 .iter()
-                .find(|f| self.failures.contains_key(f.as_str()))
+                .find(|f| self.failures.contains_key(f.as_str()) && failed.contains(f.as_str()))
             else {
                 continue;
             };

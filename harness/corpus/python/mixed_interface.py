@@ -12,10 +12,11 @@ Root causes (the kit's report, rule by rule):
   refused, for want of three checks: a save by id takes a user name another token has, a token
   with no token value at all is stored, and an id no token has is inserted even when the key
   designates a stored token.
-- concurrency.distinct-users, processes.linearizable: every write reads the whole file, changes
+- concurrency.distinct-users, processes.linearizable (races, so not every run shows each):
+  every write reads the whole file, changes
   it and writes it back with no lock, so saves made at once (threads or processes) lose each
   other's tokens or read a file another call is writing.
-- crash.acknowledged-kept: the file is rewritten in place (truncated, then written), so a process
+- crash.acknowledged-kept (when a kill lands mid-write): the file is rewritten in place (truncated, then written), so a process
   killed in between leaves it empty or torn.
 """
 

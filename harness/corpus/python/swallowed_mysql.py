@@ -7,6 +7,9 @@ Root causes (the kit's report, rule by rule):
 - save.fresh-id-unique: after a delete, a new token gets the id of a token still stored
   (COUNT(*) + 1); the INSERT's duplicate-key error is logged and the save "succeeds" with no row
   written.
+- concurrency.distinct-users, processes.linearizable, crash.acknowledged-kept (races, so not
+  every run shows each): COUNT(*) + 1 is read, then inserted, with no lock, so saves made at once
+  get one id, and the duplicate-key error is swallowed: a save acknowledged is not stored.
 - find.exact-match: the key columns have MySQL's default collation, which ignores case and
   trailing spaces, so "Alice" finds "alice".
 - token.absent-empty: find_token keeps the probe's empty user name ("") in the token it returns

@@ -78,22 +78,25 @@ fn check_corpus(command: &[String]) -> StoreReport {
     check_store(&fixture, &options, &|_| {})
 }
 
-/// The report fails exactly `root_causes`, each once as a root cause leading the report, every
-/// blocked rule is blocked by one of them, and every format of it stays under 100 KB.
-fn assert_root_causes(report: StoreReport, root_causes: &[&str]) {
+/// The report fails exactly `root_causes` (beside any of `races`, the root causes that show only
+/// when calls made at once meet), each once as a root cause leading the report, every blocked
+/// rule is blocked by one of them, and every format of it stays under 100 KB.
+fn assert_root_causes(report: StoreReport, root_causes: &[&str], races: &[&str]) {
     let failed: Vec<&str> = report
         .rules
         .iter()
         .filter(|r| r.status == Status::Fail)
         .map(|r| r.id.as_str())
+        .filter(|r| !races.contains(r))
         .collect();
     assert_eq!(failed, root_causes, "{:#?}", report.rules);
     let causes: Vec<&str> = report.root_causes.iter().map(|c| c.rule.as_str()).collect();
-    assert_eq!(causes.len(), root_causes.len());
-    assert!(causes.iter().all(|c| root_causes.contains(c)), "{causes:?}");
+    let known = |rule: &str| root_causes.contains(&rule) || races.contains(&rule);
+    assert!(causes.len() >= root_causes.len());
+    assert!(causes.iter().all(|c| known(c)), "{causes:?}");
     for blocked in report.rules.iter().filter(|r| r.status == Status::Blocked) {
         let by = blocked.blocked_by.as_deref().unwrap_or_default();
-        assert!(root_causes.contains(&by), "{} blocked by {by}", blocked.id);
+        assert!(known(by), "{} blocked by {by}", blocked.id);
     }
     let whole = Report {
         stores: vec![report],
@@ -121,13 +124,13 @@ fn assert_root_causes(report: StoreReport, root_causes: &[&str]) {
     "save.unstored-id-conflict",
     "delete-tokens.empties",
     "store.reopens",
-])]
+], &[])]
 #[case::private_fields("private_fields:SQLiteTokenStore", &[
     "find-by-id.miss-not-found",
     "save.merge",
     "save.insert",
     "save.refuse-tokenless",
-])]
+], &[])]
 #[case::default_user("default_user:UserTokenStore", &[
     "token.absent-empty",
     "find.no-key-none",
@@ -139,19 +142,20 @@ fn assert_root_causes(report: StoreReport, root_causes: &[&str]) {
     "save.user-name-unique",
     "save.unstored-id-conflict",
     "save.idempotent",
-])]
+], &[])]
 #[case::raw_rows("raw_rows:CountingStore", &[
     "token.absent-empty",
     "find-by-id.miss-not-found",
     "save.insert",
     "get-tokens.exact",
-])]
+], &[])]
 #[case::mixed_interface("mixed_interface:JsonTokenStore", &[
     "find.hit-fills-absent",
     "save.refuse-tokenless",
     "save.user-name-unique",
     "save.unstored-id-conflict",
     "delete.removes-exactly",
+], &[
     "concurrency.distinct-users",
     "processes.linearizable",
     "crash.acknowledged-kept",
@@ -159,13 +163,14 @@ fn assert_root_causes(report: StoreReport, root_causes: &[&str]) {
 fn corpus_store_fails_its_root_causes_and_nothing_else(
     #[case] class: &str,
     #[case] root_causes: &[&str],
+    #[case] races: &[&str],
 ) {
     let Some(python) = python_with_sdk() else {
         return;
     };
     let report = check_corpus(&corpus_command(&python, class));
     assert!(report.resources.is_empty(), "{:?}", report.resources);
-    assert_root_causes(report, root_causes);
+    assert_root_causes(report, root_causes, races);
 }
 
 /// The Python corpus stores on a MySQL server.
@@ -179,11 +184,16 @@ fn corpus_store_fails_its_root_causes_and_nothing_else(
     "save.user-name-unique",
     "save.unstored-id-conflict",
     "limits.declared",
+], &[
+    "concurrency.distinct-users",
+    "processes.linearizable",
+    "crash.acknowledged-kept",
 ])]
 fn corpus_store_on_mysql_fails_its_root_causes_and_nothing_else(
     #[case] class: &str,
     #[case] table: &str,
     #[case] root_causes: &[&str],
+    #[case] races: &[&str],
 ) {
     let (Some(python), Some(kwargs)) = (python_with_sdk(), on_mysql(table)) else {
         return;
@@ -192,7 +202,7 @@ fn corpus_store_on_mysql_fails_its_root_causes_and_nothing_else(
     command.extend(["--kwargs".into(), kwargs]);
     let report = check_corpus(&command);
     assert!(report.resources.is_empty(), "{:?}", report.resources);
-    assert_root_causes(report, root_causes);
+    assert_root_causes(report, root_causes, races);
 }
 
 #[rstest]
@@ -216,7 +226,7 @@ fn node_corpus_store_fails_its_root_causes_and_nothing_else(
         r#"["{tmpdir}/{namespace}.json"]"#,
     ));
     assert!(report.resources.is_empty(), "{:?}", report.resources);
-    assert_root_causes(report, root_causes);
+    assert_root_causes(report, root_causes, &[]);
 }
 
 /// A store that makes a connection pool per object and never ends it: the connections it keeps
@@ -245,6 +255,7 @@ fn node_store_keeping_a_pool_per_object_is_a_resource_finding_not_a_rule_failure
             "save.unstored-id-conflict",
             "limits.declared",
         ],
+        &["concurrency.distinct-users", "processes.linearizable"],
     );
 }
 

@@ -10,6 +10,8 @@
 // - find-by-id.miss-not-found: findTokenById of an unknown id resolves null.
 // - save.fresh-id-unique: after a delete, a new token gets the id of one still stored
 //   (COUNT(*) + 1), and the INSERT fails on the primary key.
+// - concurrency.distinct-users, processes.linearizable (races, so not every run shows each):
+//   COUNT(*) + 1 is read, then inserted, with no lock, so saves made at once get one id.
 // - token.absent-empty: findToken keeps the probe's empty user name ("") in the token it
 //   returns instead of treating it as absent.
 // - token.roundtrip: the driver's default connection charset (utf8mb3) cannot be compared with
