@@ -193,8 +193,22 @@ impl Report {
         self.stores.iter().any(StoreReport::must_failed)
     }
 
+    /// The report as JSON: `kit_version` and `spec_version` (the rules it was judged by), then
+    /// `stores`.
     pub fn to_json(&self) -> String {
-        serde_json::to_string_pretty(self).expect("the report is plain data")
+        #[derive(Serialize)]
+        struct Versioned<'a> {
+            kit_version: &'a str,
+            spec_version: &'a str,
+            #[serde(flatten)]
+            report: &'a Report,
+        }
+        serde_json::to_string_pretty(&Versioned {
+            kit_version: env!("CARGO_PKG_VERSION"),
+            spec_version: crate::rules::spec_version(),
+            report: self,
+        })
+        .expect("the report is plain data")
     }
 
     /// Rules down, stores across, then each failure with its message and minimal steps; a saved
@@ -411,5 +425,8 @@ mod tests {
         assert!(report.to_junit().contains("root_causes"));
         assert!(report.to_markdown().contains("### s: 2 root causes"));
         assert!(report.to_json().contains("\"root_causes\""));
+        let json: serde_json::Value = serde_json::from_str(&report.to_json()).unwrap();
+        assert_eq!(json["spec_version"], crate::rules::spec_version());
+        assert_eq!(json["kit_version"], env!("CARGO_PKG_VERSION"));
     }
 }

@@ -53,19 +53,35 @@ pub struct Rule {
 
 #[derive(Deserialize)]
 struct RuleFile {
+    spec_version: String,
     rule: Vec<Rule>,
 }
 
 const RULES_TOML: &str = include_str!("../../specs/rules.toml");
 
-/// Every rule of the spec, in the spec's order.
-pub fn rules() -> &'static [Rule] {
-    static RULES: OnceLock<Vec<Rule>> = OnceLock::new();
-    RULES.get_or_init(|| {
+fn rule_file() -> &'static RuleFile {
+    static FILE: OnceLock<RuleFile> = OnceLock::new();
+    FILE.get_or_init(|| {
         toml::from_str::<RuleFile>(RULES_TOML)
             .expect("specs/rules.toml is embedded at build time and must parse")
-            .rule
     })
+}
+
+/// Every rule of the spec, in the spec's order.
+pub fn rules() -> &'static [Rule] {
+    &rule_file().rule
+}
+
+/// The spec's version (`spec_version` in specs/rules.toml): raised whenever a rule is added or
+/// made stricter, as CHANGELOG.md lists.
+pub fn spec_version() -> &'static str {
+    &rule_file().spec_version
+}
+
+/// The kit's version and the spec's, as `--version` and every report give them:
+/// `0.1.0 (spec 2)`.
+pub fn versions() -> String {
+    format!("{} (spec {})", env!("CARGO_PKG_VERSION"), spec_version())
 }
 
 /// The rule with this id.

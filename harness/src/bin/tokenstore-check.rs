@@ -6,7 +6,7 @@
 //!
 //! This file parses and dispatches; each subcommand is a module of `tokenstore_check::cmd`.
 
-use clap::Parser;
+use clap::{CommandFactory, FromArgMatches};
 use std::process::ExitCode;
 use tokenstore_check::cli::{Cli, Command};
 use tokenstore_check::cmd;
@@ -35,7 +35,13 @@ fn one_line(e: &clap::Error) -> String {
 }
 
 fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
+    // `--version` names the spec's version beside the kit's.
+    let versions: &'static str = tokenstore_suite::rules::versions().leak();
+    let parsed = Cli::command()
+        .version(versions)
+        .try_get_matches()
+        .and_then(|matches| Cli::from_arg_matches(&matches));
+    let cli = match parsed {
         Ok(cli) => cli,
         Err(e) if !e.use_stderr() => {
             let _ = e.print();

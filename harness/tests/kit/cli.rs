@@ -170,6 +170,24 @@ fn replay_runs_saved_steps_and_reports_the_outcome() {
     );
 }
 
+/// `--version` names the kit's version and the spec's, and CHANGELOG.md has an entry for that
+/// spec version.
+#[test]
+fn version_names_the_kit_and_the_spec() {
+    let out = check(&["--version"]);
+    assert_eq!(out.status.code(), Some(0));
+    let spec = tokenstore_suite::rules::spec_version();
+    assert_eq!(
+        String::from_utf8(out.stdout).unwrap().trim(),
+        format!("tokenstore-check {} (spec {spec})", env!("CARGO_PKG_VERSION"))
+    );
+    let changelog = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../CHANGELOG.md"),
+    )
+    .unwrap();
+    assert!(changelog.contains(&format!("spec {spec}")), "{changelog}");
+}
+
 #[test]
 fn rules_command_prints_the_table() {
     let out = check(&["rules", "--format", "json"]);
