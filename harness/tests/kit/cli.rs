@@ -179,7 +179,10 @@ fn version_names_the_kit_and_the_spec() {
     let spec = tokenstore_suite::rules::spec_version();
     assert_eq!(
         String::from_utf8(out.stdout).unwrap().trim(),
-        format!("tokenstore-check {} (spec {spec})", env!("CARGO_PKG_VERSION"))
+        format!(
+            "tokenstore-check {} (spec {spec})",
+            env!("CARGO_PKG_VERSION")
+        )
     );
     let changelog = std::fs::read_to_string(
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../CHANGELOG.md"),
