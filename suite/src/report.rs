@@ -199,7 +199,7 @@ impl Report {
         #[derive(Serialize)]
         struct Versioned<'a> {
             kit_version: &'a str,
-            spec_version: &'a str,
+            spec_version: u32,
             #[serde(flatten)]
             report: &'a Report,
         }

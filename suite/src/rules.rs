@@ -49,11 +49,19 @@ pub struct Rule {
     /// by it rather than checked (`relies_on` in specs/rules.toml).
     #[serde(default)]
     pub relies_on: Vec<String>,
+    /// The spec version that added the rule or last made it stricter (`since`, 1 when not
+    /// given): a failure of a rule newer than a baseline is not a regression of the store.
+    #[serde(default = "first_spec")]
+    pub since: u32,
+}
+
+fn first_spec() -> u32 {
+    1
 }
 
 #[derive(Deserialize)]
 struct RuleFile {
-    spec_version: String,
+    spec_version: u32,
     rule: Vec<Rule>,
 }
 
@@ -74,8 +82,8 @@ pub fn rules() -> &'static [Rule] {
 
 /// The spec's version (`spec_version` in specs/rules.toml): raised whenever a rule is added or
 /// made stricter, as CHANGELOG.md lists.
-pub fn spec_version() -> &'static str {
-    &rule_file().spec_version
+pub fn spec_version() -> u32 {
+    rule_file().spec_version
 }
 
 /// The kit's version and the spec's, as `--version` and every report give them:

@@ -113,6 +113,15 @@ pub fn run(
             for new in &verdict.new {
                 eprintln!("baseline: NEW failure: {} {}", new.store, new.rule);
             }
+            for added in &verdict.new_rules {
+                eprintln!(
+                    "baseline: new rule since your baseline (spec {}; this kit judges by spec {}): {} {} fails; the kit changed, not the store (CHANGELOG.md): fix it, or record it with --write-baseline",
+                    baseline.spec_version.unwrap_or(1),
+                    tokenstore_suite::rules::spec_version(),
+                    added.store,
+                    added.rule
+                );
+            }
             for stale in &verdict.stale {
                 eprintln!(
                     "baseline: STALE entry, now passes: {} {} (remove it from the baseline)",
