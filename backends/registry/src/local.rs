@@ -80,11 +80,23 @@ impl LocalServer {
     }
 
     /// Creates the data directory and starts `recipe`'s server, called `name` in errors, on a
-    /// free port.
+    /// free port. A port found free can be taken before the server binds it (or, for a Redis
+    /// Cluster node, its bus port 10000 above it): such a start is tried again, at most
+    /// [`START_TRIES`] times in all, on another port.
     pub fn start_recipe(
         name: &'static str,
         recipe: &'static dyn Recipe,
     ) -> Result<LocalServer, String> {
+        let mut tries = 1;
+        loop {
+            match LocalServer::start_once(name, recipe) {
+                Err(e) if e.contains("Address already in use") && tries < START_TRIES => tries += 1,
+                started => return started,
+            }
+        }
+    }
+
+    fn start_once(name: &'static str, recipe: &'static dyn Recipe) -> Result<LocalServer, String> {
         let dir = tempfile::Builder::new()
             .prefix("tokenstore-local-")
             .tempdir()
@@ -261,6 +273,9 @@ impl Drop for LocalServer {
         }
     }
 }
+
+/// How many times [`LocalServer::start_recipe`] tries ports before it gives up.
+const START_TRIES: u32 = 4;
 
 /// A port no one listens on now.
 pub(crate) fn free_port() -> Result<u16, String> {
