@@ -3,7 +3,8 @@
 # virtual environment, the official Node.js and TypeScript SDKs with npm ci), makes sure MariaDB,
 # Redis and PostgreSQL run (ci/services.sh), installs chromium for the HTML report's test, builds,
 # runs every test of the workspace against the real servers and the real SDKs, builds the Python
-# wheel and checks it where no cargo is (ci/wheel.sh), checks the kit's stores for Python apps
+# wheel and checks it, its pytest plugin included, where no cargo is (ci/wheel.sh), packs the npm
+# package and runs its node:test module in a fresh Node project (ci/node-package.sh), checks the kit's stores for Python apps
 # through the kit from their own wheel (ci/python-stores.sh), runs the GitHub Action's steps on a sample
 # repository (ci/action/test.sh), then runs tokenstore-check itself on every backend and checks
 # its JSON report.
@@ -66,6 +67,9 @@ step "the official Python, Node.js and TypeScript SDK stores, gated by ci/baseli
 
 step "the Python wheel, installed in a fresh virtual environment with no cargo on PATH" \
     ci/wheel.sh
+
+step "the npm package in a fresh Node project: node --test with the README's quick start" \
+    ci/node-package.sh
 
 step "the kit's stores for Python apps (python/): the wheel in a fresh virtual environment, every rule through the kit" \
     ci/python-stores.sh

@@ -3,7 +3,10 @@
 # Python team uses it: in a fresh virtual environment, on a PATH with no cargo, `pip install` of
 # the wheel and the official SDK, then `tokenstore-check run --python module:Class` on a store
 # in a directory of its own (no checkout of this repository on its path). The store is the kit's
-# sqlite control: every rule must pass, the concurrency tier included.
+# sqlite control: every rule must pass, the concurrency tier included. Then the pytest plugin as
+# the README's Python quick start has it (its test module and commands, taken from README.md by
+# ci/quickstart.py): a correct store passes every item, a store with one fault fails exactly its
+# root cause's item, a store the kit cannot import fails every item with the kit's reason.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$PWD
@@ -22,6 +25,10 @@ python3 -m venv "$scratch/venv"
 "$scratch/venv/bin/pip" install --quiet --disable-pip-version-check "$wheel" zohocrmsdk8-0
 mkdir "$scratch/project"
 cp harness/adapters/python/controls/sqlite_store.py "$scratch/project/my_store.py"
+cp harness/adapters/python/controls/sqlite_store.py harness/adapters/python/controls/sdk_style_stores.py \
+    "$scratch/project/"
+ci/quickstart.py python-test > "$scratch/project/test_my_store.py"
+ci/quickstart.py python-pytest > "$scratch/pytest.sh"
 cd "$scratch/project"
 
 # What the user's shell has: the virtual environment's bin and the system's, no cargo.
@@ -44,5 +51,66 @@ ran = {r["id"]: r["status"] for r in store["rules"]}
 for rule in ("concurrency.linearizable", "processes.linearizable", "crash.acknowledged-kept"):
     assert ran[rule] == "pass", (rule, ran[rule])
 print(f'{store["name"]} from the wheel: {summary}')
+PY
+
+say "pytest with the plugin, as the README's Python quick start has it (test_my_store.py, pytest installed)"
+"$scratch/venv/bin/pip" install --quiet --disable-pip-version-check pytest
+# junit NAME: the outcome of every item of pytest's --junitxml file NAME, checked by the snippet on
+# standard input (items: {rule id: (outcome, message)}).
+junit() {
+    local checks
+    checks=$(cat)
+    python3 - "$1" "$checks" <<'PY'
+import sys, xml.etree.ElementTree as ET
+items = {}
+for case in ET.parse(sys.argv[1]).iter("testcase"):
+    outcome, message = "passed", ""
+    for tag in ("failure", "error", "skipped"):
+        found = case.find(tag)
+        if found is not None:
+            outcome, message = tag, (found.get("message") or "") + (found.text or "")
+    items[case.get("name")] = (outcome, message)
+exec(sys.argv[2])
+PY
+}
+rule_count=$(env -i PATH="$user_path" tokenstore-check rules --format json | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')
+env -i PATH="$user_path" HOME="$HOME" LANG=C.UTF-8 sh -e "$scratch/pytest.sh" -q -p no:cacheprovider --junitxml=correct.xml
+junit correct.xml <<PY
+assert len(items) == $rule_count, (len(items), $rule_count)
+bad = {name: o for name, (o, m) in items.items() if o not in ("passed", "skipped")}
+assert not bad, bad
+assert items["concurrency.linearizable"][0] == "passed", items["concurrency.linearizable"]
+print(f"correct store: {len(items)} items, {sum(o == 'passed' for o, _ in items.values())} passed")
+PY
+
+cat > test_one_fault.py <<'PY'
+from tokenstore_check.pytest import TokenStoreContract
+
+class TestRaisingDeleteTokens(TokenStoreContract):
+    store = "sdk_style_stores:RaisingDeleteTokensStore"
+    cases = 32
+PY
+status=0
+env -i PATH="$user_path" HOME="$HOME" LANG=C.UTF-8 pytest -q -p no:cacheprovider test_one_fault.py \
+    --junitxml=one-fault.xml >one-fault.out || status=$?
+[ "$status" = 1 ] || { cat one-fault.out; echo "pytest exited $status on a store with one fault, not 1" >&2; exit 1; }
+junit one-fault.xml <<'PY'
+failed = {name for name, (o, _) in items.items() if o == "failure"}
+assert failed == {"delete-tokens.empties"}, failed
+for name, (o, message) in items.items():
+    if o == "error":
+        assert "blocked by delete-tokens.empties" in message, (name, message)
+print(f"one fault: failed {sorted(failed)}, "
+      f"{sum(o == 'error' for o, _ in items.values())} blocked by it")
+PY
+
+status=0
+env -i PATH="$user_path" HOME="$HOME" LANG=C.UTF-8 pytest -q -p no:cacheprovider \
+    --tokenstore no_such_module:Store --junitxml=unimportable.xml >unimportable.out || status=$?
+[ "$status" = 1 ] || { cat unimportable.out; echo "pytest exited $status on a store it cannot import, not 1" >&2; exit 1; }
+junit unimportable.xml <<'PY'
+assert items and all(o == "failure" and "no_such_module" in m for o, m in items.values()), \
+    list(items.items())[:3]
+print(f"a store the kit cannot import: all {len(items)} items fail, naming the module")
 PY
 say "wheel ok"

@@ -37,6 +37,11 @@ impl Report {
         );
         page.push_str(STYLE);
         page.push_str("</style>\n</head>\n<body>\n<h1>tokenstore-check report</h1>\n");
+        let _ = writeln!(
+            page,
+            "<p class=\"versions\">kit {}</p>",
+            crate::rules::versions()
+        );
         for store in &self.stores {
             let s = &store.summary;
             let _ = writeln!(

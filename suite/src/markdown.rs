@@ -7,8 +7,9 @@ use std::fmt::Write as _;
 
 impl Report {
     pub fn to_markdown(&self) -> String {
-        let mut out = String::from(
-            "## tokenstore-check\n\n| store | passed | failed | skipped | blocked |\n|---|---|---|---|---|\n",
+        let mut out = format!(
+            "## tokenstore-check\n\nkit {}\n\n| store | passed | failed | skipped | blocked |\n|---|---|---|---|---|\n",
+            crate::rules::versions()
         );
         for store in &self.stores {
             let s = &store.summary;

@@ -332,6 +332,11 @@ impl Report {
         let mut report = quick_junit::Report::new("tokenstore-check");
         for store in &self.stores {
             let mut suite = TestSuite::new(store.name.clone());
+            suite.add_property(("kit_version".to_owned(), env!("CARGO_PKG_VERSION").to_owned()));
+            suite.add_property((
+                "spec_version".to_owned(),
+                crate::rules::spec_version().to_string(),
+            ));
             suite.add_property((
                 "root_causes".to_owned(),
                 store.root_causes.len().to_string(),
@@ -385,7 +390,7 @@ mod tests {
     }
 
     #[test]
-    fn root_causes_are_the_failures_the_one_blocking_most_first_and_lead_the_report() {
+    fn root_causes_lead_the_report_the_one_blocking_most_first_and_every_format_names_the_versions() {
         let rules = vec![
             result("find.miss-none", Status::Fail, None),
             result("save.insert", Status::Fail, None),
@@ -428,5 +433,13 @@ mod tests {
         let json: serde_json::Value = serde_json::from_str(&report.to_json()).unwrap();
         assert_eq!(json["spec_version"], crate::rules::spec_version());
         assert_eq!(json["kit_version"], env!("CARGO_PKG_VERSION"));
+        let versions = crate::rules::versions();
+        assert!(report.to_markdown().contains(&format!("kit {versions}")));
+        assert!(report.to_html().contains(&format!("kit {versions}")));
+        let spec = format!(
+            "<property name=\"spec_version\" value=\"{}\"/>",
+            crate::rules::spec_version()
+        );
+        assert!(report.to_junit().contains(&spec), "{}", report.to_junit());
     }
 }

@@ -8,6 +8,7 @@ mod cli;
 mod cluster_failover;
 mod corpus;
 mod crash_consistency;
+mod docs;
 mod embedded_backends;
 mod histories;
 mod layout;
