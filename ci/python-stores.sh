@@ -13,9 +13,8 @@ repo=$PWD
 
 say() { printf '== %s\n' "$*"; }
 
-maturin=$(ci/maturin.sh)
 rm -rf target/wheels/tokenstore-*.whl
-"$maturin" build --release --locked --manifest-path python/Cargo.toml --out target/wheels
+ci/maturin.sh build --release --locked --manifest-path python/Cargo.toml --out target/wheels
 stores_wheel=$(ls "$repo"/target/wheels/tokenstore-*.whl)
 check_wheel=$(ls "$repo"/target/wheels/tokenstore_check-*.whl)
 say "built $(basename "$stores_wheel")"

@@ -32,6 +32,8 @@ fi
 say "servers"
 eval "$(ci/services.sh)"
 export TOKENSTORE_REQUIRE=mysql,redis,postgres,redis-cluster,sdk,node
+# The wheels' builds (ci/maturin.sh build) must reuse the build step's build.
+export TOKENSTORE_ONE_BUILD=1
 
 venv=target/sdk-venv
 if ! "$venv/bin/python" -c "import zohocrmsdk, mysql.connector" >/dev/null 2>&1; then
@@ -60,7 +62,7 @@ step "tests (cargo nextest, every test of the workspace against the real servers
     cargo nextest run --release --workspace --locked --no-fail-fast
 
 step "benchmarks, each run once (quick mode)" \
-    env TOKENSTORE_BENCH_SIZES=1000 cargo bench --locked --profile release -p tokenstore-bench -- --test
+    env TOKENSTORE_BENCH_SIZES=1000 cargo bench --locked --profile release --workspace --bench lookup -- --test
 
 step "the official Python, Node.js and TypeScript SDK stores, gated by ci/baselines/" \
     ci/official-stores.sh

@@ -13,9 +13,8 @@ repo=$PWD
 
 say() { printf '== %s\n' "$*"; }
 
-maturin=$(ci/maturin.sh)
 rm -rf target/wheels
-"$maturin" build --release --locked --out target/wheels
+ci/maturin.sh build --release --locked --out target/wheels
 wheel=$(ls "$repo"/target/wheels/tokenstore_check-*.whl)
 say "built $(basename "$wheel")"
 
@@ -29,6 +28,8 @@ cp harness/adapters/python/controls/sqlite_store.py harness/adapters/python/cont
     "$scratch/project/"
 ci/quickstart.py python-test > "$scratch/project/test_my_store.py"
 ci/quickstart.py python-pytest > "$scratch/pytest.sh"
+ci/quickstart.py python-cli | tr -d '\n' > "$scratch/cli.sh"
+cp "$wheel" "$scratch/project/"
 cd "$scratch/project"
 
 # What the user's shell has: the virtual environment's bin and the system's, no cargo.
@@ -37,10 +38,9 @@ if env PATH="$user_path" sh -c 'command -v cargo' >/dev/null; then
     echo "cargo is on $user_path: the check would not show that the wheel needs no toolchain" >&2
     exit 1
 fi
-say "tokenstore-check run --python my_store:SqliteTokenStore (fresh venv, no cargo on PATH)"
-env -i PATH="$user_path" HOME="$HOME" LANG=C.UTF-8 tokenstore-check run \
-    --python my_store:SqliteTokenStore --kwargs '{"path": "{tmpdir}/tokens.db"}' \
-    --cases 64 --seed 7 --format json --out report.json
+say "the README's command: $(cat "$scratch/cli.sh") (fresh venv, no cargo on PATH)"
+env -i PATH="$user_path" HOME="$HOME" LANG=C.UTF-8 \
+    sh -ec "$(cat "$scratch/cli.sh") --cases 64 --seed 7 --format json --out report.json"
 python3 - report.json <<'PY'
 import json, sys
 report = json.load(open(sys.argv[1]))
@@ -53,8 +53,7 @@ for rule in ("concurrency.linearizable", "processes.linearizable", "crash.acknow
 print(f'{store["name"]} from the wheel: {summary}')
 PY
 
-say "pytest with the plugin, as the README's Python quick start has it (test_my_store.py, pytest installed)"
-"$scratch/venv/bin/pip" install --quiet --disable-pip-version-check pytest
+say "the README's Python quick start: pip install of the wheel, the SDK and pytest, then pytest"
 # junit NAME: the outcome of every item of pytest's --junitxml file NAME, checked by the snippet on
 # standard input (items: {rule id: (outcome, message)}).
 junit() {
@@ -74,7 +73,8 @@ exec(sys.argv[2])
 PY
 }
 rule_count=$(env -i PATH="$user_path" tokenstore-check rules --format json | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')
-env -i PATH="$user_path" HOME="$HOME" LANG=C.UTF-8 sh -e "$scratch/pytest.sh" -q -p no:cacheprovider --junitxml=correct.xml
+env -i PATH="$user_path" HOME="$HOME" LANG=C.UTF-8 PYTEST_ADDOPTS="-p no:cacheprovider --junitxml=correct.xml" \
+    PIP_DISABLE_PIP_VERSION_CHECK=1 sh -e "$scratch/pytest.sh" > correct.out || { cat correct.out; exit 1; }
 junit correct.xml <<PY
 assert len(items) == $rule_count, (len(items), $rule_count)
 bad = {name: o for name, (o, m) in items.items() if o not in ("passed", "skipped")}
