@@ -332,7 +332,10 @@ impl Report {
         let mut report = quick_junit::Report::new("tokenstore-check");
         for store in &self.stores {
             let mut suite = TestSuite::new(store.name.clone());
-            suite.add_property(("kit_version".to_owned(), env!("CARGO_PKG_VERSION").to_owned()));
+            suite.add_property((
+                "kit_version".to_owned(),
+                env!("CARGO_PKG_VERSION").to_owned(),
+            ));
             suite.add_property((
                 "spec_version".to_owned(),
                 crate::rules::spec_version().to_string(),
@@ -390,7 +393,8 @@ mod tests {
     }
 
     #[test]
-    fn root_causes_lead_the_report_the_one_blocking_most_first_and_every_format_names_the_versions() {
+    fn root_causes_lead_the_report_the_one_blocking_most_first_and_every_format_names_the_versions()
+    {
         let rules = vec![
             result("find.miss-none", Status::Fail, None),
             result("save.insert", Status::Fail, None),

@@ -54,8 +54,17 @@ fn every_quick_start_of_the_readme_is_run_by_the_test_command() {
     let readme = read(&root.join("README.md"));
     let starts = quick_starts(&readme);
     let names: Vec<&str> = starts.iter().map(|(n, _)| n.as_str()).collect();
-    for expected in ["python-pytest", "python-test", "python-cli", "node-install", "node-test"] {
-        assert!(names.contains(&expected), "no quick start {expected}: {names:?}");
+    for expected in [
+        "python-pytest",
+        "python-test",
+        "python-cli",
+        "node-install",
+        "node-test",
+    ] {
+        assert!(
+            names.contains(&expected),
+            "no quick start {expected}: {names:?}"
+        );
     }
     let scripts: String = std::fs::read_dir(root.join("ci"))
         .unwrap()
