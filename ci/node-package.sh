@@ -47,6 +47,8 @@ export NODE_OPTIONS="--test-reporter=junit --test-reporter-destination=correct.x
 sh -e install.sh >install.out 2>&1 || { cat install.out; exit 1; }
 unset NODE_OPTIONS
 rule_count=$(node -e 'import("tokenstore-check").then(m => console.log(m.rules().length))')
+versions=$(node_modules/tokenstore-check/native/*/tokenstore-check --version)
+grep -q "$versions" correct.xml || { echo "node's report does not name $versions" >&2; exit 1; }
 junit correct.xml <<PY
 assert len(items) == $rule_count, (len(items), $rule_count)
 bad = {n: o for n, (o, m) in items.items() if o not in ("passed", "skipped")}

@@ -75,6 +75,9 @@ PY
 rule_count=$(env -i PATH="$user_path" tokenstore-check rules --format json | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')
 env -i PATH="$user_path" HOME="$HOME" LANG=C.UTF-8 PYTEST_ADDOPTS="-p no:cacheprovider --junitxml=correct.xml" \
     PIP_DISABLE_PIP_VERSION_CHECK=1 sh -e "$scratch/pytest.sh" > correct.out || { cat correct.out; exit 1; }
+versions=$(env -i PATH="$user_path" tokenstore-check --version)
+grep -q "^$versions" correct.out || { cat correct.out; echo "pytest's summary does not name $versions" >&2; exit 1; }
+grep -q '<property name="spec_version"' correct.xml || { echo "no spec_version property in pytest's JUnit file" >&2; exit 1; }
 junit correct.xml <<PY
 assert len(items) == $rule_count, (len(items), $rule_count)
 bad = {name: o for name, (o, m) in items.items() if o not in ("passed", "skipped")}
@@ -102,6 +105,14 @@ for name, (o, message) in items.items():
         assert "blocked by delete-tokens.empties" in message, (name, message)
 print(f"one fault: failed {sorted(failed)}, "
       f"{sum(o == 'error' for o, _ in items.values())} blocked by it")
+PY
+
+env -i PATH="$user_path" HOME="$HOME" LANG=C.UTF-8 pytest -q -p no:cacheprovider test_one_fault.py \
+    -k "find.miss-none or save.merge" --junitxml=selected.xml >selected.out || { cat selected.out; exit 1; }
+junit selected.xml <<'PY'
+assert sorted(items) == ["find.miss-none", "save.merge"], items
+assert all(o == "passed" for o, _ in items.values()), items
+print("-k: the two selected items ran, and passed (the fault's rule was not selected)")
 PY
 
 status=0

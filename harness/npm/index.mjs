@@ -11,7 +11,8 @@
 // before it and the likely cause; a skipped rule skips with the kit's reason where the runner's
 // context can skip (node:test, vitest) and passes elsewhere; a rule a root cause kept from being
 // checked throws naming that cause; when the kit cannot run the store, or no rule could run,
-// every test throws the kit's reason.
+// every test throws the kit's reason. Under node:test the first test prints the kit's and the
+// spec's versions as a diagnostic.
 
 import { execFileSync, spawn } from "node:child_process";
 import fs from "node:fs";
@@ -100,6 +101,7 @@ export function tokenStoreContract(options) {
   if (typeof test !== "function") throw new Error("tokenStoreContract: pass your runner's test function as `test`");
   runArguments(options, "report.json", "replays");
   let verdicts;
+  let told = false;
   const once = () => {
     verdicts ??= run(options).then((report) => {
       const ran = report.summary.passed + report.summary.failed;
@@ -107,7 +109,9 @@ export function tokenStoreContract(options) {
         const why = report.rules.find((r) => r.message);
         throw new Error(`no rule could run: ${JSON.stringify(report.summary)}; ${why ? `${why.id}: ${why.message}` : "the kit gave no reason"}`);
       }
-      return new Map(report.rules.map((r) => [r.id, r]));
+      const byId = new Map(report.rules.map((r) => [r.id, r]));
+      byId.versions = { kit_version: report.kit_version, spec_version: report.spec_version };
+      return byId;
     });
     return verdicts;
   };
@@ -119,10 +123,15 @@ export function tokenStoreContract(options) {
       } catch (error) {
         throw new Error(`tokenstore-check could not check ${options.store}: ${error.message}`);
       }
+      const t = context[0];
+      if (!told && t && typeof t.diagnostic === "function") {
+        told = true;
+        const { kit_version: kit, spec_version: spec } = byId.versions;
+        t.diagnostic(`tokenstore-check ${kit} (spec ${spec}): what changed in each spec version is in the kit's CHANGELOG.md`);
+      }
       const verdict = byId.get(rule.id);
       if (!verdict) throw new Error(`the kit's report has no verdict on ${rule.id}`);
       if (verdict.status === "skip") {
-        const t = context[0];
         if (t && typeof t.skip === "function") t.skip(verdict.message ?? "skipped by the kit");
         return;
       }

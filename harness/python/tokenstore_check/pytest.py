@@ -9,7 +9,9 @@ tokenstore-check wheel is installed): a team's store checked as one pytest item 
 
 or `pytest --tokenstore my_app.tokens:SqliteTokenStore --tokenstore-kwargs '{"path": ...}'`.
 
-Each item is named by its rule id and marked with its level (`must`, `impl`). One kit run per
+Each item is named by its rule id and marked with its level (`must`, `impl`), and carries the
+kit's and the spec's versions as JUnit properties (`kit_version`, `spec_version`); the terminal
+summary names them. One kit run per
 class serves its items (only the selected rules when `-k` or `-m` deselected some); a failed
 rule fails with the kit's message, the calls before it and the likely cause; a skipped rule
 skips with the kit's reason (the capability the store did not declare); a rule blocked by a
@@ -86,6 +88,17 @@ def pytest_collection_finish(session):
         contract.selected = names
 
 
+_VERSIONS = pytest.StashKey()
+
+
+def pytest_terminal_summary(terminalreporter, config):
+    versions = config.stash.get(_VERSIONS, None)
+    if versions is not None:
+        kit, spec = versions
+        terminalreporter.write_line(f"tokenstore-check {kit} (spec {spec}): what changed in "
+                                    "each spec version is in the kit's CHANGELOG.md")
+
+
 def _store_of(cls) -> Store:
     if cls.store is None:
         raise pytest.UsageError(f"{cls.__qualname__} names no store: set store = "
@@ -105,6 +118,7 @@ class Contract(pytest.Collector):
         self._report = None
         self._error = None
         self._table = None
+        self.versions = None
 
     def collect(self):
         try:
@@ -130,6 +144,8 @@ class Contract(pytest.Collector):
             except KitError as e:
                 self._error = str(e)
             else:
+                self.versions = (report.get("kit_version"), report.get("spec_version"))
+                self.config.stash[_VERSIONS] = self.versions
                 self._report = {r["id"]: r for r in report["rules"]}
                 ran = report["summary"]["passed"] + report["summary"]["failed"]
                 if not partial and ran == 0:
@@ -158,6 +174,8 @@ class RuleItem(pytest.Item):
 
     def runtest(self):
         verdict = self._verdict()
+        kit, spec = self.parent.versions
+        self.user_properties += [("kit_version", kit), ("spec_version", spec)]
         if verdict["status"] == "skip":
             pytest.skip(verdict.get("message") or "skipped by the kit")
         if verdict["status"] == "fail":

@@ -171,7 +171,7 @@ fn replay_runs_saved_steps_and_reports_the_outcome() {
 }
 
 /// `--version` names the kit's version and the spec's, and CHANGELOG.md has an entry for that
-/// spec version.
+/// spec version, naming every rule added or made stricter in it.
 #[test]
 fn version_names_the_kit_and_the_spec() {
     let out = check(&["--version"]);
@@ -189,6 +189,27 @@ fn version_names_the_kit_and_the_spec() {
     )
     .unwrap();
     assert!(changelog.contains(&format!("spec {spec}")), "{changelog}");
+    for rule in tokenstore_suite::rules::rules()
+        .iter()
+        .filter(|r| r.since > 1)
+    {
+        let entry = changelog
+            .split("\n## ")
+            .find(|section| {
+                section
+                    .lines()
+                    .next()
+                    .unwrap()
+                    .ends_with(&format!("spec {}", rule.since))
+            })
+            .unwrap_or_else(|| panic!("CHANGELOG.md has no section for spec {}", rule.since));
+        assert!(
+            entry.contains(&format!("`{}`", rule.id)),
+            "CHANGELOG.md's spec {} section does not name {}",
+            rule.since,
+            rule.id
+        );
+    }
 }
 
 #[test]
