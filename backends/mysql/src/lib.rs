@@ -19,6 +19,7 @@ use mysql_async::prelude::Queryable;
 use mysql_async::{Conn, Opts, OptsBuilder, Pool, Row, TxOpts, Value};
 use std::collections::BTreeSet;
 use std::sync::Mutex;
+use std::time::Duration;
 use tokenstore_core::sql::{check_identifier, where_any, COLUMNS};
 use tokenstore_core::{Candidates, Choices, Field, Limits, Result, StoreError, Token, TokenStore};
 use tokenstore_sql::{save_in, SaveTx, SqlDriver};
@@ -56,12 +57,24 @@ pub struct MysqlStore {
     pool: Pool,
     table: String,
     connection_ids: Mutex<BTreeSet<u32>>,
+    timeout: Duration,
 }
 
 impl MysqlStore {
     /// Connects to `url` (`mysql://user:password@host:port/database`) and creates the table
-    /// `table` and its id counter `table_ids` when they do not exist.
+    /// `table` and its id counter `table_ids` when they do not exist; opening and every call
+    /// wait at most [`tokenstore_sql::DEFAULT_TIMEOUT`] for the server.
     pub async fn open(url: &str, table: &str) -> Result<Self> {
+        Self::open_with_timeout(url, table, tokenstore_sql::DEFAULT_TIMEOUT).await
+    }
+
+    /// [`MysqlStore::open`], with opening and every call waiting at most `timeout` for the
+    /// server (then a Backend error; the call may or may not have taken effect).
+    pub async fn open_with_timeout(url: &str, table: &str, timeout: Duration) -> Result<Self> {
+        tokenstore_sql::within("mysql", timeout, Self::connect(url, table, timeout)).await
+    }
+
+    async fn connect(url: &str, table: &str, timeout: Duration) -> Result<Self> {
         check_identifier(table)?;
         let opts = pool_opts(url)
             .map_err(|e| StoreError::backend(format!("mysql: bad URL {url:?}: {e}"), e))?;
@@ -70,6 +83,7 @@ impl MysqlStore {
             pool,
             table: table.to_owned(),
             connection_ids: Mutex::new(BTreeSet::new()),
+            timeout,
         };
         store.create_tables().await?;
         Ok(store)
@@ -274,6 +288,10 @@ impl SqlDriver for MysqlStore {
     const NAME: &'static str = "mysql";
     const CHOICES: Choices = MYSQL_CHOICES;
     const LIMITS: Limits = MYSQL_LIMITS;
+
+    fn timeout(&self) -> Duration {
+        self.timeout
+    }
 
     async fn select(&self, lookups: &[(Field, String)]) -> Result<Candidates, Attempt> {
         let mut conn = self.conn().await?;

@@ -13,6 +13,7 @@
 
 use deadpool_postgres::GenericClient;
 use deadpool_postgres::{Config, Object, Pool, Runtime};
+use std::time::Duration;
 use tokenstore_core::sql::{check_identifier, where_any, COLUMNS};
 use tokenstore_core::{Candidates, Choices, Field, Limits, Result, StoreError, Token, TokenStore};
 use tokenstore_retry::connection_label;
@@ -38,13 +39,25 @@ pub const POSTGRES_LIMITS: Limits = Limits {
 pub struct PostgresStore {
     pool: Pool,
     table: String,
+    timeout: Duration,
     label: String,
 }
 
 impl PostgresStore {
     /// Connects to `url` (`postgres://user@host:port/database`) and creates the table `table` and
-    /// its id sequence `table_ids` when they do not exist.
+    /// its id sequence `table_ids` when they do not exist; opening and every call wait at most
+    /// [`tokenstore_sql::DEFAULT_TIMEOUT`] for the server.
     pub async fn open(url: &str, table: &str) -> Result<Self> {
+        Self::open_with_timeout(url, table, tokenstore_sql::DEFAULT_TIMEOUT).await
+    }
+
+    /// [`PostgresStore::open`], with opening and every call waiting at most `timeout` for the
+    /// server (then a Backend error; the call may or may not have taken effect).
+    pub async fn open_with_timeout(url: &str, table: &str, timeout: Duration) -> Result<Self> {
+        tokenstore_sql::within("postgres", timeout, Self::connect(url, table, timeout)).await
+    }
+
+    async fn connect(url: &str, table: &str, timeout: Duration) -> Result<Self> {
         check_identifier(table)?;
         let label = connection_label("postgres");
         let config = Config {
@@ -59,6 +72,7 @@ impl PostgresStore {
             pool,
             table: table.to_owned(),
             label,
+            timeout,
         };
         let client = store.client().await.map_err(final_error)?;
         let t = table;
@@ -236,6 +250,10 @@ impl SqlDriver for PostgresStore {
     const NAME: &'static str = "postgres";
     const CHOICES: Choices = POSTGRES_CHOICES;
     const LIMITS: Limits = POSTGRES_LIMITS;
+
+    fn timeout(&self) -> Duration {
+        self.timeout
+    }
 
     async fn select(&self, lookups: &[(Field, String)]) -> Result<Candidates, Attempt> {
         let client = self.client().await?;

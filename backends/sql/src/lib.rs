@@ -8,12 +8,40 @@
 //! - a save's transaction ([`save_in`]): the save lock and the locked read of every token the
 //!   decision depends on, `tokenstore_core::plan_save`, one write;
 //! - fresh ids: the backend's counter, taken ids skipped, and one jump past the largest numeric
-//!   id when the first candidate is taken (the SDK's DBStore writes ids counted from the largest).
+//!   id when the first candidate is taken (the SDK's DBStore writes ids counted from the largest);
+//! - the timeout of every call and of opening a store ([`within`]): a server that accepts and
+//!   never answers, or a lock nobody releases, fails the call instead of hanging it.
 
 use async_trait::async_trait;
+use std::future::Future;
+use std::time::Duration;
 use tokenstore_core::{find_by_id_in, find_in, find_lookups, plan_save, save_lookups};
 use tokenstore_core::{Candidates, Choices, Field, Limits, Result, SavePlan, StoreError, Token};
 use tokenstore_retry::{with_retries, Attempt, Resend};
+
+/// How long a call, or opening a store, waits for the server by default: longer than any lock
+/// wait of a save under load, far shorter than forever.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// `work`, or after `timeout` a Backend error naming the backend `name` and the timeout: the
+/// server did not answer in time, and the call may or may not have taken effect (a write whose
+/// commit was on its way when the wait ended).
+pub async fn within<T>(
+    name: &str,
+    timeout: Duration,
+    work: impl Future<Output = Result<T>>,
+) -> Result<T> {
+    match tokio::time::timeout(timeout, work).await {
+        Ok(answer) => answer,
+        Err(_) => Err(StoreError::Backend {
+            message: format!(
+                "{name}: the server did not answer within {:.1} s (the store's timeout); the call may or may not have taken effect",
+                timeout.as_secs_f64()
+            ),
+            source: None,
+        }),
+    }
+}
 
 /// One SQL server's side of a store: one attempt at each call, on one connection, mapping the
 /// driver's errors to [`Attempt`]s (a lost race, a lost connection, an answer).
@@ -27,6 +55,11 @@ pub trait SqlDriver: Send + Sync {
     const CHOICES: Choices;
     /// What the table's columns hold.
     const LIMITS: Limits;
+
+    /// How long one call waits for the server, its retries included ([`within`]).
+    fn timeout(&self) -> Duration {
+        DEFAULT_TIMEOUT
+    }
 
     /// Every token one of `lookups` designates (a `WHERE field = value OR ...`), one query.
     async fn select(&self, lookups: &[(Field, String)])
@@ -46,6 +79,10 @@ pub trait SqlDriver: Send + Sync {
 /// `find_token`: one query for the probe's lookup key (and its fallback); a key value longer
 /// than its column holds cannot be stored, so it is a miss without a query.
 pub async fn find_token<D: SqlDriver>(driver: &D, probe: &Token) -> Result<Option<Token>> {
+    within(D::NAME, driver.timeout(), find(driver, probe)).await
+}
+
+async fn find<D: SqlDriver>(driver: &D, probe: &Token) -> Result<Option<Token>> {
     let mut lookups = find_lookups(probe, D::CHOICES);
     lookups.retain(|(field, value)| D::LIMITS.holds(*field, value));
     if lookups.is_empty() {
@@ -60,7 +97,8 @@ pub async fn find_token<D: SqlDriver>(driver: &D, probe: &Token) -> Result<Optio
 pub async fn save_token<D: SqlDriver>(driver: &D, token: &mut Token) -> Result<()> {
     D::LIMITS.check(token)?;
     let resend = Resend::of_save(token);
-    let id = with_retries(D::NAME, resend, || driver.save(token)).await?;
+    let saved = with_retries(D::NAME, resend, || driver.save(token));
+    let id = within(D::NAME, driver.timeout(), saved).await?;
     token.id = Some(id);
     Ok(())
 }
@@ -74,25 +112,25 @@ pub async fn delete_token<D: SqlDriver>(driver: &D, id: &str) -> Result<()> {
     if !D::LIMITS.holds(Field::Id, id) {
         return missing();
     }
-    with_retries(D::NAME, Resend::Delete, || async {
+    let deleted = with_retries(D::NAME, Resend::Delete, || async {
         match driver.delete(Some(id)).await? {
             0 => missing().map_err(Attempt::Final),
             _ => Ok(()),
         }
-    })
-    .await
+    });
+    within(D::NAME, driver.timeout(), deleted).await
 }
 
 /// `get_tokens`: one query.
 pub async fn get_tokens<D: SqlDriver>(driver: &D) -> Result<Vec<Token>> {
-    with_retries(D::NAME, Resend::Safe, || driver.select_all()).await
+    let listed = with_retries(D::NAME, Resend::Safe, || driver.select_all());
+    within(D::NAME, driver.timeout(), listed).await
 }
 
 /// `delete_tokens`: one statement.
 pub async fn delete_tokens<D: SqlDriver>(driver: &D) -> Result<()> {
-    with_retries(D::NAME, Resend::Safe, || driver.delete(None))
-        .await
-        .map(drop)
+    let emptied = with_retries(D::NAME, Resend::Safe, || driver.delete(None));
+    within(D::NAME, driver.timeout(), emptied).await.map(drop)
 }
 
 /// `find_token_by_id`: one query; an id longer than the column holds is NotFound.
@@ -101,7 +139,8 @@ pub async fn find_token_by_id<D: SqlDriver>(driver: &D, id: &str) -> Result<Toke
         return Err(StoreError::NotFound { id: id.to_owned() });
     }
     let lookups = [(Field::Id, id.to_owned())];
-    let candidates = with_retries(D::NAME, Resend::Safe, || driver.select(&lookups)).await?;
+    let read = with_retries(D::NAME, Resend::Safe, || driver.select(&lookups));
+    let candidates = within(D::NAME, driver.timeout(), read).await?;
     find_by_id_in(&candidates, id)
 }
 

@@ -19,3 +19,4 @@ mod server_backends;
 mod server_loss;
 mod server_restart;
 mod support;
+mod timeouts;

@@ -1,0 +1,175 @@
+//! The SQL server backends never hang a call: opening a store on a server that accepts and never
+//! answers, and a call waiting on a lock nobody releases, fail with a Backend error naming the
+//! store's timeout, and the store works again once the server answers (`tokenstore_sql::within`).
+//!
+//! The lock tests need MariaDB or MySQL (`TOKENSTORE_MYSQL_URL`) and PostgreSQL
+//! (`TOKENSTORE_POSTGRES_URL`); without one the test says so and passes, unless
+//! TOKENSTORE_REQUIRE names it.
+
+use mysql_async::prelude::Queryable;
+use rstest::rstest;
+use std::net::TcpListener;
+use std::time::Duration;
+use tokenstore_core::{Field, StoreError, Token, TokenStore};
+use tokenstore_mysql::MysqlStore;
+use tokenstore_postgres::PostgresStore;
+use tokenstore_suite::required;
+
+const TIMEOUT: Duration = Duration::from_millis(1500);
+
+async fn open(backend: &str, url: &str, table: &str) -> Result<Box<dyn TokenStore>, StoreError> {
+    Ok(match backend {
+        "mysql" => Box::new(MysqlStore::open_with_timeout(url, table, TIMEOUT).await?),
+        _ => Box::new(PostgresStore::open_with_timeout(url, table, TIMEOUT).await?),
+    })
+}
+
+/// Checks that `call` fails with the store's timeout; a call still waiting after 20 s has no
+/// timeout at all, and fails the test instead of hanging it.
+async fn timed_out<T: std::fmt::Debug>(
+    call: impl std::future::Future<Output = Result<T, StoreError>>,
+    backend: &str,
+) {
+    let answer = tokio::time::timeout(Duration::from_secs(20), call)
+        .await
+        .unwrap_or_else(|_| panic!("{backend}: the call still waits after 20 s: no timeout"));
+    match answer {
+        Err(StoreError::Backend { message, .. }) => assert!(
+            message.starts_with(backend) && message.contains("did not answer within 1.5 s"),
+            "{message}"
+        ),
+        other => panic!("{backend}: want a Backend error naming the timeout, got {other:?}"),
+    }
+}
+
+#[rstest]
+#[tokio::test]
+async fn opening_a_store_on_a_silent_server_fails_within_its_timeout(
+    #[values("mysql", "postgres")] backend: &str,
+) {
+    // Accepts every connection and never writes a byte: the server's greeting never comes.
+    let silent = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = silent.local_addr().unwrap().port();
+    let held = std::thread::spawn(move || {
+        let kept: Vec<_> = silent.incoming().take(4).collect();
+        std::thread::sleep(Duration::from_secs(5));
+        drop(kept);
+    });
+    let url = match backend {
+        "mysql" => format!("mysql://root@127.0.0.1:{port}/test"),
+        _ => format!("postgres://postgres@127.0.0.1:{port}/test"),
+    };
+    timed_out(
+        async { open(backend, &url, "silent").await.map(drop) },
+        backend,
+    )
+    .await;
+    drop(held);
+}
+
+/// The server's URL, or `None` (and a printed line) when the test is to be skipped.
+fn server_url(backend: &str) -> Option<String> {
+    let variable = format!("TOKENSTORE_{}_URL", backend.to_uppercase());
+    let url = std::env::var(&variable).ok();
+    if url.is_none() {
+        assert!(
+            !required(backend),
+            "TOKENSTORE_REQUIRE names {backend}, but {variable} is not set"
+        );
+        eprintln!("skipped: {variable} is not set");
+    }
+    url
+}
+
+/// An administrator's session holding the table's lock until it is dropped.
+enum Lock {
+    Mysql(mysql_async::Conn),
+    Postgres(tokio_postgres::Client),
+}
+
+async fn lock_table(backend: &str, url: &str, table: &str) -> Lock {
+    if backend == "mysql" {
+        let mut conn = mysql_async::Conn::from_url(url).await.unwrap();
+        conn.query_drop(format!("LOCK TABLES {table} WRITE"))
+            .await
+            .unwrap();
+        Lock::Mysql(conn)
+    } else {
+        let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+            .await
+            .unwrap();
+        tokio::spawn(connection);
+        client
+            .batch_execute(&format!(
+                "BEGIN; LOCK TABLE {table} IN ACCESS EXCLUSIVE MODE"
+            ))
+            .await
+            .unwrap();
+        Lock::Postgres(client)
+    }
+}
+
+async fn drop_table(backend: &str, url: &str, table: &str) {
+    if backend == "mysql" {
+        let mut conn = mysql_async::Conn::from_url(url).await.unwrap();
+        conn.query_drop(format!("DROP TABLE IF EXISTS {table}, {table}_ids"))
+            .await
+            .unwrap();
+    } else {
+        let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+            .await
+            .unwrap();
+        tokio::spawn(connection);
+        client
+            .batch_execute(&format!(
+                "DROP TABLE IF EXISTS {table}; DROP SEQUENCE IF EXISTS {table}_ids"
+            ))
+            .await
+            .unwrap();
+    }
+}
+
+#[rstest]
+#[tokio::test]
+async fn a_call_waiting_on_a_lock_nobody_releases_fails_within_its_timeout(
+    #[values("mysql", "postgres")] backend: &str,
+) {
+    let Some(url) = server_url(backend) else {
+        return;
+    };
+    let table = format!("timeout_{}", std::process::id());
+    drop_table(backend, &url, &table).await;
+    let store = open(backend, &url, &table).await.unwrap();
+    let mut token = Token::default();
+    token.set(Field::UserName, Some("alice".into()));
+    token.set(Field::RefreshToken, Some("r-alice".into()));
+    store.save_token(&mut token).await.unwrap();
+
+    let lock = lock_table(backend, &url, &table).await;
+    timed_out(store.get_tokens(), backend).await;
+    let mut blocked = Token::default();
+    blocked.set(Field::UserName, Some("bob".into()));
+    blocked.set(Field::RefreshToken, Some("r-bob".into()));
+    timed_out(store.save_token(&mut blocked), backend).await;
+    drop(lock);
+
+    // Once the lock is gone the same store answers again.
+    let mut stored = None;
+    for _ in 0..20 {
+        match store.get_tokens().await {
+            Ok(tokens) => {
+                stored = Some(tokens);
+                break;
+            }
+            Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+        }
+    }
+    let stored = stored.expect("the store answers again after the lock is released");
+    assert!(
+        stored
+            .iter()
+            .any(|t| t.get(Field::UserName) == Some("alice")),
+        "{stored:?}"
+    );
+    drop_table(backend, &url, &table).await;
+}
