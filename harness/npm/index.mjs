@@ -42,7 +42,7 @@ export function rules() {
 
 /** The `tokenstore-check run` arguments for one Node.js store (the options of tokenStoreContract). */
 export function runArguments(options, out, replays) {
-  const { store, args, cases, seed, only, persistent = true, concurrent = true, limits, refusals = [], sdk } = options;
+  const { store, args, cases, seed, only, persistent = true, concurrent = true, limits, refusals = [], sdk, servers = [] } = options;
   if (typeof store !== "string" || !store.includes(":")) {
     throw new Error(`tokenStoreContract: store must be "FILE:Export", such as "./src/token-store.mjs:MyStore"; got ${JSON.stringify(store)}`);
   }
@@ -51,6 +51,7 @@ export function runArguments(options, out, replays) {
   if (cases !== undefined) argv.push("--cases", String(cases));
   if (seed !== undefined) argv.push("--seed", String(seed));
   for (const rule of only ?? []) argv.push("--only", rule);
+  for (const server of servers) argv.push("--server", server);
   const adapter = [];
   if (!persistent) adapter.push("--not-persistent");
   if (!concurrent) adapter.push("--serial");
@@ -93,7 +94,8 @@ export async function run(options) {
  * constructor's arguments: an array is passed positionally, an object as the one argument;
  * "{tmpdir}" becomes a fresh directory per check, "{namespace}" a namespace name), and optionally
  * `persistent` (false for an in-memory store), `concurrent` (false: one call at a time, the
- * concurrency tier skipped), `limits`, `refusals`, `sdk` ("nodejs" or "typescript"), `cases`,
+ * concurrency tier skipped), `limits`, `refusals`, `sdk` ("nodejs" or "typescript"), `servers`
+ * (URLs of the servers the store talks to, for the server-loss tier), `cases`,
  * `seed`, `replayDir` (where failing sequences are saved, default "tokenstore-replays"),
  * `timeout` (ms a test waits for the kit run, default 600000). */
 export function tokenStoreContract(options) {

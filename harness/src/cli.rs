@@ -45,6 +45,11 @@ pub struct Stores {
     /// Seconds an adapter may take to answer one request.
     #[arg(long, value_name = "SECONDS", default_value_t = 10.0)]
     pub adapter_timeout: f64,
+    /// The server the --python, --node or --adapter store talks to (repeatable): a
+    /// `mysql://`, `postgres://` or `redis://` URL with the rights to list and drop its clients.
+    /// The server-loss tier then drops the adapter process's connections there.
+    #[arg(long = "server", value_name = "URL")]
+    pub servers: Vec<String>,
     /// Check an adapter store even if it already holds tokens (they are deleted).
     #[arg(long)]
     pub allow_destructive: bool,
@@ -292,11 +297,17 @@ impl Stores {
                 ));
             }
             let timeout = Duration::from_secs_f64(self.adapter_timeout);
-            fixtures.push(Box::new(AdapterFixture::start(
-                &command,
-                timeout,
-                self.allow_destructive,
-            )?));
+            let killer = match self.servers.is_empty() {
+                true => None,
+                false => Some(tokenstore_backends::ServerKiller::new(&self.servers)?),
+            };
+            let mut fixture = AdapterFixture::start(&command, timeout, self.allow_destructive)?;
+            if let Some(killer) = killer {
+                fixture = fixture.with_connection_killer(std::sync::Arc::new(killer));
+            }
+            fixtures.push(Box::new(fixture));
+        } else if !self.servers.is_empty() {
+            return Err("--server names the server of a store behind an adapter: give it with --python, --node or --adapter".into());
         }
         Ok(fixtures)
     }

@@ -9,6 +9,7 @@
 //! that is reported once, under the store ([`StoreFixture::resources`]), and the adapter is
 //! restarted, so the server never runs out of connections and no rule's check meets it.
 
+use crate::clients::ConnectionKiller;
 use crate::fixture::{Capabilities, SetupError, Storage, StoreFixture};
 use crate::protocol::{
     agree_protocol, call, declared_limits, hello_request, restarted, store_error, AdapterStore,
@@ -43,6 +44,9 @@ pub struct AdapterFixture {
     resets: std::sync::atomic::AtomicUsize,
     /// More processes of the adapter (processes and crash tiers), started ahead of need.
     spares: Arc<Spares>,
+    /// What drops the store's server connections (the server-loss tier), when the run names
+    /// the store's servers.
+    killer: Option<Arc<dyn ConnectionKiller>>,
 }
 
 impl AdapterFixture {
@@ -124,7 +128,17 @@ impl AdapterFixture {
             resources: Mutex::new(Vec::new()),
             resets: Default::default(),
             spares: Arc::new(Spares::new(command, timeout)),
+            killer: None,
         })
+    }
+
+    /// The store talks to servers that `killer` can drop its connections on (the CLI's
+    /// `--server URL`): it gets the server-loss tier, whose kills drop the adapter process's
+    /// TCP connections there (by their client addresses, [`crate::clients::tcp_clients`]).
+    pub fn with_connection_killer(mut self, killer: Arc<dyn ConnectionKiller>) -> Self {
+        self.capabilities.connections = true;
+        self.killer = Some(killer);
+        self
     }
 }
 
@@ -173,6 +187,7 @@ impl StoreFixture for AdapterFixture {
             process,
             dir: reset["dir"].as_str().map(PathBuf::from),
             spares: self.spares.clone(),
+            killer: self.killer.clone(),
         }))
     }
 
@@ -219,6 +234,7 @@ struct AdapterStorage {
     /// The storage's directory, as the adapter's reset named it, for other processes to attach.
     dir: Option<PathBuf>,
     spares: Arc<Spares>,
+    killer: Option<Arc<dyn ConnectionKiller>>,
 }
 
 #[async_trait]
@@ -235,6 +251,22 @@ impl Storage for AdapterStorage {
 
     async fn spawn(&self, namespace: &str) -> Result<ProcessStore, StoreError> {
         ProcessStore::start_spare(&self.spares, self.dir.as_deref(), namespace).await
+    }
+
+    /// Drops the adapter process's TCP connections on the servers the killer knows.
+    async fn kill_connections(&self) -> Result<usize, StoreError> {
+        let Some(killer) = &self.killer else {
+            return Err(StoreError::Backend {
+                message: "no server is named for this store (--server URL)".into(),
+                source: None,
+            });
+        };
+        let clients =
+            crate::clients::tcp_clients(self.process.pid()).ok_or_else(|| StoreError::Backend {
+                message: "cannot read the adapter process's connections from /proc".into(),
+                source: None,
+            })?;
+        killer.kill(&clients).await
     }
 
     fn take_findings(&self) -> Vec<(&'static str, String)> {

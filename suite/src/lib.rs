@@ -22,6 +22,7 @@ pub mod call;
 pub mod causes;
 #[doc(hidden)]
 pub mod checks;
+pub mod clients;
 mod counting;
 #[doc(hidden)]
 pub mod crash;

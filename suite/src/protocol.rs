@@ -267,6 +267,11 @@ impl Process {
         }
     }
 
+    /// The adapter process's id.
+    pub(crate) fn pid(&self) -> u32 {
+        self.pid
+    }
+
     /// How many sockets the adapter process holds open (its connections to servers, TCP or
     /// Unix), read from `/proc/PID/fd`; `None` where `/proc` cannot tell (not Linux).
     pub(crate) fn sockets(&self) -> Option<usize> {

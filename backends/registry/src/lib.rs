@@ -9,6 +9,7 @@
 //! A new server backend is a backend crate, a module here implementing [`ServerBackend`] and
 //! [`Backend`], and its entry in [`BACKENDS`].
 
+mod clients;
 mod dir;
 mod file;
 mod list;
@@ -22,6 +23,7 @@ pub mod redis_cluster;
 mod server;
 mod sqlite;
 
+pub use clients::ServerKiller;
 pub use server::ServerFixture;
 
 use async_trait::async_trait;

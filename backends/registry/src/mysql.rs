@@ -153,6 +153,44 @@ impl ServerBackend for Mysql {
     }
 }
 
+/// Kills, on the server at `url`, the connections whose client address (the `HOST` of
+/// `information_schema.PROCESSLIST`, `address:port`) is one of `clients`.
+pub(crate) async fn kill_clients(
+    url: &str,
+    clients: &[std::net::SocketAddr],
+) -> Result<usize, StoreError> {
+    let opts = mysql_async::Opts::from_url(url).map_err(admin_error("mysql", "bad URL"))?;
+    let mut admin = mysql_async::Conn::new(opts)
+        .await
+        .map_err(admin_error("mysql", "cannot connect"))?;
+    let listed: Vec<(u64, Option<String>)> = admin
+        .query("SELECT ID, HOST FROM information_schema.PROCESSLIST WHERE ID <> CONNECTION_ID()")
+        .await
+        .map_err(admin_error("mysql", "cannot list the connections"))?;
+    let mut killed = 0;
+    for (id, host) in listed {
+        let Some((address, port)) = host.as_deref().and_then(|h| h.rsplit_once(':')) else {
+            continue;
+        };
+        if !port
+            .parse()
+            .is_ok_and(|port| crate::clients::is_client(clients, address, port))
+        {
+            continue;
+        }
+        match admin.query_drop(format!("KILL CONNECTION {id}")).await {
+            Ok(()) => killed += 1,
+            Err(mysql_async::Error::Server(e)) if e.code == 1094 => {}
+            Err(e) => return Err(admin_error("mysql", "cannot kill")(e)),
+        }
+    }
+    admin
+        .disconnect()
+        .await
+        .map_err(admin_error("mysql", "cannot disconnect"))?;
+    Ok(killed)
+}
+
 /// `mariadb-install-db` then `mariadbd`, root with no password, listening on 127.0.0.1 only,
 /// with a small buffer pool; the `test` database is created when it first answers.
 struct LocalMariadb;

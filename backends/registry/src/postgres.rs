@@ -133,6 +133,34 @@ impl ServerBackend for Postgres {
     }
 }
 
+/// Terminates, on the server at `url`, the sessions whose client address (`client_addr`,
+/// `client_port` of `pg_stat_activity`) is one of `clients`.
+pub(crate) async fn kill_clients(
+    url: &str,
+    clients: &[std::net::SocketAddr],
+) -> Result<usize, StoreError> {
+    let (admin, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+        .await
+        .map_err(admin_error("postgres", "cannot connect"))?;
+    let driver = tokio::spawn(connection);
+    let addresses: Vec<String> = clients
+        .iter()
+        .map(|c| format!("{}:{}", c.ip(), c.port()))
+        .collect();
+    let killed = admin
+        .query_one(
+            "WITH ours AS MATERIALIZED (SELECT pid FROM pg_stat_activity \
+             WHERE host(client_addr) || ':' || client_port = ANY($1) AND pid <> pg_backend_pid()) \
+             SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) FROM ours",
+            &[&addresses],
+        )
+        .await
+        .map_err(admin_error("postgres", "cannot terminate the sessions"));
+    drop(admin);
+    let _ = driver.await;
+    Ok(killed?.get::<_, i64>(0) as usize)
+}
+
 /// `initdb` then `postgres`, trusting local connections, listening on 127.0.0.1 only; stopped
 /// with SIGINT (a fast shutdown).
 struct LocalPostgres;

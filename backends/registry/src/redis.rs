@@ -152,6 +152,33 @@ pub(crate) async fn kill_named(url: &str, tags: &[String]) -> Result<usize, Stor
     Ok(killed)
 }
 
+/// Kills, on the server at `url`, the connections whose client address (`addr` of `CLIENT
+/// LIST`) is one of `clients`.
+pub(crate) async fn kill_clients(
+    url: &str,
+    clients: &[std::net::SocketAddr],
+) -> Result<usize, StoreError> {
+    let client = redis::Client::open(url).map_err(admin_error("redis", "bad URL"))?;
+    let mut admin = client
+        .get_multiplexed_async_connection()
+        .await
+        .map_err(admin_error("redis", "cannot connect"))?;
+    let mut killed = 0;
+    for address in clients {
+        let n: usize = redis::cmd("CLIENT")
+            .arg("KILL")
+            .arg("ADDR")
+            .arg(address.to_string())
+            .arg("SKIPME")
+            .arg("yes")
+            .query_async(&mut admin)
+            .await
+            .map_err(admin_error("redis", "cannot kill"))?;
+        killed += n;
+    }
+    Ok(killed)
+}
+
 /// `redis-server` with an append-only file synced at every write, so a restart keeps the data.
 struct LocalRedis;
 

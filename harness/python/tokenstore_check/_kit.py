@@ -54,7 +54,9 @@ class Store:
     `persistent=False` for an in-memory store; `threads=False` for a store never called from two
     threads (skips the concurrency tier); `limits` what it cannot hold (`{"max_chars":
     {"user_name": 255}}`); `refusals` its own refusal exception classes; `cases` and `seed` the
-    model-based sequences; `only` rule ids or groups to check (None: every rule)."""
+    model-based sequences; `only` rule ids or groups to check (None: every rule); `servers` the
+    URLs of the servers the store talks to (`--server`: the server-loss tier drops the store's
+    connections there)."""
 
     store: Any
     kwargs: Optional[dict] = None
@@ -65,6 +67,7 @@ class Store:
     cases: Optional[int] = None
     seed: Optional[int] = None
     only: Optional[Sequence[str]] = None
+    servers: Sequence[str] = ()
 
     def name(self) -> str:
         """`module:Class` of the store."""
@@ -84,6 +87,8 @@ class Store:
             command += ["--seed", str(self.seed)]
         for rule in self.only or ():
             command += ["--only", rule]
+        for server in self.servers:
+            command += ["--server", server]
         adapter = []
         if not self.persistent:
             adapter.append("--not-persistent")

@@ -39,6 +39,7 @@ class TokenStoreContract:
     refusals = ()
     cases = None
     seed = None
+    servers = ()
 
 
 def pytest_addoption(parser):
@@ -105,7 +106,7 @@ def _store_of(cls) -> Store:
                                 '"module:Class" (or the class itself) on it')
     return Store(store=cls.store, kwargs=cls.kwargs, persistent=cls.persistent,
                  threads=cls.threads, limits=cls.limits, refusals=tuple(cls.refusals),
-                 cases=cls.cases, seed=cls.seed)
+                 cases=cls.cases, seed=cls.seed, servers=tuple(cls.servers))
 
 
 class Contract(pytest.Collector):

@@ -1,15 +1,22 @@
 //! The server-loss tier's churn against the real servers (TOKENSTORE_<SERVER>_URL), with its
 //! figures printed: kills, connections killed, calls made, calls that answered with a Backend
 //! error, tokens lost (`redis-cluster`: on a cluster the run starts). Without a server the test
-//! says so and passes, unless TOKENSTORE_REQUIRE names the backend.
+//! says so and passes, unless TOKENSTORE_REQUIRE names the backend. And the tier on a Python store
+//! behind the adapter whose server is named (`--server`): a store that reconnects passes it, one
+//! that keeps one connection for good fails it.
 
 use rstest::rstest;
 use std::sync::Arc;
+use std::time::Duration;
 use tokenstore_backends::ServerFixture;
 use tokenstore_suite::checks::server_loss::{churn, ChurnFigures, KILLS};
 use tokenstore_suite::checks::Ctx;
 use tokenstore_suite::required;
+use tokenstore_suite::{check_store, AdapterFixture, RunOptions, Selection, Status};
 use tokenstore_suite::{profile, runner, Storage, StoreFixture, MAIN_NAMESPACE};
+
+use crate::support::mysql_url;
+use crate::support::python_controls::{adapter_command, python_with_sdk};
 
 async fn churn_once(fixture: &ServerFixture) -> Result<ChurnFigures, String> {
     let choices = profile::detect(fixture)
@@ -71,4 +78,64 @@ fn killed_connections_lose_no_token(
         "{backend}: {figures:?}: most kills should find a connection to kill"
     );
     assert_eq!(figures.tokens_lost, 0, "{backend}: {figures:?}");
+}
+
+/// A Python store on MySQL behind the adapter, its server named as `--server` names it: the
+/// kit drops the adapter process's connections there. A store that reconnects passes
+/// `server-loss.recovers`; one that keeps its one connection for good fails it, and nothing else.
+#[rstest]
+#[case::reconnecting("server_stores:ReconnectingStore", Status::Pass)]
+#[case::one_connection("server_stores:OneConnectionStore", Status::Fail)]
+fn python_store_behind_the_adapter_gets_the_server_loss_tier(
+    #[case] class: &str,
+    #[case] want: Status,
+) {
+    let Some(python) = python_with_sdk() else {
+        return;
+    };
+    let Some(url) = mysql_url() else {
+        return;
+    };
+    let kwargs =
+        serde_json::json!({"path": "{tmpdir}/tokens.db", "table": "{namespace}", "server": url});
+    let killer = tokenstore_backends::ServerKiller::new(std::slice::from_ref(&url)).unwrap();
+    let fixture = AdapterFixture::start(
+        &adapter_command(&python, class, Some(&kwargs.to_string())),
+        Duration::from_secs(10),
+        true,
+    )
+    .expect("the adapter starts")
+    .with_connection_killer(Arc::new(killer));
+    assert!(fixture.capabilities().connections);
+    let options = RunOptions {
+        cases: 8,
+        seed: 3,
+        only: Selection::of(&["server-loss"]).unwrap(),
+        ..RunOptions::default()
+    };
+    let report = check_store(&fixture, &options, &|_| {});
+    let verdict = report.rule("server-loss.recovers").unwrap();
+    assert_eq!(verdict.status, want, "{class}: {:?}", verdict.message);
+    let failed: Vec<&str> = report
+        .rules
+        .iter()
+        .filter(|r| matches!(r.status, Status::Fail | Status::Blocked))
+        .map(|r| r.id.as_str())
+        .collect();
+    let expected: &[&str] = match want {
+        Status::Fail => &["server-loss.recovers"],
+        _ => &[],
+    };
+    assert_eq!(failed, expected, "{class}: {:#?}", report.rules);
+}
+
+/// `--server` refuses a URL of no server the kit knows, in one line.
+#[test]
+fn a_server_url_of_an_unknown_scheme_is_refused() {
+    let refused = tokenstore_backends::ServerKiller::new(&["http://127.0.0.1:80".to_owned()]);
+    let message = refused.err().expect("refused");
+    assert!(
+        message.starts_with("--server \"http://127.0.0.1:80\": want a mysql://"),
+        "{message}"
+    );
 }
