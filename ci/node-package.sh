@@ -24,24 +24,9 @@ cd "$project"
 npm init -y >/dev/null
 npm pkg set type=module >/dev/null
 
-# junit FILE: the outcome of each test of node's junit report, checked by the snippet on stdin.
-junit() {
-    local checks
-    checks=$(cat)
-    python3 - "$1" "$checks" <<'PY'
-import sys, xml.etree.ElementTree as ET
-items = {}
-for case in ET.parse(sys.argv[1]).iter("testcase"):
-    outcome, message = "passed", ""
-    for tag in ("failure", "skipped"):
-        found = case.find(tag)
-        if found is not None:
-            outcome, message = tag, (found.get("message") or "") + (found.text or "")
-    items[case.get("name")] = (outcome, message)
-exec(sys.argv[2])
-PY
-}
 
+# The npm cache (from the adapter's npm ci) first; the registry for what it lacks.
+export npm_config_prefer_offline=true
 say "the README's Node quick start: npm install of the tarball and the SDK, node --test"
 export NODE_OPTIONS="--test-reporter=junit --test-reporter-destination=correct.xml"
 sh -e install.sh >install.out 2>&1 || { cat install.out; exit 1; }
@@ -49,7 +34,7 @@ unset NODE_OPTIONS
 rule_count=$(node -e 'import("tokenstore-check").then(m => console.log(m.rules().length))')
 versions=$(node_modules/tokenstore-check/native/*/tokenstore-check --version)
 grep -q "$versions" correct.xml || { echo "node's report does not name $versions" >&2; exit 1; }
-junit correct.xml <<PY
+"$repo/ci/junit-outcomes.py" correct.xml <<PY
 assert len(items) == $rule_count, (len(items), $rule_count)
 bad = {n: o for n, (o, m) in items.items() if o not in ("passed", "skipped")}
 assert not bad, bad
@@ -66,7 +51,7 @@ JS
 status=0
 node --test --test-reporter=junit --test-reporter-destination=one-fault.xml test/one-fault.test.mjs || status=$?
 [ "$status" = 1 ] || { echo "node --test exited $status on a store with one fault, not 1" >&2; exit 1; }
-junit one-fault.xml <<'PY'
+"$repo/ci/junit-outcomes.py" one-fault.xml <<'PY'
 failed = {n for n, (o, _) in items.items() if o == "failure"}
 assert failed == {"save.id-written-back"}, failed
 print(f"one fault: failed {sorted(failed)}")
@@ -81,7 +66,7 @@ JS
 status=0
 node --test --test-reporter=junit --test-reporter-destination=missing.xml test/missing.test.mjs || status=$?
 [ "$status" = 1 ] || { echo "node --test exited $status on a store it cannot load, not 1" >&2; exit 1; }
-junit missing.xml <<'PY'
+"$repo/ci/junit-outcomes.py" missing.xml <<'PY'
 assert items and all(o == "failure" and "no-such-store" in m for o, m in items.values()), \
     list(items.items())[:3]
 print(f"a store the kit cannot load: all {len(items)} tests fail, naming the module")

@@ -54,31 +54,13 @@ print(f'{store["name"]} from the wheel: {summary}')
 PY
 
 say "the README's Python quick start: pip install of the wheel, the SDK and pytest, then pytest"
-# junit NAME: the outcome of every item of pytest's --junitxml file NAME, checked by the snippet on
-# standard input (items: {rule id: (outcome, message)}).
-junit() {
-    local checks
-    checks=$(cat)
-    python3 - "$1" "$checks" <<'PY'
-import sys, xml.etree.ElementTree as ET
-items = {}
-for case in ET.parse(sys.argv[1]).iter("testcase"):
-    outcome, message = "passed", ""
-    for tag in ("failure", "error", "skipped"):
-        found = case.find(tag)
-        if found is not None:
-            outcome, message = tag, (found.get("message") or "") + (found.text or "")
-    items[case.get("name")] = (outcome, message)
-exec(sys.argv[2])
-PY
-}
 rule_count=$(env -i PATH="$user_path" tokenstore-check rules --format json | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')
 env -i PATH="$user_path" HOME="$HOME" LANG=C.UTF-8 PYTEST_ADDOPTS="-p no:cacheprovider --junitxml=correct.xml" \
     PIP_DISABLE_PIP_VERSION_CHECK=1 sh -e "$scratch/pytest.sh" > correct.out || { cat correct.out; exit 1; }
 versions=$(env -i PATH="$user_path" tokenstore-check --version)
 grep -q "^$versions" correct.out || { cat correct.out; echo "pytest's summary does not name $versions" >&2; exit 1; }
 grep -q '<property name="spec_version"' correct.xml || { echo "no spec_version property in pytest's JUnit file" >&2; exit 1; }
-junit correct.xml <<PY
+"$repo/ci/junit-outcomes.py" correct.xml <<PY
 assert len(items) == $rule_count, (len(items), $rule_count)
 bad = {name: o for name, (o, m) in items.items() if o not in ("passed", "skipped")}
 assert not bad, bad
@@ -97,7 +79,7 @@ status=0
 env -i PATH="$user_path" HOME="$HOME" LANG=C.UTF-8 pytest -q -p no:cacheprovider test_one_fault.py \
     --junitxml=one-fault.xml >one-fault.out || status=$?
 [ "$status" = 1 ] || { cat one-fault.out; echo "pytest exited $status on a store with one fault, not 1" >&2; exit 1; }
-junit one-fault.xml <<'PY'
+"$repo/ci/junit-outcomes.py" one-fault.xml <<'PY'
 failed = {name for name, (o, _) in items.items() if o == "failure"}
 assert failed == {"delete-tokens.empties"}, failed
 for name, (o, message) in items.items():
@@ -109,7 +91,7 @@ PY
 
 env -i PATH="$user_path" HOME="$HOME" LANG=C.UTF-8 pytest -q -p no:cacheprovider test_one_fault.py \
     -k "find.miss-none or save.merge" --junitxml=selected.xml >selected.out || { cat selected.out; exit 1; }
-junit selected.xml <<'PY'
+"$repo/ci/junit-outcomes.py" selected.xml <<'PY'
 assert sorted(items) == ["find.miss-none", "save.merge"], items
 assert all(o == "passed" for o, _ in items.values()), items
 print("-k: the two selected items ran, and passed (the fault's rule was not selected)")
@@ -119,7 +101,7 @@ status=0
 env -i PATH="$user_path" HOME="$HOME" LANG=C.UTF-8 pytest -q -p no:cacheprovider \
     --tokenstore no_such_module:Store --junitxml=unimportable.xml >unimportable.out || status=$?
 [ "$status" = 1 ] || { cat unimportable.out; echo "pytest exited $status on a store it cannot import, not 1" >&2; exit 1; }
-junit unimportable.xml <<'PY'
+"$repo/ci/junit-outcomes.py" unimportable.xml <<'PY'
 assert items and all(o == "failure" and "no_such_module" in m for o, m in items.values()), \
     list(items.items())[:3]
 print(f"a store the kit cannot import: all {len(items)} items fail, naming the module")

@@ -62,12 +62,3 @@ impl ConnectionKiller for ServerKiller {
         Ok(killed)
     }
 }
-
-/// Whether `host` (as a server lists a client: an address, or `localhost` for a loopback one)
-/// and `port` are one of `clients`.
-pub(crate) fn is_client(clients: &[SocketAddr], host: &str, port: u16) -> bool {
-    clients.iter().any(|c| {
-        c.port() == port
-            && (c.ip().to_string() == host || (host == "localhost" && c.ip().is_loopback()))
-    })
-}

@@ -136,21 +136,26 @@ impl ServerBackend for Mysql {
             ))
             .await
             .map_err(admin_error("mysql", "cannot list the connections"))?;
-        let mut killed = 0;
-        for id in open {
-            match admin.query_drop(format!("KILL CONNECTION {id}")).await {
-                Ok(()) => killed += 1,
-                // ER_NO_SUCH_THREAD: it closed between the listing and the kill.
-                Err(mysql_async::Error::Server(e)) if e.code == 1094 => {}
-                Err(e) => return Err(admin_error("mysql", "cannot kill")(e)),
-            }
-        }
-        admin
-            .disconnect()
-            .await
-            .map_err(admin_error("mysql", "cannot disconnect"))?;
-        Ok(killed)
+        kill_ids(admin, open).await
     }
+}
+
+/// Kills the connections `ids` from `admin`, then closes it: how many it killed.
+async fn kill_ids(mut admin: mysql_async::Conn, ids: Vec<u64>) -> Result<usize, StoreError> {
+    let mut killed = 0;
+    for id in ids {
+        match admin.query_drop(format!("KILL CONNECTION {id}")).await {
+            Ok(()) => killed += 1,
+            // ER_NO_SUCH_THREAD: it closed between the listing and the kill.
+            Err(mysql_async::Error::Server(e)) if e.code == 1094 => {}
+            Err(e) => return Err(admin_error("mysql", "cannot kill")(e)),
+        }
+    }
+    admin
+        .disconnect()
+        .await
+        .map_err(admin_error("mysql", "cannot disconnect"))?;
+    Ok(killed)
 }
 
 /// Kills, on the server at `url`, the connections whose client address (the `HOST` of
@@ -167,28 +172,17 @@ pub(crate) async fn kill_clients(
         .query("SELECT ID, HOST FROM information_schema.PROCESSLIST WHERE ID <> CONNECTION_ID()")
         .await
         .map_err(admin_error("mysql", "cannot list the connections"))?;
-    let mut killed = 0;
-    for (id, host) in listed {
-        let Some((address, port)) = host.as_deref().and_then(|h| h.rsplit_once(':')) else {
-            continue;
-        };
-        if !port
-            .parse()
-            .is_ok_and(|port| crate::clients::is_client(clients, address, port))
-        {
-            continue;
-        }
-        match admin.query_drop(format!("KILL CONNECTION {id}")).await {
-            Ok(()) => killed += 1,
-            Err(mysql_async::Error::Server(e)) if e.code == 1094 => {}
-            Err(e) => return Err(admin_error("mysql", "cannot kill")(e)),
-        }
-    }
-    admin
-        .disconnect()
-        .await
-        .map_err(admin_error("mysql", "cannot disconnect"))?;
-    Ok(killed)
+    let ours = listed
+        .into_iter()
+        .filter(|(_, host)| {
+            host.as_deref()
+                .and_then(|h| h.rsplit_once(':'))
+                .and_then(|(address, port)| Some((address, port.parse().ok()?)))
+                .is_some_and(|(address, port)| crate::provision::is_client(clients, address, port))
+        })
+        .map(|(id, _)| id)
+        .collect();
+    kill_ids(admin, ours).await
 }
 
 /// `mariadb-install-db` then `mariadbd`, root with no password, listening on 127.0.0.1 only,

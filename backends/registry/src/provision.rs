@@ -101,3 +101,12 @@ pub(crate) fn admin_error<E: std::error::Error + Send + Sync + 'static>(
         tokenstore_core::StoreError::backend(format!("{server} admin connection: {what}: {e}"), e)
     }
 }
+
+/// Whether `host` (as a server lists a client: an address, or `localhost` for a loopback one)
+/// and `port` are one of `clients`.
+pub(crate) fn is_client(clients: &[std::net::SocketAddr], host: &str, port: u16) -> bool {
+    clients.iter().any(|c| {
+        c.port() == port
+            && (c.ip().to_string() == host || (host == "localhost" && c.ip().is_loopback()))
+    })
+}
