@@ -1,2 +1,2 @@
-// A build script is required for cargo to consider build dependencies.
+//! Empty: with a build script, cargo applies the build-dependencies of `Cargo.toml` too.
 fn main() {}
