@@ -53,7 +53,8 @@ class Store:
     arguments (`{tmpdir}` becomes a fresh directory per check, `{namespace}` a namespace name);
     `persistent=False` for an in-memory store; `threads=False` for a store never called from two
     threads (skips the concurrency tier); `limits` what it cannot hold (`{"max_chars":
-    {"user_name": 255}}`); `refusals` its own refusal exception classes; `cases` and `seed` the
+    {"user_name": 255}}`); `refusals` its own refusal exception classes (classes, or names as
+    `module:Class` or `Class`; one alone needs no list); `cases` and `seed` the
     model-based sequences; `only` rule ids or groups to check (None: every rule); `servers` the
     URLs of the servers the store talks to (`--server`: the server-loss tier drops the store's
     connections there)."""
@@ -63,7 +64,7 @@ class Store:
     persistent: bool = True
     threads: bool = True
     limits: Optional[dict] = None
-    refusals: Sequence[str] = ()
+    refusals: Any = ()
     cases: Optional[int] = None
     seed: Optional[int] = None
     only: Optional[Sequence[str]] = None
@@ -76,11 +77,17 @@ class Store:
         return f"{self.store.__module__}:{self.store.__qualname__}"
 
     def command(self, out: str, replays: str) -> list:
-        """The `tokenstore-check run` command that writes this store's JSON report to `out`."""
+        """The `tokenstore-check run` command that writes this store's JSON report to `out`.
+        Raises KitError, in one line, for kwargs that are not JSON."""
         command = [binary(), "run", "--python", self.name(), "--format", "json", "--out", out,
                    "--replay-dir", replays]
         if self.kwargs is not None:
-            command += ["--kwargs", json.dumps(self.kwargs)]
+            try:
+                command += ["--kwargs", json.dumps(self.kwargs)]
+            except (TypeError, ValueError) as e:
+                raise KitError(f"kwargs must be JSON (strings, numbers, lists, dicts): {e}; "
+                               "write a path as a string, '{tmpdir}/tokens.db' for a fresh "
+                               "directory per check") from None
         if self.cases is not None:
             command += ["--cases", str(self.cases)]
         if self.seed is not None:
@@ -96,7 +103,10 @@ class Store:
             adapter.append("--no-threads")
         if self.limits:
             adapter += ["--limits", json.dumps(self.limits)]
-        for refusal in self.refusals:
+        refusals = [self.refusals] if isinstance(self.refusals, (str, type)) else self.refusals
+        for refusal in refusals:
+            if isinstance(refusal, type):
+                refusal = f"{refusal.__module__}:{refusal.__qualname__}"
             adapter += ["--refusal", refusal]
         return command + (["--"] + adapter if adapter else [])
 

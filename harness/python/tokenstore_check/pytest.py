@@ -105,7 +105,7 @@ def _store_of(cls) -> Store:
         raise pytest.UsageError(f"{cls.__qualname__} names no store: set store = "
                                 '"module:Class" (or the class itself) on it')
     return Store(store=cls.store, kwargs=cls.kwargs, persistent=cls.persistent,
-                 threads=cls.threads, limits=cls.limits, refusals=tuple(cls.refusals),
+                 threads=cls.threads, limits=cls.limits, refusals=cls.refusals,
                  cases=cls.cases, seed=cls.seed, servers=tuple(cls.servers))
 
 
