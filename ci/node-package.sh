@@ -46,14 +46,14 @@ cat > test/one-fault.test.mjs <<'JS'
 import { test } from "node:test";
 import { tokenStoreContract } from "tokenstore-check";
 
-tokenStoreContract({ test, store: "./src/broken_stores.mjs:NoIdWriteBackStore", args: ["{tmpdir}/{namespace}"], cases: 32 });
+tokenStoreContract({ test, store: "./src/broken_stores.mjs:NoIdWriteBackStore", args: ["{tmpdir}/{namespace}"], cases: 32, name: "NoIdWriteBack" });
 JS
 status=0
 node --test --test-reporter=junit --test-reporter-destination=one-fault.xml test/one-fault.test.mjs || status=$?
 [ "$status" = 1 ] || { echo "node --test exited $status on a store with one fault, not 1" >&2; exit 1; }
 "$repo/ci/junit-outcomes.py" one-fault.xml <<'PY'
 failed = {n for n, (o, _) in items.items() if o == "failure"}
-assert failed == {"save.id-written-back"}, failed
+assert failed == {"NoIdWriteBack: save.id-written-back"}, failed
 print(f"one fault: failed {sorted(failed)}")
 PY
 

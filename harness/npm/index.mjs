@@ -96,7 +96,8 @@ export async function run(options) {
  * `persistent` (false for an in-memory store), `concurrent` (false: one call at a time, the
  * concurrency tier skipped), `limits`, `refusals`, `sdk` ("nodejs" or "typescript"), `servers`
  * (URLs of the servers the store talks to, for the server-loss tier), `cases`,
- * `seed`, `replayDir` (where failing sequences are saved, default "tokenstore-replays"),
+ * `seed`, `replayDir` (where failing sequences are saved, default "tokenstore-replays"), `name`
+ * (put before each test's rule id, "MyStore: find.miss-none", for several stores in one file),
  * `timeout` (ms a test waits for the kit run, default 600000). */
 export function tokenStoreContract(options) {
   const { test, timeout = 600_000 } = options;
@@ -117,8 +118,9 @@ export function tokenStoreContract(options) {
     });
     return verdicts;
   };
+  const prefix = options.name ? `${options.name}: ` : "";
   for (const rule of rules()) {
-    test(rule.id, async (...context) => {
+    test(`${prefix}${rule.id}`, async (...context) => {
       let byId;
       try {
         byId = await once();
