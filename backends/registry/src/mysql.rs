@@ -121,10 +121,7 @@ impl ServerBackend for Mysql {
         if ids.is_empty() {
             return Ok(0);
         }
-        let opts = mysql_async::Opts::from_url(url).map_err(admin_error("mysql", "bad URL"))?;
-        let mut admin = mysql_async::Conn::new(opts)
-            .await
-            .map_err(admin_error("mysql", "cannot connect"))?;
+        let mut admin = admin(url).await?;
         let listed = ids
             .iter()
             .map(u64::to_string)
@@ -138,6 +135,14 @@ impl ServerBackend for Mysql {
             .map_err(admin_error("mysql", "cannot list the connections"))?;
         kill_ids(admin, open).await
     }
+}
+
+/// An administrator's connection to the server at `url`.
+async fn admin(url: &str) -> Result<mysql_async::Conn, StoreError> {
+    let opts = mysql_async::Opts::from_url(url).map_err(admin_error("mysql", "bad URL"))?;
+    mysql_async::Conn::new(opts)
+        .await
+        .map_err(admin_error("mysql", "cannot connect"))
 }
 
 /// Kills the connections `ids` from `admin`, then closes it: how many it killed.
@@ -164,10 +169,7 @@ pub(crate) async fn kill_clients(
     url: &str,
     clients: &[std::net::SocketAddr],
 ) -> Result<usize, StoreError> {
-    let opts = mysql_async::Opts::from_url(url).map_err(admin_error("mysql", "bad URL"))?;
-    let mut admin = mysql_async::Conn::new(opts)
-        .await
-        .map_err(admin_error("mysql", "cannot connect"))?;
+    let mut admin = admin(url).await?;
     let listed: Vec<(u64, Option<String>)> = admin
         .query("SELECT ID, HOST FROM information_schema.PROCESSLIST WHERE ID <> CONNECTION_ID()")
         .await

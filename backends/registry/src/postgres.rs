@@ -113,23 +113,7 @@ impl ServerBackend for Postgres {
 
     /// Terminates the sessions whose `application_name` is one of `tags`.
     async fn kill(&self, url: &str, tags: &[String]) -> Result<usize, StoreError> {
-        let (admin, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
-            .await
-            .map_err(admin_error("postgres", "cannot connect"))?;
-        let driver = tokio::spawn(connection);
-        let killed = admin
-            .query_one(
-                // Materialized first, so that only the listed sessions are ever terminated.
-                "WITH ours AS MATERIALIZED (SELECT pid FROM pg_stat_activity \
-                 WHERE application_name = ANY($1) AND pid <> pg_backend_pid()) \
-                 SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) FROM ours",
-                &[&tags],
-            )
-            .await
-            .map_err(admin_error("postgres", "cannot terminate the sessions"));
-        drop(admin);
-        let _ = driver.await;
-        Ok(killed?.get::<_, i64>(0) as usize)
+        terminate(url, "application_name", tags).await
     }
 }
 
@@ -139,20 +123,29 @@ pub(crate) async fn kill_clients(
     url: &str,
     clients: &[std::net::SocketAddr],
 ) -> Result<usize, StoreError> {
-    let (admin, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
-        .await
-        .map_err(admin_error("postgres", "cannot connect"))?;
-    let driver = tokio::spawn(connection);
     let addresses: Vec<String> = clients
         .iter()
         .map(|c| format!("{}:{}", c.ip(), c.port()))
         .collect();
+    terminate(url, "host(client_addr) || ':' || client_port", &addresses).await
+}
+
+/// Terminates, on the server at `url`, the other sessions whose `column` (an expression of
+/// `pg_stat_activity`, written here, never a caller's text) is one of `values`: how many.
+async fn terminate(url: &str, column: &str, values: &[String]) -> Result<usize, StoreError> {
+    let (admin, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+        .await
+        .map_err(admin_error("postgres", "cannot connect"))?;
+    let driver = tokio::spawn(connection);
     let killed = admin
         .query_one(
-            "WITH ours AS MATERIALIZED (SELECT pid FROM pg_stat_activity \
-             WHERE host(client_addr) || ':' || client_port = ANY($1) AND pid <> pg_backend_pid()) \
-             SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) FROM ours",
-            &[&addresses],
+            // Materialized first, so that only the listed sessions are ever terminated.
+            &format!(
+                "WITH ours AS MATERIALIZED (SELECT pid FROM pg_stat_activity \
+                 WHERE {column} = ANY($1) AND pid <> pg_backend_pid()) \
+                 SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) FROM ours"
+            ),
+            &[&values],
         )
         .await
         .map_err(admin_error("postgres", "cannot terminate the sessions"));

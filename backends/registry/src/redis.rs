@@ -128,6 +128,27 @@ impl ServerBackend for Redis {
 
 /// Kills, on the server at `url`, the connections whose client name is one of `tags`.
 pub(crate) async fn kill_named(url: &str, tags: &[String]) -> Result<usize, StoreError> {
+    kill_listed(url, "name", &|name| tags.iter().any(|t| t == name)).await
+}
+
+/// Kills, on the server at `url`, the connections whose client address (`addr` of `CLIENT
+/// LIST`) is one of `clients`.
+pub(crate) async fn kill_clients(
+    url: &str,
+    clients: &[std::net::SocketAddr],
+) -> Result<usize, StoreError> {
+    kill_listed(url, "addr", &|addr| {
+        clients.iter().any(|c| c.to_string() == addr)
+    })
+    .await
+}
+
+/// Kills, on the server at `url`, the clients of `CLIENT LIST` whose field `key` is `wanted`.
+async fn kill_listed(
+    url: &str,
+    key: &str,
+    wanted: &(dyn Fn(&str) -> bool + Sync),
+) -> Result<usize, StoreError> {
     let client = redis::Client::open(url).map_err(admin_error("redis", "bad URL"))?;
     let mut admin = client
         .get_multiplexed_async_connection()
@@ -139,38 +160,11 @@ pub(crate) async fn kill_named(url: &str, tags: &[String]) -> Result<usize, Stor
         .await
         .map_err(admin_error("redis", "cannot list the clients"))?;
     let mut killed = 0;
-    for id in client_ids_named(&list, tags) {
+    for id in client_ids_where(&list, key, wanted) {
         let n: usize = redis::cmd("CLIENT")
             .arg("KILL")
             .arg("ID")
             .arg(id)
-            .query_async(&mut admin)
-            .await
-            .map_err(admin_error("redis", "cannot kill"))?;
-        killed += n;
-    }
-    Ok(killed)
-}
-
-/// Kills, on the server at `url`, the connections whose client address (`addr` of `CLIENT
-/// LIST`) is one of `clients`.
-pub(crate) async fn kill_clients(
-    url: &str,
-    clients: &[std::net::SocketAddr],
-) -> Result<usize, StoreError> {
-    let client = redis::Client::open(url).map_err(admin_error("redis", "bad URL"))?;
-    let mut admin = client
-        .get_multiplexed_async_connection()
-        .await
-        .map_err(admin_error("redis", "cannot connect"))?;
-    let mut killed = 0;
-    for address in clients {
-        let n: usize = redis::cmd("CLIENT")
-            .arg("KILL")
-            .arg("ADDR")
-            .arg(address.to_string())
-            .arg("SKIPME")
-            .arg("yes")
             .query_async(&mut admin)
             .await
             .map_err(admin_error("redis", "cannot kill"))?;
@@ -225,15 +219,19 @@ impl Recipe for LocalRedis {
     }
 }
 
-/// The ids of the `CLIENT LIST` lines (`id=7 addr=... name=NAME ...`) named one of `labels`.
-fn client_ids_named<'a>(list: &'a str, labels: &'a [String]) -> impl Iterator<Item = &'a str> {
+/// The ids of the `CLIENT LIST` lines (`id=7 addr=... name=NAME ...`) whose field `key` is
+/// `wanted`.
+fn client_ids_where<'a>(
+    list: &'a str,
+    key: &'a str,
+    wanted: &'a (dyn Fn(&str) -> bool + Sync),
+) -> impl Iterator<Item = &'a str> {
     list.lines().filter_map(move |line| {
         let field = |key: &str| {
             line.split(' ')
                 .find_map(|pair| pair.strip_prefix(key)?.strip_prefix('='))
         };
-        let named = field("name").is_some_and(|name| labels.iter().any(|l| l == name));
-        if named {
+        if field(key).is_some_and(wanted) {
             field("id")
         } else {
             None
@@ -361,7 +359,7 @@ impl Cleanup for DropNamespace {
 
 #[cfg(test)]
 mod tests {
-    use super::client_ids_named;
+    use super::client_ids_where;
 
     #[test]
     fn client_list_lines_are_matched_by_exact_name() {
@@ -369,6 +367,10 @@ mod tests {
                     id=4 addr=127.0.0.1:6 laddr=x fd=9 name=ts-ab age=1\n\
                     id=5 addr=127.0.0.1:7 laddr=x fd=10 name= age=1\n";
         let labels = vec!["ts-a".to_owned()];
-        assert_eq!(client_ids_named(list, &labels).collect::<Vec<_>>(), ["3"]);
+        let named = |name: &str| labels.iter().any(|l| l == name);
+        assert_eq!(
+            client_ids_where(list, "name", &named).collect::<Vec<_>>(),
+            ["3"]
+        );
     }
 }

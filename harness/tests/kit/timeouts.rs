@@ -81,52 +81,40 @@ fn server_url(backend: &str) -> Option<String> {
     url
 }
 
-/// An administrator's session holding the table's lock until it is dropped.
-enum Lock {
-    Mysql(mysql_async::Conn),
-    Postgres(tokio_postgres::Client),
-}
+/// An administrator's session, open (holding what its statements took, such as a table's
+/// lock) until it is dropped.
+type Session = Box<dyn std::any::Any + Send>;
 
-async fn lock_table(backend: &str, url: &str, table: &str) -> Lock {
+/// A new administrator's session on `backend`'s server at `url`, after running `sql` there.
+async fn session(backend: &str, url: &str, sql: &str) -> Session {
     if backend == "mysql" {
         let mut conn = mysql_async::Conn::from_url(url).await.unwrap();
-        conn.query_drop(format!("LOCK TABLES {table} WRITE"))
-            .await
-            .unwrap();
-        Lock::Mysql(conn)
+        conn.query_drop(sql).await.unwrap();
+        Box::new(conn)
     } else {
         let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
             .await
             .unwrap();
         tokio::spawn(connection);
-        client
-            .batch_execute(&format!(
-                "BEGIN; LOCK TABLE {table} IN ACCESS EXCLUSIVE MODE"
-            ))
-            .await
-            .unwrap();
-        Lock::Postgres(client)
+        client.batch_execute(sql).await.unwrap();
+        Box::new(client)
     }
+}
+
+async fn lock_table(backend: &str, url: &str, table: &str) -> Session {
+    let lock = match backend {
+        "mysql" => format!("LOCK TABLES {table} WRITE"),
+        _ => format!("BEGIN; LOCK TABLE {table} IN ACCESS EXCLUSIVE MODE"),
+    };
+    session(backend, url, &lock).await
 }
 
 async fn drop_table(backend: &str, url: &str, table: &str) {
-    if backend == "mysql" {
-        let mut conn = mysql_async::Conn::from_url(url).await.unwrap();
-        conn.query_drop(format!("DROP TABLE IF EXISTS {table}, {table}_ids"))
-            .await
-            .unwrap();
-    } else {
-        let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
-            .await
-            .unwrap();
-        tokio::spawn(connection);
-        client
-            .batch_execute(&format!(
-                "DROP TABLE IF EXISTS {table}; DROP SEQUENCE IF EXISTS {table}_ids"
-            ))
-            .await
-            .unwrap();
-    }
+    let drop_it = match backend {
+        "mysql" => format!("DROP TABLE IF EXISTS {table}, {table}_ids"),
+        _ => format!("DROP TABLE IF EXISTS {table}; DROP SEQUENCE IF EXISTS {table}_ids"),
+    };
+    drop(session(backend, url, &drop_it).await);
 }
 
 #[rstest]
