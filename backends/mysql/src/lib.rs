@@ -2,13 +2,16 @@
 //! SDK's `oauthtoken` table, so that the official DBStore and this store can share a table, and
 //! with what that schema lacks for the spec: byte-exact, no-pad collations (case and trailing
 //! spaces matter), a unique key on `user_name`, indexes on the three token columns, lengths that
-//! hold real tokens (longer values are refused, never truncated), and fresh ids from a locked
-//! counter row, unique under concurrent inserts.
+//! hold real tokens (longer values are refused, never truncated), and fresh ids from a counter
+//! row, unique under concurrent inserts.
 //!
 //! The six calls, the save's steps and the fresh ids are `tokenstore-sql`'s; this file is the
-//! SQL and the driver. A find is one query. A save is one transaction: one query fetches (and
-//! locks) every token the decision depends on, `tokenstore_core::plan_save` decides, one
-//! statement writes. A transaction
+//! SQL and the driver. A find is one query. A save of a stored token designated by its id is one
+//! `UPDATE` (by its user name: the id's `SELECT`, then an `UPDATE` of that id while it still has
+//! that user name). Any other save is one transaction: the token's per-key locks (rows of the
+//! `table_locks` table, [`LOCK_STRIPES`] of them at most), one query that fetches (and locks)
+//! every token the decision depends on, `tokenstore_core::plan_save`, one write; saves of
+//! different users never wait for each other. A transaction
 //! that loses a race (deadlock, duplicate key) is retried from the start. A call whose connection
 //! is lost (killed, reset, the server restarted) is sent once more on a fresh connection when that
 //! cannot write twice (`tokenstore_retry::Resend`); the pool drops dead idle connections when it
@@ -22,7 +25,7 @@ use std::sync::Mutex;
 use std::time::Duration;
 use tokenstore_core::sql::{check_identifier, where_any, COLUMNS};
 use tokenstore_core::{Candidates, Choices, Field, Limits, Result, StoreError, Token, TokenStore};
-use tokenstore_sql::{save_in, SaveTx, SqlDriver};
+use tokenstore_sql::{merge_set, merge_values, save_in, SaveTx, SqlDriver};
 
 /// The choices of the `mysql` store: no fallback; missing-id deletes are silent (as the DBStore).
 pub const MYSQL_CHOICES: Choices = Choices {
@@ -49,6 +52,11 @@ pub const MYSQL_LIMITS: Limits = Limits {
     forbidden_chars: &[],
 };
 
+/// How many lock rows a table's saves share at most: a save's lock keys ([`tokenstore_sql::lock_keys`])
+/// taken modulo this, so the lock table stays small; two values on one row only make their saves
+/// take turns.
+pub const LOCK_STRIPES: i64 = 1 << 16;
+
 /// How many connection ids a store remembers: the newest, far more than its pool holds at once.
 const REMEMBERED_CONNECTIONS: usize = 1024;
 
@@ -62,7 +70,7 @@ pub struct MysqlStore {
 
 impl MysqlStore {
     /// Connects to `url` (`mysql://user:password@host:port/database`) and creates the table
-    /// `table` and its id counter `table_ids` when they do not exist; opening and every call
+    /// `table`, its id counter `table_ids` and its save locks `table_locks` when they do not exist; opening and every call
     /// wait at most [`tokenstore_sql::DEFAULT_TIMEOUT`] for the server.
     pub async fn open(url: &str, table: &str) -> Result<Self> {
         Self::open_with_timeout(url, table, tokenstore_sql::DEFAULT_TIMEOUT).await
@@ -150,16 +158,23 @@ impl MysqlStore {
         conn.query_drop(format!("INSERT INTO `{t}_ids` (n) SELECT 0 FROM DUAL WHERE NOT EXISTS (SELECT 1 FROM `{t}_ids`)"))
             .await
             .map_err(backend("cannot create the id counter"))?;
+        conn.query_drop(format!(
+            "CREATE TABLE IF NOT EXISTS `{t}_locks` (k BIGINT NOT NULL PRIMARY KEY) ENGINE=InnoDB"
+        ))
+        .await
+        .map_err(backend("cannot create the save locks"))?;
         Ok(())
     }
 
-    /// Drops the table and its counter: the end of a namespace.
+    /// Drops the table, its counter and its save locks: the end of a namespace.
     pub async fn drop_tables(&self) -> Result<()> {
         let t = &self.table;
         let mut conn = self.conn().await.map_err(final_error)?;
-        conn.query_drop(format!("DROP TABLE IF EXISTS `{t}`, `{t}_ids`"))
-            .await
-            .map_err(backend("cannot drop the tables"))
+        conn.query_drop(format!(
+            "DROP TABLE IF EXISTS `{t}`, `{t}_ids`, `{t}_locks`"
+        ))
+        .await
+        .map_err(backend("cannot drop the tables"))
     }
 
     /// Closes every connection of the store; it cannot be used afterwards.
@@ -191,13 +206,15 @@ impl MysqlStore {
     }
 }
 
-/// A save's transaction on MySQL: the save lock is the table's counter row, locked first and
-/// read once; the counter counts on in memory and is written back with the insert that used it.
+/// A save's transaction on MySQL: the per-key locks are rows of `table_locks`, written (and so
+/// locked) by one `INSERT ... ON DUPLICATE KEY UPDATE`; the counter row is locked and read when
+/// the save first needs a fresh id, counts on in memory, and is written back with the insert
+/// that used it.
 struct MysqlTx<'a, 'c> {
     store: &'a MysqlStore,
     tx: &'a mut mysql_async::Transaction<'c>,
-    /// The counter row as read, and as counted on since.
-    counter_read: u64,
+    /// The counter row as read (`None` before the first fresh id), and as counted on since.
+    counter_read: Option<u64>,
     counter: u64,
 }
 
@@ -207,16 +224,23 @@ impl SaveTx for MysqlTx<'_, '_> {
 
     async fn lock_and_select(
         &mut self,
+        keys: &[i64],
         lookups: &[(Field, String)],
     ) -> Result<Candidates, Attempt> {
-        let t = &self.store.table;
-        self.counter_read = self
-            .tx
-            .query_first(format!("SELECT n FROM `{t}_ids` FOR UPDATE"))
-            .await
-            .map_err(attempt_error("cannot save"))?
-            .unwrap_or(0);
-        self.counter = self.counter_read;
+        let mut rows: Vec<i64> = keys.iter().map(|k| k.rem_euclid(LOCK_STRIPES)).collect();
+        rows.sort_unstable();
+        rows.dedup();
+        if !rows.is_empty() {
+            let values = vec!["(?)"; rows.len()].join(", ");
+            let sql = format!(
+                "INSERT INTO `{}_locks` (k) VALUES {values} ON DUPLICATE KEY UPDATE k = k",
+                self.store.table
+            );
+            self.tx
+                .exec_drop(sql, rows)
+                .await
+                .map_err(attempt_error("cannot save"))?;
+        }
         self.store.select(self.tx, lookups, true).await
     }
 
@@ -237,7 +261,7 @@ impl SaveTx for MysqlTx<'_, '_> {
 
     async fn insert(&mut self, new: &Token) -> Result<(), Attempt> {
         let t = &self.store.table;
-        if self.counter != self.counter_read {
+        if self.counter_read.is_some_and(|read| read != self.counter) {
             self.tx
                 .exec_drop(format!("UPDATE `{t}_ids` SET n = ?"), (self.counter,))
                 .await
@@ -254,6 +278,17 @@ impl SaveTx for MysqlTx<'_, '_> {
     }
 
     async fn next_id(&mut self) -> Result<u64, Attempt> {
+        if self.counter_read.is_none() {
+            let t = &self.store.table;
+            let read = self
+                .tx
+                .query_first(format!("SELECT n FROM `{t}_ids` FOR UPDATE"))
+                .await
+                .map_err(attempt_error("cannot save"))?
+                .unwrap_or(0);
+            self.counter_read = Some(read);
+            self.counter = self.counter.max(read);
+        }
         self.counter += 1;
         Ok(self.counter)
     }
@@ -334,14 +369,15 @@ impl SqlDriver for MysqlStore {
         let mut save = MysqlTx {
             store: self,
             tx: &mut tx,
-            counter_read: 0,
+            counter_read: None,
             counter: 0,
         };
         // The transaction ends here, whatever happened: a transaction dropped unfinished is
         // rolled back only when the pool next runs, and until then it holds its row locks
         // (an app that drives the store from a runtime that sleeps between calls would block
         // every other writer of the table).
-        let decided = save_in(&mut save, token, MYSQL_CHOICES).await;
+        let keys = tokenstore_sql::lock_keys(&self.table, token);
+        let decided = save_in(&mut save, &keys, token, MYSQL_CHOICES).await;
         match decided {
             Ok(Ok(id)) => {
                 tx.commit().await.map_err(attempt_error("cannot save"))?;
@@ -357,12 +393,57 @@ impl SqlDriver for MysqlStore {
             }
         }
     }
+
+    /// By id: one `UPDATE ... WHERE id = ?`, whose affected rows are the rows it matched (the
+    /// pool's `CLIENT_FOUND_ROWS`). By user name: the id's `SELECT`, then the same `UPDATE` of
+    /// that id while it still has that user name (MySQL's `UPDATE` returns no column).
+    async fn update_in_place(
+        &self,
+        by: (Field, &str),
+        token: &Token,
+    ) -> Result<Option<String>, Attempt> {
+        let mut conn = self.conn().await?;
+        let t = &self.table;
+        let (id, user) = match by {
+            (Field::Id, id) => (id.to_owned(), None),
+            (_, user) => {
+                let sql = format!("SELECT id FROM `{t}` WHERE user_name = ?");
+                let id: Option<String> = conn
+                    .exec_first(sql, (user,))
+                    .await
+                    .map_err(attempt_error("cannot save"))?;
+                match id {
+                    Some(id) => (id, Some(user)),
+                    None => return Ok(None),
+                }
+            }
+        };
+        let set = merge_set(|_| "?".into());
+        let mut params: Vec<Value> = merge_values(token).into_iter().map(Value::from).collect();
+        params.push(Value::from(id.as_str()));
+        let sql = match user {
+            Some(user) => {
+                params.push(Value::from(user));
+                format!("UPDATE `{t}` SET {set} WHERE id = ? AND user_name = ?")
+            }
+            None => format!("UPDATE `{t}` SET {set} WHERE id = ?"),
+        };
+        match conn.exec_drop(sql, params).await {
+            Ok(()) if conn.affected_rows() > 0 => Ok(Some(id)),
+            Ok(()) => Ok(None),
+            Err(mysql_async::Error::Server(s)) if s.code == DUPLICATE_KEY => Ok(None),
+            Err(e) => Err(attempt_error("cannot save")(e)),
+        }
+    }
 }
+
+/// `ER_DUP_ENTRY`: a write gave a unique column a value another row holds.
+const DUPLICATE_KEY: u16 = 1062;
 
 /// What each connection of the store runs when it opens (and after a reset): its transactions'
 /// isolation level, READ COMMITTED. Set once per connection rather than before each save's
-/// transaction, it saves a round trip per save (an update is then 5: `START TRANSACTION`, the
-/// counter row's lock, the select, the write, `COMMIT`).
+/// transaction, it saves a round trip per transaction (a save in a transaction is then 5:
+/// `START TRANSACTION`, the per-key locks, the select, the write, `COMMIT`).
 pub const SESSION_SETUP: &str = "SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED";
 
 /// The pool options the store sets on `url`, each unless the URL sets it:
@@ -380,12 +461,15 @@ pub const POOL_OPTIONS: [(&str, &str); 2] = [
     ("inactive_connection_ttl", "60"),
 ];
 
-/// The options of the store's pool: `url` with the [`POOL_OPTIONS`] it does not set itself, and
-/// [`SESSION_SETUP`] run on each connection.
+/// The options of the store's pool: `url` with the [`POOL_OPTIONS`] it does not set itself,
+/// [`SESSION_SETUP`] run on each connection, and `CLIENT_FOUND_ROWS` (an `UPDATE` reports the
+/// rows it matched, not only those it changed: a save in place that changes nothing still found
+/// its token).
 pub fn pool_opts(url: &str) -> std::result::Result<Opts, mysql_async::UrlError> {
     let opts = Opts::from_url(&with_pool_options(url))?;
     Ok(OptsBuilder::from_opts(opts)
         .setup(vec![SESSION_SETUP])
+        .client_found_rows(true)
         .into())
 }
 
@@ -408,7 +492,9 @@ type Attempt = tokenstore_retry::Attempt<mysql_async::Error>;
 /// again when that is safe; anything else is final.
 fn attempt_error(what: &'static str) -> impl Fn(mysql_async::Error) -> Attempt {
     move |e| match &e {
-        mysql_async::Error::Server(s) if matches!(s.code, 1213 | 1205 | 1062) => Attempt::Retry(e),
+        mysql_async::Error::Server(s) if matches!(s.code, 1213 | 1205 | DUPLICATE_KEY) => {
+            Attempt::Retry(e)
+        }
         _ if connection_lost(&e) => Attempt::Lost(backend(what)(e)),
         _ => Attempt::Final(backend(what)(e)),
     }

@@ -3,9 +3,12 @@
 //! columns (equality only, any length), and fresh ids from a sequence.
 //!
 //! The six calls, the save's steps and the fresh ids are `tokenstore-sql`'s; this file is the
-//! SQL and the driver. A find is one query. A save is one transaction: one query fetches (and
+//! SQL and the driver. A find is one query. A save of a stored token designated by its id or
+//! user name is one `UPDATE ... RETURNING id`. Any other save is one transaction: the token's
+//! per-key advisory locks (`pg_advisory_xact_lock`) pipelined with one query that fetches (and
 //! locks) every token the decision depends on, `tokenstore_core::plan_save` decides, and one
-//! `INSERT ... ON CONFLICT` writes. A transaction that loses a race (unique violation, deadlock) is retried. A call whose
+//! `INSERT ... ON CONFLICT` writes; saves of different users never wait for each other. A
+//! transaction that loses a race (unique violation, deadlock) is retried. A call whose
 //! connection is lost (terminated by an administrator, the server restarted) is sent once more on
 //! a fresh connection when that cannot write twice (`tokenstore_retry::Resend`); the broken
 //! connection is dropped, not returned to the pool. Every connection carries the store's
@@ -17,7 +20,7 @@ use std::time::Duration;
 use tokenstore_core::sql::{check_identifier, where_any, COLUMNS};
 use tokenstore_core::{Candidates, Choices, Field, Limits, Result, StoreError, Token, TokenStore};
 use tokenstore_retry::connection_label;
-use tokenstore_sql::{save_in, SaveTx, SqlDriver};
+use tokenstore_sql::{merge_set, merge_values, save_in, SaveTx, SqlDriver};
 use tokio_postgres::types::ToSql;
 use tokio_postgres::{NoTls, Row};
 
@@ -185,9 +188,9 @@ impl PostgresStore {
     }
 }
 
-/// A save's transaction on PostgreSQL: the save lock is a table lock whose mode conflicts with
-/// itself and not with reads, pipelined with the select (sent together, one round trip); fresh
-/// ids come from the table's sequence.
+/// A save's transaction on PostgreSQL: the per-key locks are transaction-level advisory locks,
+/// taken in ascending order and pipelined with the select (sent together, one round trip; the
+/// select's snapshot is taken once the locks are held); fresh ids come from the table's sequence.
 struct PostgresTx<'a, 't> {
     store: &'a PostgresStore,
     tx: &'a deadpool_postgres::Transaction<'t>,
@@ -199,16 +202,16 @@ impl SaveTx for PostgresTx<'_, '_> {
 
     async fn lock_and_select(
         &mut self,
+        keys: &[i64],
         lookups: &[(Field, String)],
     ) -> Result<Candidates, tokio_postgres::Error> {
-        let lock_sql = format!(
-            "LOCK TABLE {} IN SHARE ROW EXCLUSIVE MODE",
-            self.store.table
-        );
-        let ((), candidates) = futures::try_join!(
-            self.tx.batch_execute(&lock_sql),
-            self.store.select(self.tx, lookups, true)
-        )?;
+        let keys = keys.to_vec();
+        let lock = async {
+            let sql = "SELECT pg_advisory_xact_lock(k) FROM unnest($1::int8[]) WITH ORDINALITY AS l(k, i) ORDER BY i";
+            let stmt = self.tx.prepare_cached(sql).await?;
+            self.tx.execute(&stmt, &[&keys]).await
+        };
+        let (_, candidates) = futures::try_join!(lock, self.store.select(self.tx, lookups, true))?;
         Ok(candidates)
     }
 
@@ -295,7 +298,8 @@ impl SqlDriver for PostgresStore {
             // The transaction ends here, whatever happened: one dropped unfinished is rolled
             // back only when the connection's task next runs, holding the table's save lock
             // until then. A refused save wrote nothing, so its commit changes nothing.
-            match save_in(&mut save, token, POSTGRES_CHOICES).await {
+            let keys = tokenstore_sql::lock_keys(&self.table, token);
+            match save_in(&mut save, &keys, token, POSTGRES_CHOICES).await {
                 Ok(decided) => {
                     tx.commit().await?;
                     Ok(decided)
@@ -309,6 +313,36 @@ impl SqlDriver for PostgresStore {
         .await;
         match saved {
             Ok(decided) => decided.map_err(Attempt::Final),
+            Err(e) => Err(failed(client, "cannot save", e)),
+        }
+    }
+
+    async fn update_in_place(
+        &self,
+        by: (Field, &str),
+        token: &Token,
+    ) -> Result<Option<String>, Attempt> {
+        let client = self.client().await?;
+        let sql = format!(
+            "UPDATE {} SET {} WHERE {} = $10 RETURNING id",
+            self.table,
+            merge_set(|i| format!("${}", i + 1)),
+            by.0.name()
+        );
+        let values = merge_values(token);
+        let mut params: Vec<&(dyn ToSql + Sync)> =
+            values.iter().map(|v| v as &(dyn ToSql + Sync)).collect();
+        params.push(&by.1);
+        let answer = async {
+            let stmt = client.prepare_cached(&sql).await?;
+            client.query_opt(&stmt, &params).await
+        }
+        .await;
+        match answer {
+            Ok(row) => Ok(row.map(|row| row.get(0))),
+            Err(e) if e.code() == Some(&tokio_postgres::error::SqlState::UNIQUE_VIOLATION) => {
+                Ok(None)
+            }
             Err(e) => Err(failed(client, "cannot save", e)),
         }
     }

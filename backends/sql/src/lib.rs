@@ -5,8 +5,12 @@
 //!   than a column holds is refused on save and is a miss on lookup, never sent), the store's
 //!   implementation-defined choices (a delete of a missing id, the grant-token fallback), and the
 //!   retry policy of `tokenstore-retry` around every call;
-//! - a save's transaction ([`save_in`]): the save lock and the locked read of every token the
-//!   decision depends on, `tokenstore_core::plan_save`, one write;
+//! - a save in place ([`designating`], [`SqlDriver::update_in_place`]): a save of a token whose
+//!   id or user name designates a stored token is one `UPDATE` of that row, serialized with every
+//!   other write of it by the row's own lock, and taking no lock any other save needs;
+//! - a save's transaction ([`save_in`]) for every other save: the token's per-key locks
+//!   ([`lock_keys`]) and the locked read of every token the decision depends on,
+//!   `tokenstore_core::plan_save`, one write;
 //! - fresh ids: the backend's counter, taken ids skipped, and one jump past the largest numeric
 //!   id when the first candidate is taken (the SDK's DBStore writes ids counted from the largest);
 //! - the timeout of every call and of opening a store ([`within`]): a server that accepts and
@@ -74,6 +78,91 @@ pub trait SqlDriver: Send + Sync {
     /// One attempt at saving `token` in one transaction, deciding with [`save_in`]: the id of the
     /// stored token.
     async fn save(&self, token: &Token) -> Result<String, Attempt<Self::Error>>;
+
+    /// One attempt at saving `token` in place: its present fields written over the stored token
+    /// whose `by.0` column equals `by.1` ([`designating`]), in one statement that the row's lock
+    /// orders with every other write of that token. The stored token's id; `None` when no stored
+    /// token has that value, or when the write would give the token a user name another token
+    /// holds (a unique-key violation), for [`SqlDriver::save`] to decide.
+    async fn update_in_place(
+        &self,
+        by: (Field, &str),
+        token: &Token,
+    ) -> Result<Option<String>, Attempt<Self::Error>>;
+}
+
+/// The unique column and value that designate the stored token a save of `token` updates when
+/// that token is stored: the id, else the user name (the lookup key then; `plan_save` looks
+/// there first). `None` when the token has neither: a token column designates it, which no
+/// unique key guards, so the save runs [`save_in`] under its per-key locks.
+pub fn designating(token: &Token) -> Option<(Field, &str)> {
+    [Field::Id, Field::UserName]
+        .into_iter()
+        .find_map(|field| token.get(field).map(|value| (field, value)))
+}
+
+/// The columns a save of a token with that value may read by or write: a save's per-key locks
+/// cover each of them that the token holds.
+const LOCKED_FIELDS: [Field; 5] = [
+    Field::Id,
+    Field::UserName,
+    Field::RefreshToken,
+    Field::AccessToken,
+    Field::GrantToken,
+];
+
+/// The keys of the locks a [`save_in`] of `token` on `table` takes, ascending and distinct: one
+/// per value the token holds in a column that designates tokens (id, user name, the three token
+/// columns), a 64-bit FNV-1a hash of table, column and value.
+///
+/// Why this is enough: a save's decision depends only on the stored tokens that hold one of its
+/// own values in one of those columns (`save_lookups`), and a save writes into those columns only
+/// its own values or values the row already held. So two saves can each depend on what the other
+/// writes only when they share a locked value, and then they take turns; saves of tokens that
+/// share no value run side by side. Rows the save reads are locked too (`FOR UPDATE`), which
+/// orders it with in-place saves and deletes of them. Two values that hash alike only make two
+/// saves take turns.
+pub fn lock_keys(table: &str, token: &Token) -> Vec<i64> {
+    let mut keys: Vec<i64> = LOCKED_FIELDS
+        .into_iter()
+        .filter_map(|field| token.get(field).map(|value| (field, value)))
+        .map(|(field, value)| fnv1a(&[table, field.name(), value]) as i64)
+        .collect();
+    keys.sort_unstable();
+    keys.dedup();
+    keys
+}
+
+/// FNV-1a over the parts, each followed by a 0 byte (so `("ab", "c")` and `("a", "bc")` differ).
+fn fnv1a(parts: &[&str]) -> u64 {
+    const OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
+    const PRIME: u64 = 0x0000_0100_0000_01b3;
+    let mut hash = OFFSET;
+    for part in parts {
+        for byte in part.bytes().chain([0]) {
+            hash ^= u64::from(byte);
+            hash = hash.wrapping_mul(PRIME);
+        }
+    }
+    hash
+}
+
+/// The `SET` list of an in-place save: every column but the id takes the token's value when it
+/// holds one, else keeps its own (`COALESCE(?, column)`, `placeholder(i)` for the i-th column
+/// from 0); what `Token::merged_over` gives.
+pub fn merge_set(placeholder: impl Fn(usize) -> String) -> String {
+    Field::ALL[1..]
+        .iter()
+        .enumerate()
+        .map(|(i, f)| format!("{0} = COALESCE({1}, {0})", f.name(), placeholder(i)))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The values of [`merge_set`]'s placeholders: the token's value of every column but the id,
+/// `None` for an absent one.
+pub fn merge_values(token: &Token) -> Vec<Option<&str>> {
+    Field::ALL[1..].iter().map(|f| token.get(*f)).collect()
 }
 
 /// `find_token`: one query for the probe's lookup key (and its fallback); a key value longer
@@ -92,12 +181,21 @@ async fn find<D: SqlDriver>(driver: &D, probe: &Token) -> Result<Option<Token>> 
     find_in(&candidates, probe, D::CHOICES)
 }
 
-/// `save_token`: a value past the limits is refused (InvalidToken) before any query; the save
-/// is retried after a lost race and sent again after a lost connection when that is safe.
+/// `save_token`: a value past the limits is refused (InvalidToken) before any query; a token its
+/// id or user name designates is saved in place when it is stored, any other save runs
+/// [`save_in`]; the save is retried after a lost race and sent again after a lost connection when
+/// that is safe.
 pub async fn save_token<D: SqlDriver>(driver: &D, token: &mut Token) -> Result<()> {
     D::LIMITS.check(token)?;
     let resend = Resend::of_save(token);
-    let saved = with_retries(D::NAME, resend, || driver.save(token));
+    let saved = with_retries(D::NAME, resend, || async {
+        if let Some(by) = designating(token) {
+            if let Some(id) = driver.update_in_place(by, token).await? {
+                return Ok(id);
+            }
+        }
+        driver.save(token).await
+    });
     let id = within(D::NAME, driver.timeout(), saved).await?;
     token.id = Some(id);
     Ok(())
@@ -150,12 +248,13 @@ pub trait SaveTx: Send {
     /// The database's error.
     type Error: Send;
 
-    /// Takes the table's save lock, so that saves to one table take turns (under READ
-    /// COMMITTED a save that found no token for its key could otherwise insert beside a token
-    /// another save inserted for that key meanwhile, a state no order of the two saves gives),
-    /// and reads, locked, every token one of `lookups` designates.
+    /// Takes the save's per-key locks, `keys` ([`lock_keys`]), so that saves sharing a value
+    /// take turns (under READ COMMITTED a save that found no token for its key could otherwise
+    /// insert beside a token another save inserted for that key meanwhile, a state no order of
+    /// the two saves gives), then reads, locked, every token one of `lookups` designates.
     async fn lock_and_select(
         &mut self,
+        keys: &[i64],
         lookups: &[(Field, String)],
     ) -> Result<Candidates, Self::Error>;
 
@@ -179,10 +278,13 @@ pub trait SaveTx: Send {
 /// or maps it), the inner the spec's answer (a conflict, a refusal) with nothing written.
 pub async fn save_in<T: SaveTx>(
     tx: &mut T,
+    keys: &[i64],
     token: &Token,
     choices: Choices,
 ) -> Result<Result<String>, T::Error> {
-    let candidates = tx.lock_and_select(&save_lookups(token, choices)).await?;
+    let candidates = tx
+        .lock_and_select(keys, &save_lookups(token, choices))
+        .await?;
     let plan = match plan_save(&candidates, token, choices) {
         Ok(plan) => plan,
         Err(answer) => return Ok(Err(answer)),
@@ -243,5 +345,65 @@ where
     match attempt {
         Attempt::Final(e) | Attempt::Lost(e) => e,
         Attempt::Retry(e) => backend(name, "lost a race")(e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn token(fields: &[(Field, &str)]) -> Token {
+        fields
+            .iter()
+            .fold(Token::default(), |t, (f, v)| t.with(*f, *v))
+    }
+
+    #[test]
+    fn the_id_designates_before_the_user_name_and_token_columns_never() {
+        let both = token(&[(Field::UserName, "u"), (Field::Id, "7")]);
+        assert_eq!(designating(&both), Some((Field::Id, "7")));
+        let user = token(&[(Field::UserName, "u"), (Field::AccessToken, "a")]);
+        assert_eq!(designating(&user), Some((Field::UserName, "u")));
+        let access = token(&[(Field::AccessToken, "a"), (Field::RefreshToken, "r")]);
+        assert_eq!(designating(&access), None);
+        let empty_id = Token {
+            id: Some(String::new()),
+            ..token(&[(Field::UserName, "u")])
+        };
+        assert_eq!(designating(&empty_id), Some((Field::UserName, "u")));
+    }
+
+    #[test]
+    fn lock_keys_cover_each_designating_value_and_only_those() {
+        let t = token(&[
+            (Field::UserName, "u"),
+            (Field::AccessToken, "a"),
+            (Field::ExpiryTime, "1"),
+        ]);
+        let keys = lock_keys("t", &t);
+        assert_eq!(keys.len(), 2, "{keys:?}");
+        assert!(keys.windows(2).all(|w| w[0] < w[1]));
+        // One shared value is one shared key, whatever else the tokens hold.
+        let other = token(&[(Field::AccessToken, "a"), (Field::RefreshToken, "r")]);
+        let shared: Vec<_> = lock_keys("t", &other)
+            .into_iter()
+            .filter(|k| keys.contains(k))
+            .collect();
+        assert_eq!(shared.len(), 1);
+        // The same value in another column, or another table, is another key.
+        let swapped = token(&[(Field::RefreshToken, "u"), (Field::GrantToken, "a")]);
+        assert!(lock_keys("t", &swapped).iter().all(|k| !keys.contains(k)));
+        assert!(lock_keys("t2", &t).iter().all(|k| !keys.contains(k)));
+    }
+
+    #[test]
+    fn the_merge_set_keeps_absent_columns() {
+        let set = merge_set(|i| format!("${}", i + 1));
+        assert!(set.starts_with("user_name = COALESCE($1, user_name), "));
+        assert!(set.ends_with("api_domain = COALESCE($9, api_domain)"));
+        let t = token(&[(Field::Id, "7"), (Field::AccessToken, "a")]);
+        let values = merge_values(&t);
+        assert_eq!(values.len(), 9);
+        assert_eq!(values.iter().flatten().collect::<Vec<_>>(), [&"a"]);
     }
 }

@@ -1,6 +1,9 @@
-//! The SQL server backends never hang a call: opening a store on a server that accepts and never
-//! answers, and a call waiting on a lock nobody releases, fail with a Backend error naming the
-//! store's timeout, and the store works again once the server answers (`tokenstore_sql::within`).
+//! How the SQL server backends wait, and for what. They never hang a call: opening a store on a
+//! server that accepts and never answers, and a call waiting on a lock nobody releases, fail with
+//! a Backend error naming the store's timeout, and the store works again once the server answers
+//! (`tokenstore_sql::within`). And a save waits only for saves that share one of its values: a
+//! save stuck behind one user's row holds nothing another user's save needs
+//! (`tokenstore_sql::lock_keys`, the in-place save).
 //!
 //! The lock tests need MariaDB or MySQL (`TOKENSTORE_MYSQL_URL`) and PostgreSQL
 //! (`TOKENSTORE_POSTGRES_URL`); without one the test says so and passes, unless
@@ -111,7 +114,7 @@ async fn lock_table(backend: &str, url: &str, table: &str) -> Session {
 
 async fn drop_table(backend: &str, url: &str, table: &str) {
     let drop_it = match backend {
-        "mysql" => format!("DROP TABLE IF EXISTS {table}, {table}_ids"),
+        "mysql" => format!("DROP TABLE IF EXISTS {table}, {table}_ids, {table}_locks"),
         _ => format!("DROP TABLE IF EXISTS {table}; DROP SEQUENCE IF EXISTS {table}_ids"),
     };
     drop(session(backend, url, &drop_it).await);
@@ -159,5 +162,93 @@ async fn a_call_waiting_on_a_lock_nobody_releases_fails_within_its_timeout(
             .any(|t| t.get(Field::UserName) == Some("alice")),
         "{stored:?}"
     );
+    drop_table(backend, &url, &table).await;
+}
+
+fn token(fields: &[(Field, &str)]) -> Token {
+    fields
+        .iter()
+        .fold(Token::default(), |t, (f, v)| t.with(*f, *v))
+}
+
+#[rstest]
+#[tokio::test]
+async fn a_save_waiting_on_one_users_row_holds_up_no_other_users_save(
+    #[values("mysql", "postgres")] backend: &str,
+) {
+    let Some(url) = server_url(backend) else {
+        return;
+    };
+    let table = format!("turns_{}", std::process::id());
+    drop_table(backend, &url, &table).await;
+    // Long enough that the waiting saves are still waiting when the others answer.
+    let timeout = Duration::from_secs(20);
+    let store: std::sync::Arc<dyn TokenStore> = match backend {
+        "mysql" => std::sync::Arc::new(
+            MysqlStore::open_with_timeout(&url, &table, timeout)
+                .await
+                .unwrap(),
+        ),
+        _ => std::sync::Arc::new(
+            PostgresStore::open_with_timeout(&url, &table, timeout)
+                .await
+                .unwrap(),
+        ),
+    };
+    for user in ["alice", "bob"] {
+        let mut t = token(&[
+            (Field::UserName, user),
+            (Field::AccessToken, &format!("a-{user}")),
+        ]);
+        store.save_token(&mut t).await.unwrap();
+    }
+    let begin = match backend {
+        "mysql" => "START TRANSACTION",
+        _ => "BEGIN",
+    };
+    let held = session(
+        backend,
+        &url,
+        &format!("{begin}; SELECT * FROM {table} WHERE user_name = 'alice' FOR UPDATE"),
+    )
+    .await;
+    // Two saves of alice's token wait on her row: one in place (by user name), one in a
+    // transaction holding its per-key locks (designated by her access token alone).
+    let waiting: Vec<_> = [
+        token(&[(Field::UserName, "alice"), (Field::ExpiryTime, "1")]),
+        token(&[(Field::AccessToken, "a-alice"), (Field::ExpiryTime, "2")]),
+    ]
+    .into_iter()
+    .map(|mut t| {
+        let store = store.clone();
+        tokio::spawn(async move { store.save_token(&mut t).await })
+    })
+    .collect();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    // Bob's update and carol's insert answer while both of alice's saves still wait.
+    let mut bob = token(&[(Field::UserName, "bob"), (Field::ExpiryTime, "3")]);
+    store.save_token(&mut bob).await.unwrap();
+    let mut carol = token(&[(Field::UserName, "carol"), (Field::RefreshToken, "r-carol")]);
+    store.save_token(&mut carol).await.unwrap();
+    assert!(
+        waiting.iter().all(|w| !w.is_finished()),
+        "{backend}: alice's saves should still wait on her row"
+    );
+
+    drop(held);
+    for w in waiting {
+        w.await.unwrap().unwrap();
+    }
+    let alice = store
+        .find_token(&token(&[(Field::UserName, "alice")]))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        matches!(alice.get(Field::ExpiryTime), Some("1" | "2")),
+        "{alice:?}"
+    );
+    assert_eq!(store.get_tokens().await.unwrap().len(), 3);
     drop_table(backend, &url, &table).await;
 }
