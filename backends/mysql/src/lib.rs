@@ -349,7 +349,18 @@ impl SqlDriver for MysqlStore {
                 format!("DELETE FROM `{}` WHERE id = ?", self.table),
                 vec![Value::from(id)],
             ),
-            None => (format!("DELETE FROM `{}`", self.table), Vec::new()),
+            // Under REPEATABLE READ for this one statement: its next-key locks hold off inserts
+            // into the part of the table it has passed, so no insert it misses came before a
+            // write it deleted (under READ COMMITTED its effect could belong to no one moment).
+            None => {
+                let t = &self.table;
+                conn.query_drop(format!(
+                    "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ; DELETE FROM `{t}`"
+                ))
+                .await
+                .map_err(attempt_error("cannot delete"))?;
+                return Ok(0);
+            }
         };
         conn.exec_drop(sql, params)
             .await

@@ -279,9 +279,15 @@ impl SqlDriver for PostgresStore {
                 let sql = format!("DELETE FROM {} WHERE id = $1", self.table);
                 client.execute(&sql, &[&id]).await
             }
+            // In a transaction that first waits for every write in flight and holds off new
+            // ones: a bare `DELETE` under READ COMMITTED deletes the rows of its snapshot and
+            // the newer versions of rows updated since, but not rows inserted since, so its
+            // effect could belong to no one moment.
             None => {
-                let sql = format!("DELETE FROM {}", self.table);
-                client.execute(&sql, &[]).await
+                let t = &self.table;
+                let sql =
+                    format!("BEGIN; LOCK TABLE {t} IN EXCLUSIVE MODE; DELETE FROM {t}; COMMIT");
+                client.batch_execute(&sql).await.map(|()| 0)
             }
         };
         answer.map_err(|e| failed(client, "cannot delete", e))

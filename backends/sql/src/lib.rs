@@ -72,7 +72,8 @@ pub trait SqlDriver: Send + Sync {
     /// Every token of the table.
     async fn select_all(&self) -> Result<Vec<Token>, Attempt<Self::Error>>;
 
-    /// Deletes the token with id `id`, or every token for `None`: how many rows went.
+    /// Deletes the token with id `id`, or every token for `None`, at one moment however other
+    /// calls write meanwhile: how many rows went (`None`: 0, uncounted).
     async fn delete(&self, id: Option<&str>) -> Result<u64, Attempt<Self::Error>>;
 
     /// One attempt at saving `token` in one transaction, deciding with [`save_in`]: the id of the
