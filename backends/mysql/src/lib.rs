@@ -8,10 +8,10 @@
 //! The six calls, the save's steps and the fresh ids are `tokenstore-sql`'s; this file is the
 //! SQL and the driver. A find is one query. A save of a stored token designated by its id is one
 //! `UPDATE` (by its user name: the id's `SELECT`, then an `UPDATE` of that id while it still has
-//! that user name). Any other save is one transaction: the token's per-key locks (rows of the
-//! `table_locks` table, [`LOCK_STRIPES`] of them at most), one query that fetches (and locks)
-//! every token the decision depends on, `tokenstore_core::plan_save`, one write; saves of
-//! different users never wait for each other. A transaction
+//! that user name), which also locks the lock rows of the values it writes. Any other save is
+//! one transaction: the token's per-key locks (rows of the `table_locks` table, [`LOCK_STRIPES`]
+//! of them at most), one query that fetches (and locks) every token the decision depends on,
+//! `tokenstore_core::plan_save`, one write; saves of different users never wait for each other. A transaction
 //! that loses a race (deadlock, duplicate key) is retried from the start. A call whose connection
 //! is lost (killed, reset, the server restarted) is sent once more on a fresh connection when that
 //! cannot write twice (`tokenstore_retry::Resend`); the pool drops dead idle connections when it
@@ -227,9 +227,7 @@ impl SaveTx for MysqlTx<'_, '_> {
         keys: &[i64],
         lookups: &[(Field, String)],
     ) -> Result<Candidates, Attempt> {
-        let mut rows: Vec<i64> = keys.iter().map(|k| k.rem_euclid(LOCK_STRIPES)).collect();
-        rows.sort_unstable();
-        rows.dedup();
+        let rows = lock_rows(keys);
         if !rows.is_empty() {
             let values = vec!["(?)"; rows.len()].join(", ");
             let sql = format!(
@@ -369,8 +367,9 @@ impl SqlDriver for MysqlStore {
     }
 
     /// One transaction under READ COMMITTED (the session's level, [`SESSION_SETUP`]): no gap
-    /// locks, so two inserts of one new user do not deadlock; the unique key makes the second
-    /// wait for the first, fail, and retry as an update.
+    /// locks, so saves of distinct new users do not deadlock on their index gaps. What the
+    /// decision reads cannot change before the commit: saves that share a value take turns on
+    /// its lock row, and a save in place takes the lock rows of the values it writes.
     async fn save(&self, token: &Token) -> Result<String, Attempt> {
         let mut conn = self.conn().await?;
         let mut tx = conn
@@ -429,16 +428,23 @@ impl SqlDriver for MysqlStore {
                 }
             }
         };
+        // The lock rows of the token's values are locked by the same statement (a multi-table
+        // update locks the rows it joins), so a transaction that holds one of them, and read
+        // before this write, ends before it; a lock row no save ever made is no one's to wait
+        // for (the LEFT JOIN writes the token all the same).
+        let rows = lock_rows(&tokenstore_sql::lock_keys(t, token));
+        let on = vec!["?"; rows.len()].join(", ");
         let set = merge_set(|_| "?".into());
-        let mut params: Vec<Value> = merge_values(token).into_iter().map(Value::from).collect();
+        let mut params: Vec<Value> = rows.into_iter().map(Value::from).collect();
+        params.extend(merge_values(token).into_iter().map(Value::from));
         params.push(Value::from(id.as_str()));
-        let sql = match user {
-            Some(user) => {
-                params.push(Value::from(user));
-                format!("UPDATE `{t}` SET {set} WHERE id = ? AND user_name = ?")
-            }
-            None => format!("UPDATE `{t}` SET {set} WHERE id = ?"),
-        };
+        let mut sql = format!(
+            "UPDATE `{t}` LEFT JOIN `{t}_locks` l ON l.k IN ({on}) SET {set}, l.k = l.k WHERE id = ?"
+        );
+        if let Some(user) = user {
+            params.push(Value::from(user));
+            sql.push_str(" AND user_name = ?");
+        }
         match conn.exec_drop(sql, params).await {
             Ok(()) if conn.affected_rows() > 0 => Ok(Some(id)),
             Ok(()) => Ok(None),
@@ -448,13 +454,20 @@ impl SqlDriver for MysqlStore {
     }
 }
 
+/// The rows of `table_locks` that stand for the lock keys `keys`: ascending, distinct.
+fn lock_rows(keys: &[i64]) -> Vec<i64> {
+    let mut rows: Vec<i64> = keys.iter().map(|k| k.rem_euclid(LOCK_STRIPES)).collect();
+    rows.sort_unstable();
+    rows.dedup();
+    rows
+}
+
 /// `ER_DUP_ENTRY`: a write gave a unique column a value another row holds.
 const DUPLICATE_KEY: u16 = 1062;
 
 /// What each connection of the store runs when it opens (and after a reset): its transactions'
 /// isolation level, READ COMMITTED. Set once per connection rather than before each save's
-/// transaction, it saves a round trip per transaction (a save in a transaction is then 5:
-/// `START TRANSACTION`, the per-key locks, the select, the write, `COMMIT`).
+/// transaction, it saves a round trip per transaction.
 pub const SESSION_SETUP: &str = "SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED";
 
 /// The pool options the store sets on `url`, each unless the URL sets it:

@@ -3,11 +3,13 @@
 //! columns (equality only, any length), and fresh ids from a sequence.
 //!
 //! The six calls, the save's steps and the fresh ids are `tokenstore-sql`'s; this file is the
-//! SQL and the driver. A find is one query. A save of a stored token designated by its id or
-//! user name is one `UPDATE ... RETURNING id`. Any other save is one transaction: the token's
-//! per-key advisory locks (`pg_advisory_xact_lock`) pipelined with one query that fetches (and
-//! locks) every token the decision depends on, `tokenstore_core::plan_save` decides, and one
-//! `INSERT ... ON CONFLICT` writes; saves of different users never wait for each other. A
+//! SQL and the driver. Every save first takes the token's per-key advisory locks
+//! (`pg_advisory_xact_lock`, `tokenstore_sql::lock_keys`), so saves that share a value take
+//! turns and saves of different users never wait for each other. A find is one query. A save of
+//! a stored token designated by its id or user name is one pipelined round trip: `BEGIN`, the
+//! locks, `UPDATE ... RETURNING id`, `COMMIT`. Any other save is one transaction: the locks
+//! pipelined with one query that fetches (and locks) every token the decision depends on,
+//! `tokenstore_core::plan_save` decides, and one `INSERT ... ON CONFLICT` writes. A
 //! transaction that loses a race (unique violation, deadlock) is retried. A call whose
 //! connection is lost (terminated by an administrator, the server restarted) is sent once more on
 //! a fresh connection when that cannot write twice (`tokenstore_retry::Resend`); the broken
@@ -188,6 +190,10 @@ impl PostgresStore {
     }
 }
 
+/// Takes the transaction-level advisory locks `$1` (`int8[]`), in the array's order.
+const LOCK_KEYS: &str =
+    "SELECT pg_advisory_xact_lock(k) FROM unnest($1::int8[]) WITH ORDINALITY AS l(k, i) ORDER BY i";
+
 /// A save's transaction on PostgreSQL: the per-key locks are transaction-level advisory locks,
 /// taken in ascending order and pipelined with the select (sent together, one round trip; the
 /// select's snapshot is taken once the locks are held); fresh ids come from the table's sequence.
@@ -206,12 +212,13 @@ impl SaveTx for PostgresTx<'_, '_> {
         lookups: &[(Field, String)],
     ) -> Result<Candidates, tokio_postgres::Error> {
         let keys = keys.to_vec();
-        let lock = async {
-            let sql = "SELECT pg_advisory_xact_lock(k) FROM unnest($1::int8[]) WITH ORDINALITY AS l(k, i) ORDER BY i";
-            let stmt = self.tx.prepare_cached(sql).await?;
-            self.tx.execute(&stmt, &[&keys]).await
-        };
-        let (_, candidates) = futures::try_join!(lock, self.store.select(self.tx, lookups, true))?;
+        // Prepared first, so that the lock's execute goes out before the select's.
+        let lock = self.tx.prepare_cached(LOCK_KEYS).await?;
+        let params: [&(dyn ToSql + Sync); 1] = [&keys];
+        let (_, candidates) = futures::try_join!(
+            self.tx.execute(&lock, &params),
+            self.store.select(self.tx, lookups, true)
+        )?;
         Ok(candidates)
     }
 
@@ -339,9 +346,22 @@ impl SqlDriver for PostgresStore {
         let mut params: Vec<&(dyn ToSql + Sync)> =
             values.iter().map(|v| v as &(dyn ToSql + Sync)).collect();
         params.push(&by.1);
-        let answer = async {
-            let stmt = client.prepare_cached(&sql).await?;
-            client.query_opt(&stmt, &params).await
+        let keys = tokenstore_sql::lock_keys(&self.table, token);
+        // Both prepared first: then the four requests go out in order, in one round trip. A
+        // failed update leaves the transaction aborted, and its COMMIT rolls it back.
+        let lock_params: [&(dyn ToSql + Sync); 1] = [&keys];
+        let answer: Result<Option<Row>, tokio_postgres::Error> = async {
+            let (lock, update) = futures::try_join!(
+                client.prepare_cached(LOCK_KEYS),
+                client.prepare_cached(&sql)
+            )?;
+            let (_, _, row, _) = futures::try_join!(
+                client.batch_execute("BEGIN"),
+                client.execute(&lock, &lock_params),
+                client.query_opt(&update, &params),
+                client.batch_execute("COMMIT"),
+            )?;
+            Ok(row)
         }
         .await;
         match answer {
