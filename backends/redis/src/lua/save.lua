@@ -22,20 +22,15 @@ local function first(field, value)
   return ids[1]
 end
 
-local function write(id, row, old)
+-- Writes a new token: its hash, its index sets, its id and its JSON in :all.
+local function write(id, row)
   for _, f in ipairs(indexed) do
-    local before = old[f] or ''
-    if before ~= row[f] then
-      if before ~= '' then redis.call('SREM', p .. ':i:' .. f .. ':' .. before, id) end
-      if row[f] ~= '' then
-        local index = p .. ':i:' .. f .. ':' .. row[f]
-        redis.call('SADD', index, id)
-        redis.call('SADD', p .. ':indexes', index)
-      end
+    if row[f] ~= '' then
+      local index = p .. ':i:' .. f .. ':' .. row[f]
+      redis.call('SADD', index, id)
+      redis.call('SADD', p .. ':indexes', index)
     end
   end
-  local key = p .. ':t:' .. id
-  redis.call('DEL', key)
   local args = {}
   for _, f in ipairs(names) do
     if row[f] ~= '' then
@@ -43,43 +38,67 @@ local function write(id, row, old)
       args[#args + 1] = row[f]
     end
   end
-  redis.call('HSET', key, unpack(args))
+  redis.call('HSET', p .. ':t:' .. id, unpack(args))
   redis.call('SADD', p .. ':ids', id)
   -- The token again as one JSON value in the namespace's :all hash, which get_tokens reads in
   -- one command.
   redis.call('HSET', p .. ':all', id, cjson.encode(args))
 end
 
-local target = nil
-if t.id ~= '' and redis.call('EXISTS', p .. ':t:' .. t.id) == 1 then
-  target = t.id
-else
-  for _, l in ipairs(lookups) do
-    target = first(l[1], l[2])
-    if target then break end
-  end
-  if target and t.id ~= '' then
-    return { 'conflict', 'id "' .. t.id .. '" is not stored, but the token\'s lookup key matches the stored token with id "' .. target .. '"' }
-  end
-end
-
-if target then
-  local flat = redis.call('HGETALL', p .. ':t:' .. target)
-  local old = {}
+local function update(target, flat)
+  local old, is_indexed = {}, {}
   for i = 1, #flat, 2 do old[flat[i]] = flat[i + 1] end
-  local merged = {}
+  for _, f in ipairs(indexed) do is_indexed[f] = true end
+  local changed = {}
   for _, f in ipairs(names) do
-    if t[f] ~= '' then merged[f] = t[f] else merged[f] = old[f] or '' end
-  end
-  merged.id = target
-  if merged.user_name ~= '' then
-    local owner = first('user_name', merged.user_name)
-    if owner and owner ~= target then
-      return { 'conflict', 'user name "' .. merged.user_name .. '" already belongs to the stored token with id "' .. owner .. '"' }
+    if f ~= 'id' and t[f] ~= '' and t[f] ~= old[f] then
+      changed[#changed + 1] = f
+      changed[#changed + 1] = t[f]
     end
   end
-  write(target, merged, old)
+  if #changed == 0 then return { 'ok', target } end
+  if t.user_name ~= '' and t.user_name ~= old.user_name then
+    local owner = first('user_name', t.user_name)
+    if owner and owner ~= target then
+      return { 'conflict', 'user name "' .. t.user_name .. '" already belongs to the stored token with id "' .. owner .. '"' }
+    end
+  end
+  for i = 1, #changed, 2 do
+    local f, value = changed[i], changed[i + 1]
+    if is_indexed[f] then
+      if old[f] and old[f] ~= '' then redis.call('SREM', p .. ':i:' .. f .. ':' .. old[f], target) end
+      local index = p .. ':i:' .. f .. ':' .. value
+      redis.call('SADD', index, target)
+      redis.call('SADD', p .. ':indexes', index)
+    end
+    old[f] = value
+  end
+  redis.call('HSET', p .. ':t:' .. target, unpack(changed))
+  local args = {}
+  for _, f in ipairs(names) do
+    if old[f] and old[f] ~= '' then
+      args[#args + 1] = f
+      args[#args + 1] = old[f]
+    end
+  end
+  redis.call('HSET', p .. ':all', target, cjson.encode(args))
   return { 'ok', target }
+end
+
+if t.id ~= '' then
+  local flat = redis.call('HGETALL', p .. ':t:' .. t.id)
+  if #flat > 0 then return update(t.id, flat) end
+end
+local target = nil
+for _, l in ipairs(lookups) do
+  target = first(l[1], l[2])
+  if target then break end
+end
+if target and t.id ~= '' then
+  return { 'conflict', 'id "' .. t.id .. '" is not stored, but the token\'s lookup key matches the stored token with id "' .. target .. '"' }
+end
+if target then
+  return update(target, redis.call('HGETALL', p .. ':t:' .. target))
 end
 
 if t.refresh_token == '' and t.grant_token == '' and t.access_token == '' then
@@ -96,5 +115,5 @@ else
     redis.call('SET', p .. ':seq', string.format('%d', n))
   end
 end
-write(t.id, t, {})
+write(t.id, t)
 return { 'ok', t.id }
