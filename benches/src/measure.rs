@@ -46,6 +46,12 @@ impl Op {
         }
     }
 
+    /// Whether the backend's floor does this operation's work bare: a lookup by the same field,
+    /// or for an update, a one-field write of the same token ([`tokenstore_backends::Floor`]).
+    fn has_floor(self) -> bool {
+        self.field().is_some() || self == Op::SaveUpdate
+    }
+
     /// The field a lookup matches on, and so the floor's column.
     pub fn field(self) -> Option<Field> {
         match self {
@@ -167,7 +173,8 @@ pub struct OpResult {
     pub size: usize,
     pub p50_ns: u64,
     pub p99_ns: u64,
-    /// The p50 of the backend's raw floor: the cheapest lookup its driver allows.
+    /// The p50 of the backend's raw floor: the cheapest lookup its driver allows, or for
+    /// `save_token/update` its bare one-field write of the same token.
     pub floor_p50_ns: Option<u64>,
     /// The p50 of the driver's bare round trip to the server (`PING`, the protocol's ping, an
     /// empty query), timed between the lookups: what a call costs before the server does any work.
@@ -253,7 +260,7 @@ pub async fn measure(
     budget: Duration,
 ) -> Result<Samples, String> {
     let indexes = workload::probe_indexes(bench.size, samples);
-    let floor = op.field().and(bench.floor.as_deref());
+    let floor = bench.floor.as_deref().filter(|_| op.has_floor());
     let warm_up = match op.field() {
         Some(_) => WARM_UP.min(budget / 4),
         None => Duration::ZERO,
@@ -264,8 +271,8 @@ pub async fn measure(
             break;
         }
         op.run(bench, i, first + samples + k).await?;
-        if let (Some(floor), Some(field)) = (floor, op.field()) {
-            floor_lookup(bench, floor, field, i).await?;
+        if let Some(floor) = floor {
+            floor_call(bench, floor, op, i, k).await?;
             floor.round_trip().await?;
         }
     }
@@ -278,9 +285,11 @@ pub async fn measure(
             call.send(bench).await?;
             times.push(started.elapsed().as_nanos() as u64);
         }
-        if let (Some(floor), Some(field)) = (floor, op.field()) {
-            for &i in indexes {
-                floor_times.push(floor_lookup(bench, floor, field, i).await?);
+        if let Some(floor) = floor {
+            for (k, &i) in indexes.iter().enumerate() {
+                if let Some(time) = floor_call(bench, floor, op, i, block * BLOCK + k).await? {
+                    floor_times.push(time);
+                }
             }
             for _ in indexes {
                 let started = Instant::now();
@@ -308,16 +317,28 @@ const BLOCK: usize = 16;
 /// How long a lookup runs back to back before it is timed.
 pub const WARM_UP: Duration = Duration::from_millis(300);
 
-/// The floor's lookup of token `i` by `field`, timed in nanoseconds.
-async fn floor_lookup(
+/// The floor's work of `op` on token `i` (the `k`-th such call), timed in nanoseconds: its
+/// lookup by the operation's field, or its bare write for an update; `None` when the floor has
+/// no bare write.
+async fn floor_call(
     bench: &Bench,
     floor: &dyn tokenstore_backends::Floor,
-    field: Field,
+    op: Op,
     i: usize,
-) -> Result<u64, String> {
+    k: usize,
+) -> Result<Option<u64>, String> {
     let t = workload::token(i);
-    let value = t.get(field).unwrap_or_default().to_owned();
     let id = t.id.clone().unwrap_or_default();
+    let Some(field) = op.field() else {
+        let (user, value) = (
+            t.user_name.clone().unwrap_or_default(),
+            format!("1000.floor.{k}"),
+        );
+        let started = Instant::now();
+        let wrote = floor.write(&user, &id, &value).await?;
+        return Ok(wrote.then(|| started.elapsed().as_nanos() as u64));
+    };
+    let value = t.get(field).unwrap_or_default().to_owned();
     let started = Instant::now();
     let found = floor.lookup(field, &value, &id).await?;
     let elapsed = started.elapsed().as_nanos() as u64;
@@ -327,7 +348,7 @@ async fn floor_lookup(
             bench.backend
         ));
     }
-    Ok(elapsed)
+    Ok(Some(elapsed))
 }
 
 fn percentile(values: &mut [u64], p: usize) -> u64 {

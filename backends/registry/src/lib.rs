@@ -145,6 +145,15 @@ pub trait Floor: Send + Sync {
     async fn round_trip(&self) -> Result<bool, String> {
         Ok(false)
     }
+
+    /// The bare write a save that updates is measured beside: the access token of the token
+    /// whose user name is `user_name` (whose id is `id`) set to `access_token` in one statement
+    /// or command (`UPDATE ... SET access_token = ? WHERE user_name = ?`, `HSET` of its hash),
+    /// with no merge, no index kept and no lock of the kit's own. False when the floor has none.
+    async fn write(&self, user_name: &str, id: &str, access_token: &str) -> Result<bool, String> {
+        let _ = (user_name, id, access_token);
+        Ok(false)
+    }
 }
 
 /// What removes a benchmark's storage from a server.

@@ -365,6 +365,19 @@ impl Floor for PointSelect {
         Ok(row.is_some())
     }
 
+    /// A prepared `UPDATE ... SET access_token = ? WHERE user_name = ?` on the floor's pool.
+    async fn write(&self, user_name: &str, _: &str, access_token: &str) -> Result<bool, String> {
+        let mut conn = self.pool.get_conn().await.map_err(|e| e.to_string())?;
+        let sql = format!(
+            "UPDATE `{}` SET access_token = ? WHERE user_name = ?",
+            self.table
+        );
+        conn.exec_drop(sql, (access_token, user_name))
+            .await
+            .map_err(|e| e.to_string())?;
+        Ok(true)
+    }
+
     /// `COM_PING` on a connection of the floor's pool.
     async fn round_trip(&self) -> Result<bool, String> {
         let mut conn = self.pool.get_conn().await.map_err(|e| e.to_string())?;

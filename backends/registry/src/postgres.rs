@@ -280,9 +280,15 @@ impl Backend for Postgres {
                 client.prepare(&sql).await.map_err(|e| e.to_string())?,
             );
         }
+        let write = format!("UPDATE {table} SET access_token = $1 WHERE user_name = $2");
+        let write = client.prepare(&write).await.map_err(|e| e.to_string())?;
         Ok(Loaded {
             store: Arc::new(store),
-            floor: Some(Box::new(Prepared { client, statements })),
+            floor: Some(Box::new(Prepared {
+                client,
+                statements,
+                write,
+            })),
             cleanup: Some(Box::new(DropTables {
                 url: url.to_owned(),
                 table: table.to_owned(),
@@ -340,6 +346,8 @@ async fn bulk_load(
 struct Prepared {
     client: tokio_postgres::Client,
     statements: HashMap<Field, tokio_postgres::Statement>,
+    /// `UPDATE ... SET access_token = $1 WHERE user_name = $2`.
+    write: tokio_postgres::Statement,
 }
 
 #[async_trait]
@@ -355,6 +363,15 @@ impl Floor for Prepared {
             .await
             .map_err(|e| e.to_string())?;
         Ok(row.is_some())
+    }
+
+    /// The prepared `UPDATE` of the access token by user name.
+    async fn write(&self, user_name: &str, _: &str, access_token: &str) -> Result<bool, String> {
+        self.client
+            .execute(&self.write, &[&access_token, &user_name])
+            .await
+            .map_err(|e| e.to_string())?;
+        Ok(true)
     }
 
     /// An empty simple query: one message each way, no statement run.

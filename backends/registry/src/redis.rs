@@ -338,6 +338,18 @@ impl Floor for KnownKey {
         Ok(!fields.is_empty())
     }
 
+    /// `HSET` of the access token in the token's hash.
+    async fn write(&self, _: &str, id: &str, access_token: &str) -> Result<bool, String> {
+        let _: i64 = redis::cmd("HSET")
+            .arg(RedisStore::token_key(&self.namespace, id))
+            .arg("access_token")
+            .arg(access_token)
+            .query_async(&mut self.conn.clone())
+            .await
+            .map_err(|e| e.to_string())?;
+        Ok(true)
+    }
+
     /// `PING`.
     async fn round_trip(&self) -> Result<bool, String> {
         let _: String = redis::cmd("PING")
