@@ -6,9 +6,9 @@
 //! row, unique under concurrent inserts.
 //!
 //! The six calls, the save's steps and the fresh ids are `tokenstore-sql`'s; this file is the
-//! SQL and the driver. A find is one query. A save of a stored token designated by its id or its
-//! user name is one round trip: an `UPDATE` (by user name, in a transaction sent whole with the
-//! `SELECT` of the id it wrote), which also locks the lock rows of the values it writes. Any other save is
+//! SQL and the driver. A find is one query. A save of a stored token designated by its id is one
+//! `UPDATE` (by its user name: the id's `SELECT`, then an `UPDATE` of that id while it still has
+//! that user name), which also locks the lock rows of the values it writes. Any other save is
 //! one transaction: the token's per-key locks (rows of the `table_locks` table, [`LOCK_STRIPES`]
 //! of them at most), one query that fetches (and locks) every token the decision depends on,
 //! `tokenstore_core::plan_save`, one write; saves of different users never wait for each other. A transaction
@@ -404,16 +404,9 @@ impl SqlDriver for MysqlStore {
         }
     }
 
-    /// By id: one prepared `UPDATE ... WHERE id = ?`, whose affected rows are the rows it
-    /// matched (the pool's `CLIENT_FOUND_ROWS`). By user name, since MySQL's `UPDATE` returns no
-    /// column: four statements sent at once, in one round trip: `START TRANSACTION`, the
-    /// `UPDATE` by user name, the locked `SELECT` of the id of the row it wrote (with the rows the
-    /// `UPDATE` matched, `ROW_COUNT()`), `COMMIT`, the
-    /// values written as hex literals ([`literal`]). Either way the lock rows of the token's
-    /// values are locked by the `UPDATE` itself (a multi-table update locks the rows it joins),
-    /// so a transaction that holds one of them, and read before this write, ends before it; a
-    /// lock row no save ever made is no one's to wait for (the LEFT JOIN writes the token all
-    /// the same).
+    /// By id: one `UPDATE ... WHERE id = ?`, whose affected rows are the rows it matched (the
+    /// pool's `CLIENT_FOUND_ROWS`). By user name: the id's `SELECT`, then the same `UPDATE` of
+    /// that id while it still has that user name (MySQL's `UPDATE` returns no column).
     async fn update_in_place(
         &self,
         by: (Field, &str),
@@ -421,76 +414,44 @@ impl SqlDriver for MysqlStore {
     ) -> Result<Option<String>, Attempt> {
         let mut conn = self.conn().await?;
         let t = &self.table;
-        let rows = lock_rows(&tokenstore_sql::lock_keys(t, token));
-        let values = merge_values(token);
-        if by.0 == Field::Id {
-            let on = vec!["?"; rows.len()].join(", ");
-            let set = merge_set(|_| "?".into());
-            let mut params: Vec<Value> = rows.into_iter().map(Value::from).collect();
-            params.extend(values.into_iter().map(Value::from));
-            params.push(Value::from(by.1));
-            let sql = format!(
-                "UPDATE `{t}` LEFT JOIN `{t}_locks` l ON l.k IN ({on}) SET {set}, l.k = l.k WHERE id = ?"
-            );
-            return match conn.exec_drop(sql, params).await {
-                Ok(()) if conn.affected_rows() > 0 => Ok(Some(by.1.to_owned())),
-                Ok(()) => Ok(None),
-                Err(mysql_async::Error::Server(s)) if s.code == DUPLICATE_KEY => Ok(None),
-                Err(e) => Err(attempt_error("cannot save")(e)),
-            };
-        }
-        let on = rows
-            .iter()
-            .map(i64::to_string)
-            .collect::<Vec<_>>()
-            .join(", ");
-        let set = merge_set(|i| literal(values[i]));
-        let user = literal(Some(by.1));
-        let sql = format!(
-            "START TRANSACTION; \
-             UPDATE `{t}` LEFT JOIN `{t}_locks` l ON l.k IN ({on}) SET {set}, l.k = l.k WHERE user_name = {user}; \
-             SELECT ROW_COUNT(), id FROM `{t}` WHERE user_name = {user} FOR UPDATE; COMMIT"
-        );
-        let answer = async {
-            let mut result = conn.query_iter(sql).await?;
-            let _: Vec<Row> = result.collect().await?;
-            let _: Vec<Row> = result.collect().await?;
-            let written: Vec<(i64, String)> = result.collect().await?;
-            result.drop_result().await?;
-            // The id only when the UPDATE matched its row: under READ COMMITTED it passes over
-            // a row whose insert is not committed yet, which the locked SELECT waits for.
-            Ok(written.into_iter().find(|(matched, _)| *matched > 0).map(|(_, id)| id))
-        }
-        .await;
-        match answer {
-            Ok(id) => Ok(id),
-            Err(e) => {
-                // A statement that fails ends the batch before its COMMIT: the transaction is
-                // ended here, whatever failed, so that it holds no lock once the call is over.
-                let _ = conn.query_drop("ROLLBACK").await;
-                match e {
-                    mysql_async::Error::Server(s) if s.code == DUPLICATE_KEY => Ok(None),
-                    e => Err(attempt_error("cannot save")(e)),
+        let (id, user) = match by {
+            (Field::Id, id) => (id.to_owned(), None),
+            (_, user) => {
+                let sql = format!("SELECT id FROM `{t}` WHERE user_name = ?");
+                let id: Option<String> = conn
+                    .exec_first(sql, (user,))
+                    .await
+                    .map_err(attempt_error("cannot save"))?;
+                match id {
+                    Some(id) => (id, Some(user)),
+                    None => return Ok(None),
                 }
             }
+        };
+        // The lock rows of the token's values are locked by the same statement (a multi-table
+        // update locks the rows it joins), so a transaction that holds one of them, and read
+        // before this write, ends before it; a lock row no save ever made is no one's to wait
+        // for (the LEFT JOIN writes the token all the same).
+        let rows = lock_rows(&tokenstore_sql::lock_keys(t, token));
+        let on = vec!["?"; rows.len()].join(", ");
+        let set = merge_set(|_| "?".into());
+        let mut params: Vec<Value> = rows.into_iter().map(Value::from).collect();
+        params.extend(merge_values(token).into_iter().map(Value::from));
+        params.push(Value::from(id.as_str()));
+        let mut sql = format!(
+            "UPDATE `{t}` LEFT JOIN `{t}_locks` l ON l.k IN ({on}) SET {set}, l.k = l.k WHERE id = ?"
+        );
+        if let Some(user) = user {
+            params.push(Value::from(user));
+            sql.push_str(" AND user_name = ?");
+        }
+        match conn.exec_drop(sql, params).await {
+            Ok(()) if conn.affected_rows() > 0 => Ok(Some(id)),
+            Ok(()) => Ok(None),
+            Err(mysql_async::Error::Server(s)) if s.code == DUPLICATE_KEY => Ok(None),
+            Err(e) => Err(attempt_error("cannot save")(e)),
         }
     }
-}
-
-/// `value` as a SQL literal that no `sql_mode` can read otherwise: a utf8mb4 string written in
-/// hex (`_utf8mb4 X'...'`, compared under the column's own collation), or `NULL`.
-fn literal(value: Option<&str>) -> String {
-    use std::fmt::Write;
-    let Some(value) = value else {
-        return "NULL".into();
-    };
-    let mut out = String::with_capacity(12 + 2 * value.len());
-    out.push_str("_utf8mb4 X'");
-    for byte in value.bytes() {
-        let _ = write!(out, "{byte:02X}");
-    }
-    out.push('\'');
-    out
 }
 
 /// The rows of `table_locks` that stand for the lock keys `keys`: ascending, distinct.
@@ -642,17 +603,5 @@ mod pool_options_tests {
             with_pool_options("mysql://root@h/test?inactive_connection_ttl=5"),
             "mysql://root@h/test?inactive_connection_ttl=5&reset_connection=false"
         );
-    }
-}
-
-#[cfg(test)]
-mod literal_tests {
-    use super::literal;
-
-    #[test]
-    fn literals_are_hex_whatever_the_value_holds() {
-        assert_eq!(literal(None), "NULL");
-        assert_eq!(literal(Some("a'\\")), "_utf8mb4 X'61275C'");
-        assert_eq!(literal(Some("é")), "_utf8mb4 X'C3A9'");
     }
 }
