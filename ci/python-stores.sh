@@ -23,7 +23,7 @@ scratch=$(mktemp -d)
 run="pyci_$$"
 cleanup() {
     mysql --protocol=tcp -h 127.0.0.1 -P 3306 -uroot test -e \
-        "DROP TABLE IF EXISTS ${run}_main, ${run}_main_ids, ${run}_other, ${run}_other_ids" || true
+        "DROP TABLE IF EXISTS ${run}_main, ${run}_main_ids, ${run}_main_locks, ${run}_other, ${run}_other_ids, ${run}_other_locks" || true
     psql -q -h 127.0.0.1 -U postgres test -c "DROP TABLE IF EXISTS ${run}_main, ${run}_other CASCADE;
         DROP SEQUENCE IF EXISTS ${run}_main_ids, ${run}_other_ids" || true
     redis-cli -h 127.0.0.1 -p 6379 --scan --pattern "{tokenstore:${run}_*" \

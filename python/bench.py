@@ -73,7 +73,7 @@ def drop_table(url, table):
     p = mysql_parts(url)
     conn = mysql.connector.connect(host=p["host"], port=p["port"], user=p["user"],
                                    password=p["password"], database=p["database"])
-    conn.cursor().execute("DROP TABLE IF EXISTS %s, %s_ids" % (table, table))
+    conn.cursor().execute("DROP TABLE IF EXISTS %s, %s_ids, %s_locks" % (table, table, table))
     conn.close()
 
 
