@@ -1,8 +1,9 @@
-"""find_token latency measured from Python: the tokenstore package's five stores beside the
-official SDK's FileStore and DBStore, at each size, on the same synthetic tokens, one thread.
-Prints a Markdown table of p50 and p99 in microseconds.
+"""find_token and save_token latency measured from Python: the tokenstore package's five stores
+beside the official SDK's FileStore and DBStore, at each size, on the same synthetic tokens, one
+thread. Prints a Markdown table of p50 and p99 in microseconds per call: finds by user name, then
+saves that update a token found by user name (a new access token), as a refresh does.
 
-Usage: python python/bench.py [--sizes 1000,10000] [--lookups 300]
+Usage: python python/bench.py [--sizes 1000,10000] [--lookups 300] [--saves 30]
 (the servers from TOKENSTORE_REDIS_URL, TOKENSTORE_POSTGRES_URL and TOKENSTORE_MYSQL_URL; a store
 whose variable is unset is left out). The CSV stores are loaded by writing the FileStore's file
 directly and the DBStore by one multi-row INSERT, since loading them through save_token rewrites
@@ -121,29 +122,51 @@ def measure(store, size, lookups):
         found = store.find_token(probe)
         times.append(time.perf_counter_ns() - started)
         assert found is not None and found.get_refresh_token() == "1000.refresh.%d" % i
+    return percentiles(times)
+
+
+def measure_saves(store, size, saves):
+    rng = random.Random(-size)
+    times = []
+    for k in range(saves):
+        i = rng.randrange(size)
+        update = tokenstore._token({"user_name": "user-%d@example.com" % i,
+                                    "access_token": "1000.saved.%d" % k})
+        started = time.perf_counter_ns()
+        store.save_token(update)
+        times.append(time.perf_counter_ns() - started)
+    return percentiles(times)
+
+
+def percentiles(times):
     times.sort()
-    return statistics.median(times) / 1000, times[int(len(times) * 0.99) - 1] / 1000
+    return statistics.median(times) / 1000, times[max(int(len(times) * 0.99) - 1, 0)] / 1000
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="1000,10000")
     parser.add_argument("--lookups", type=int, default=300)
+    parser.add_argument("--saves", type=int, default=30)
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
-    table = {}
+    finds, saves = {}, {}
     with tempfile.TemporaryDirectory() as tmp:
         for size in sizes:
             for name, store, cleanup in stores(tmp, size):
-                table.setdefault(name, {})[size] = measure(store, size, args.lookups)
+                finds.setdefault(name, {})[size] = measure(store, size, args.lookups)
+                saves.setdefault(name, {})[size] = measure_saves(store, size, args.saves)
                 if cleanup:
                     cleanup()
-    print("| `find_token` by user name, from Python | " + " | ".join(
-        "%d tokens: p50 (p99) µs" % s for s in sizes) + " |")
-    print("|---|" + "---|" * len(sizes))
-    for name, by_size in table.items():
-        cells = ["%s (%s)" % (fmt(by_size[s][0]), fmt(by_size[s][1])) for s in sizes]
-        print("| %s | %s |" % (name, " | ".join(cells)))
+    for title, table in (("`find_token` by user name", finds),
+                         ("`save_token` updating a token by user name", saves)):
+        print("| %s, from Python | " % title + " | ".join(
+            "%d tokens: p50 (p99) µs" % s for s in sizes) + " |")
+        print("|---|" + "---|" * len(sizes))
+        for name, by_size in table.items():
+            cells = ["%s (%s)" % (fmt(by_size[s][0]), fmt(by_size[s][1])) for s in sizes]
+            print("| %s | %s |" % (name, " | ".join(cells)))
+        print()
 
 
 def fmt(us):

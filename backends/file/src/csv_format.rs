@@ -21,15 +21,25 @@ pub const HEADER: [&str; 10] = [
 
 /// The tokens in the file; a missing or empty file holds none.
 pub fn read_file(path: &Path) -> Result<Vec<Token>> {
-    let bytes = match fs::read(path) {
-        Ok(bytes) => bytes,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => return Err(io_error("cannot read", path, e)),
-    };
+    parse(path, &read_bytes(path)?)
+}
+
+/// The file's bytes, in one read; a missing file reads as empty.
+pub fn read_bytes(path: &Path) -> Result<Vec<u8>> {
+    match fs::read(path) {
+        Ok(bytes) => Ok(bytes),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
+        Err(e) => Err(io_error("cannot read", path, e)),
+    }
+}
+
+/// The tokens in `bytes`, the content of the file at `path` (named in the errors); empty bytes
+/// hold none.
+pub fn parse(path: &Path, bytes: &[u8]) -> Result<Vec<Token>> {
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
-        .from_reader(bytes.as_slice());
+        .from_reader(bytes);
     let mut records = reader.records();
     let width = match records.next() {
         None => return Ok(Vec::new()),

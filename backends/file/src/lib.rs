@@ -4,7 +4,10 @@
 //! minimal quoting, `\r\n` line ends, an absent value as an empty field, columns read by position,
 //! and a 9-column file of older SDK versions read as if `api_domain` were empty.
 //!
-//! Every call reads the file afresh (another process may have written it), and every change is
+//! Every call reads the file afresh (another process may have written it), in one read; a call
+//! that only reads parses it only when its bytes differ from those it parsed last (the parsed
+//! table is kept with them), so a lookup in an unchanged file costs a read and a comparison, not
+//! a parse. Every change is
 //! written to a temporary file in the same directory, flushed to disk and renamed over the old
 //! one, so a crash or a refused token never loses a row. A change holds an exclusive lock on
 //! `PATH.lock` (flock(2)) from its read to its rename, so stores in several processes on one
@@ -32,6 +35,8 @@ pub const FILE_CHOICES: Choices = Choices {
 pub struct FileStore {
     path: PathBuf,
     lock: Mutex<()>,
+    /// The file's bytes as last parsed for a read, and the table parsed from them.
+    parsed: Mutex<Option<(Vec<u8>, ListTable)>>,
 }
 
 impl FileStore {
@@ -42,6 +47,7 @@ impl FileStore {
         let store = FileStore {
             path: path.into(),
             lock: Mutex::new(()),
+            parsed: Mutex::new(None),
         };
         if let Some(dir) = store.path.parent().filter(|d| !d.as_os_str().is_empty()) {
             if !dir.is_dir() {
@@ -64,6 +70,26 @@ impl FileStore {
 
     fn read(&self) -> Result<ListTable> {
         csv_format::read_file(&self.path).map(ListTable::from_rows)
+    }
+
+    /// `f` on the table the file holds now: read once, parsed unless its bytes are the ones
+    /// parsed last time.
+    fn with_current<T>(&self, f: impl FnOnce(&ListTable) -> Result<T>) -> Result<T> {
+        let bytes = csv_format::read_bytes(&self.path)?;
+        let mut parsed = self
+            .parsed
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let current = match parsed.take() {
+            Some((held, table)) if held == bytes => (held, table),
+            _ => {
+                let table = ListTable::from_rows(csv_format::parse(&self.path, &bytes)?);
+                (bytes, table)
+            }
+        };
+        let answer = f(&current.1);
+        *parsed = Some(current);
+        answer
     }
 
     /// The lock file beside the token file, held exclusively for the length of a change.
@@ -109,7 +135,7 @@ pub const FILE_LIMITS: Limits = Limits {
 #[async_trait::async_trait]
 impl TokenStore for FileStore {
     async fn find_token(&self, probe: &Token) -> Result<Option<Token>> {
-        find_in(&self.read()?, probe, FILE_CHOICES)
+        self.with_current(|t| find_in(t, probe, FILE_CHOICES))
     }
 
     async fn save_token(&self, token: &mut Token) -> Result<()> {
@@ -122,7 +148,7 @@ impl TokenStore for FileStore {
     }
 
     async fn get_tokens(&self) -> Result<Vec<Token>> {
-        self.read()?.all()
+        self.with_current(|t| t.all())
     }
 
     async fn delete_tokens(&self) -> Result<()> {
@@ -130,6 +156,6 @@ impl TokenStore for FileStore {
     }
 
     async fn find_token_by_id(&self, id: &str) -> Result<Token> {
-        find_by_id_in(&self.read()?, id)
+        self.with_current(|t| find_by_id_in(t, id))
     }
 }
