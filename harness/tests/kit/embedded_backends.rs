@@ -109,3 +109,35 @@ fn files_the_local_backends_create_are_private() {
     }
     assert!(seen >= 2, "the token files exist");
 }
+
+/// The `file` backend keeps the table it parsed with the bytes it parsed it from: a file another
+/// writer rewrote in place to the same length (what a cache keyed on the file's size and on a
+/// modification time as coarse as the kernel's clock tick could miss) is read as rewritten.
+#[test]
+fn file_backend_reads_a_file_rewritten_in_place_to_the_same_length() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("tokens.csv");
+    let store = tokenstore_file::FileStore::open(&path).unwrap();
+    let mut t = tokenstore_core::Token {
+        user_name: Some("u".into()),
+        access_token: Some("aaaa".into()),
+        ..Default::default()
+    };
+    rt.block_on(store.save_token(&mut t)).unwrap();
+    let probe = tokenstore_core::Token {
+        user_name: Some("u".into()),
+        ..Default::default()
+    };
+    let access = |store: &tokenstore_file::FileStore| {
+        let found = rt.block_on(store.find_token(&probe)).unwrap().unwrap();
+        found.access_token.unwrap()
+    };
+    assert_eq!(access(&store), "aaaa");
+    let before = std::fs::metadata(&path).unwrap();
+    let rewritten = std::fs::read_to_string(&path).unwrap().replace("aaaa", "bbbb");
+    std::fs::write(&path, rewritten).unwrap();
+    let after = std::fs::metadata(&path).unwrap();
+    assert_eq!(before.len(), after.len());
+    assert_eq!(access(&store), "bbbb");
+}
