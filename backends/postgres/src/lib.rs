@@ -268,14 +268,14 @@ impl SqlDriver for PostgresStore {
     async fn select(&self, lookups: &[(Field, String)]) -> Result<Candidates, Attempt> {
         let client = self.client().await?;
         let answer = PostgresStore::select(self, &client, lookups, false).await;
-        answer.map_err(|e| failed(client, "cannot read", e))
+        answer.map_err(|e| failed(&self.pool, client, "cannot read", e))
     }
 
     async fn select_all(&self) -> Result<Vec<Token>, Attempt> {
         let client = self.client().await?;
         let sql = format!("SELECT {COLUMNS} FROM {}", self.table);
         let answer = client.query(&sql, &[]).await;
-        let rows = answer.map_err(|e| failed(client, "cannot read", e))?;
+        let rows = answer.map_err(|e| failed(&self.pool, client, "cannot read", e))?;
         Ok(rows.iter().map(row_token).collect())
     }
 
@@ -297,7 +297,7 @@ impl SqlDriver for PostgresStore {
                 client.batch_execute(&sql).await.map(|()| 0)
             }
         };
-        answer.map_err(|e| failed(client, "cannot delete", e))
+        answer.map_err(|e| failed(&self.pool, client, "cannot delete", e))
     }
 
     async fn save(&self, token: &Token) -> Result<String, Attempt> {
@@ -326,7 +326,7 @@ impl SqlDriver for PostgresStore {
         .await;
         match saved {
             Ok(decided) => decided.map_err(Attempt::Final),
-            Err(e) => Err(failed(client, "cannot save", e)),
+            Err(e) => Err(failed(&self.pool, client, "cannot save", e)),
         }
     }
 
@@ -369,7 +369,7 @@ impl SqlDriver for PostgresStore {
             Err(e) if e.code() == Some(&tokio_postgres::error::SqlState::UNIQUE_VIOLATION) => {
                 Ok(None)
             }
-            Err(e) => Err(failed(client, "cannot save", e)),
+            Err(e) => Err(failed(&self.pool, client, "cannot save", e)),
         }
     }
 }
@@ -378,8 +378,11 @@ type Attempt = tokenstore_retry::Attempt<tokio_postgres::Error>;
 
 /// What a call that failed on `client` reports: a lost race (unique violation from a concurrent
 /// insert, deadlock, serialization failure) is retried, a lost connection is dropped from the
-/// pool and the call sent again when that is safe; anything else is final.
-fn failed(client: Object, what: &'static str, e: tokio_postgres::Error) -> Attempt {
+/// pool and the call sent again when that is safe; anything else is final. A lost connection
+/// also empties `pool` of its idle ones: whatever closed this one (a server restart, an
+/// administrator's kill of the store's sessions) has likely closed them too, before their
+/// client noticed, and the call sent again must not meet one of them.
+fn failed(pool: &Pool, client: Object, what: &'static str, e: tokio_postgres::Error) -> Attempt {
     use tokio_postgres::error::SqlState;
     let raced = e.code().is_some_and(|c| {
         *c == SqlState::UNIQUE_VIOLATION
@@ -390,6 +393,7 @@ fn failed(client: Object, what: &'static str, e: tokio_postgres::Error) -> Attem
         Attempt::Retry(e)
     } else if connection_lost(&e) {
         drop(Object::take(client));
+        pool.retain(|_, _| false);
         Attempt::Lost(backend(what)(e))
     } else {
         Attempt::Final(backend(what)(e))

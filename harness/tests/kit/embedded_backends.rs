@@ -135,7 +135,9 @@ fn file_backend_reads_a_file_rewritten_in_place_to_the_same_length() {
     };
     assert_eq!(access(&store), "aaaa");
     let before = std::fs::metadata(&path).unwrap();
-    let rewritten = std::fs::read_to_string(&path).unwrap().replace("aaaa", "bbbb");
+    let rewritten = std::fs::read_to_string(&path)
+        .unwrap()
+        .replace("aaaa", "bbbb");
     std::fs::write(&path, rewritten).unwrap();
     let after = std::fs::metadata(&path).unwrap();
     assert_eq!(before.len(), after.len());
