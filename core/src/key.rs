@@ -94,15 +94,9 @@ impl<'a> LookupKey<'a> {
 mod tests {
     use super::*;
 
-    fn token(fields: &[(Field, &str)]) -> Token {
-        fields
-            .iter()
-            .fold(Token::default(), |t, (f, v)| t.with(*f, *v))
-    }
-
     #[test]
     fn user_name_wins_over_everything() {
-        let t = token(&[
+        let t = Token::of(&[
             (Field::UserName, "u"),
             (Field::AccessToken, "a"),
             (Field::GrantToken, "g"),
@@ -112,16 +106,16 @@ mod tests {
 
     #[test]
     fn access_token_only_without_client_credentials() {
-        let bare = token(&[(Field::AccessToken, "a")]);
+        let bare = Token::of(&[(Field::AccessToken, "a")]);
         assert_eq!(LookupKey::of(&bare), Some(LookupKey::AccessToken("a")));
-        let half = token(&[(Field::AccessToken, "a"), (Field::ClientId, "c")]);
+        let half = Token::of(&[(Field::AccessToken, "a"), (Field::ClientId, "c")]);
         assert_eq!(LookupKey::of(&half), None);
     }
 
     #[test]
     fn grant_then_refresh_with_both_client_credentials() {
         let both = [(Field::ClientId, "c"), (Field::ClientSecret, "s")];
-        let g = token(&[
+        let g = Token::of(&[
             both[0],
             both[1],
             (Field::GrantToken, "g"),
@@ -135,14 +129,14 @@ mod tests {
             ..Choices::default()
         };
         assert_eq!(key.fallback(on), Some((Field::RefreshToken, "r")));
-        let r = token(&[
+        let r = Token::of(&[
             both[0],
             both[1],
             (Field::RefreshToken, "r"),
             (Field::AccessToken, "a"),
         ]);
         assert_eq!(LookupKey::of(&r), Some(LookupKey::RefreshToken("r")));
-        let none = token(&[both[0], both[1], (Field::AccessToken, "a")]);
+        let none = Token::of(&[both[0], both[1], (Field::AccessToken, "a")]);
         assert_eq!(LookupKey::of(&none), None);
     }
 }

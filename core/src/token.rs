@@ -105,6 +105,14 @@ impl Token {
         *self.slot_mut(field) = value;
     }
 
+    /// A token holding these fields, each set as [`Token::set`] sets it (an empty value is
+    /// absent).
+    pub fn of(fields: &[(Field, &str)]) -> Token {
+        fields
+            .iter()
+            .fold(Token::default(), |t, (f, v)| t.with(*f, *v))
+    }
+
     /// Builder form of [`Token::set`] for a present value.
     pub fn with(mut self, field: Field, value: impl Into<String>) -> Self {
         self.set(field, Some(value.into()));

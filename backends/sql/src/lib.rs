@@ -353,30 +353,24 @@ where
 mod tests {
     use super::*;
 
-    fn token(fields: &[(Field, &str)]) -> Token {
-        fields
-            .iter()
-            .fold(Token::default(), |t, (f, v)| t.with(*f, *v))
-    }
-
     #[test]
     fn the_id_designates_before_the_user_name_and_token_columns_never() {
-        let both = token(&[(Field::UserName, "u"), (Field::Id, "7")]);
+        let both = Token::of(&[(Field::UserName, "u"), (Field::Id, "7")]);
         assert_eq!(designating(&both), Some((Field::Id, "7")));
-        let user = token(&[(Field::UserName, "u"), (Field::AccessToken, "a")]);
+        let user = Token::of(&[(Field::UserName, "u"), (Field::AccessToken, "a")]);
         assert_eq!(designating(&user), Some((Field::UserName, "u")));
-        let access = token(&[(Field::AccessToken, "a"), (Field::RefreshToken, "r")]);
+        let access = Token::of(&[(Field::AccessToken, "a"), (Field::RefreshToken, "r")]);
         assert_eq!(designating(&access), None);
         let empty_id = Token {
             id: Some(String::new()),
-            ..token(&[(Field::UserName, "u")])
+            ..Token::of(&[(Field::UserName, "u")])
         };
         assert_eq!(designating(&empty_id), Some((Field::UserName, "u")));
     }
 
     #[test]
     fn lock_keys_cover_each_designating_value_and_only_those() {
-        let t = token(&[
+        let t = Token::of(&[
             (Field::UserName, "u"),
             (Field::AccessToken, "a"),
             (Field::ExpiryTime, "1"),
@@ -385,14 +379,14 @@ mod tests {
         assert_eq!(keys.len(), 2, "{keys:?}");
         assert!(keys.windows(2).all(|w| w[0] < w[1]));
         // One shared value is one shared key, whatever else the tokens hold.
-        let other = token(&[(Field::AccessToken, "a"), (Field::RefreshToken, "r")]);
+        let other = Token::of(&[(Field::AccessToken, "a"), (Field::RefreshToken, "r")]);
         let shared: Vec<_> = lock_keys("t", &other)
             .into_iter()
             .filter(|k| keys.contains(k))
             .collect();
         assert_eq!(shared.len(), 1);
         // The same value in another column, or another table, is another key.
-        let swapped = token(&[(Field::RefreshToken, "u"), (Field::GrantToken, "a")]);
+        let swapped = Token::of(&[(Field::RefreshToken, "u"), (Field::GrantToken, "a")]);
         assert!(lock_keys("t", &swapped).iter().all(|k| !keys.contains(k)));
         assert!(lock_keys("t2", &t).iter().all(|k| !keys.contains(k)));
     }
@@ -402,7 +396,7 @@ mod tests {
         let set = merge_set(|i| format!("${}", i + 1));
         assert!(set.starts_with("user_name = COALESCE($1, user_name), "));
         assert!(set.ends_with("api_domain = COALESCE($9, api_domain)"));
-        let t = token(&[(Field::Id, "7"), (Field::AccessToken, "a")]);
+        let t = Token::of(&[(Field::Id, "7"), (Field::AccessToken, "a")]);
         let values = merge_values(&t);
         assert_eq!(values.len(), 9);
         assert_eq!(values.iter().flatten().collect::<Vec<_>>(), [&"a"]);

@@ -12,6 +12,7 @@
 use mysql_async::prelude::Queryable;
 use rstest::rstest;
 use std::net::TcpListener;
+use std::sync::Arc;
 use std::time::Duration;
 use tokenstore_core::{Field, StoreError, Token, TokenStore};
 use tokenstore_mysql::MysqlStore;
@@ -20,10 +21,16 @@ use tokenstore_suite::required;
 
 const TIMEOUT: Duration = Duration::from_millis(1500);
 
-async fn open(backend: &str, url: &str, table: &str) -> Result<Box<dyn TokenStore>, StoreError> {
+/// A store on `backend`'s table `table` whose calls wait at most `timeout` for the server.
+async fn open(
+    backend: &str,
+    url: &str,
+    table: &str,
+    timeout: Duration,
+) -> Result<Arc<dyn TokenStore>, StoreError> {
     Ok(match backend {
-        "mysql" => Box::new(MysqlStore::open_with_timeout(url, table, TIMEOUT).await?),
-        _ => Box::new(PostgresStore::open_with_timeout(url, table, TIMEOUT).await?),
+        "mysql" => Arc::new(MysqlStore::open_with_timeout(url, table, timeout).await?),
+        _ => Arc::new(PostgresStore::open_with_timeout(url, table, timeout).await?),
     })
 }
 
@@ -63,7 +70,7 @@ async fn opening_a_store_on_a_silent_server_fails_within_its_timeout(
         _ => format!("postgres://postgres@127.0.0.1:{port}/test"),
     };
     timed_out(
-        async { open(backend, &url, "silent").await.map(drop) },
+        async { open(backend, &url, "silent", TIMEOUT).await.map(drop) },
         backend,
     )
     .await;
@@ -130,7 +137,7 @@ async fn a_call_waiting_on_a_lock_nobody_releases_fails_within_its_timeout(
     };
     let table = format!("timeout_{}", std::process::id());
     drop_table(backend, &url, &table).await;
-    let store = open(backend, &url, &table).await.unwrap();
+    let store = open(backend, &url, &table, TIMEOUT).await.unwrap();
     let mut token = Token::default();
     token.set(Field::UserName, Some("alice".into()));
     token.set(Field::RefreshToken, Some("r-alice".into()));
@@ -165,12 +172,6 @@ async fn a_call_waiting_on_a_lock_nobody_releases_fails_within_its_timeout(
     drop_table(backend, &url, &table).await;
 }
 
-fn token(fields: &[(Field, &str)]) -> Token {
-    fields
-        .iter()
-        .fold(Token::default(), |t, (f, v)| t.with(*f, *v))
-}
-
 #[rstest]
 #[tokio::test]
 async fn a_save_waiting_on_one_users_row_holds_up_no_other_users_save(
@@ -182,21 +183,11 @@ async fn a_save_waiting_on_one_users_row_holds_up_no_other_users_save(
     let table = format!("turns_{}", std::process::id());
     drop_table(backend, &url, &table).await;
     // Long enough that the waiting saves are still waiting when the others answer.
-    let timeout = Duration::from_secs(20);
-    let store: std::sync::Arc<dyn TokenStore> = match backend {
-        "mysql" => std::sync::Arc::new(
-            MysqlStore::open_with_timeout(&url, &table, timeout)
-                .await
-                .unwrap(),
-        ),
-        _ => std::sync::Arc::new(
-            PostgresStore::open_with_timeout(&url, &table, timeout)
-                .await
-                .unwrap(),
-        ),
-    };
+    let store = open(backend, &url, &table, Duration::from_secs(20))
+        .await
+        .unwrap();
     for user in ["alice", "bob"] {
-        let mut t = token(&[
+        let mut t = Token::of(&[
             (Field::UserName, user),
             (Field::AccessToken, &format!("a-{user}")),
         ]);
@@ -215,8 +206,8 @@ async fn a_save_waiting_on_one_users_row_holds_up_no_other_users_save(
     // Two saves of alice's token wait on her row: one in place (by user name), one in a
     // transaction holding its per-key locks (designated by her access token alone).
     let waiting: Vec<_> = [
-        token(&[(Field::UserName, "alice"), (Field::ExpiryTime, "1")]),
-        token(&[(Field::AccessToken, "a-alice"), (Field::ExpiryTime, "2")]),
+        Token::of(&[(Field::UserName, "alice"), (Field::ExpiryTime, "1")]),
+        Token::of(&[(Field::AccessToken, "a-alice"), (Field::ExpiryTime, "2")]),
     ]
     .into_iter()
     .map(|mut t| {
@@ -227,9 +218,9 @@ async fn a_save_waiting_on_one_users_row_holds_up_no_other_users_save(
     tokio::time::sleep(Duration::from_millis(300)).await;
 
     // Bob's update and carol's insert answer while both of alice's saves still wait.
-    let mut bob = token(&[(Field::UserName, "bob"), (Field::ExpiryTime, "3")]);
+    let mut bob = Token::of(&[(Field::UserName, "bob"), (Field::ExpiryTime, "3")]);
     store.save_token(&mut bob).await.unwrap();
-    let mut carol = token(&[(Field::UserName, "carol"), (Field::RefreshToken, "r-carol")]);
+    let mut carol = Token::of(&[(Field::UserName, "carol"), (Field::RefreshToken, "r-carol")]);
     store.save_token(&mut carol).await.unwrap();
     assert!(
         waiting.iter().all(|w| !w.is_finished()),
@@ -241,7 +232,7 @@ async fn a_save_waiting_on_one_users_row_holds_up_no_other_users_save(
         w.await.unwrap().unwrap();
     }
     let alice = store
-        .find_token(&token(&[(Field::UserName, "alice")]))
+        .find_token(&Token::of(&[(Field::UserName, "alice")]))
         .await
         .unwrap()
         .unwrap();
