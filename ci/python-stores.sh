@@ -6,7 +6,9 @@
 # `tokenstore-check run --python tokenstore:CLASS` on each of the five stores: every rule must
 # pass, the concurrency, processes and crash tiers included, and for the three server stores the
 # server-loss tier (`--server URL`: the kit drops the adapter process's connections on that
-# server); only the file stores skip server-loss.recovers. Needs the servers (ci/services.sh).
+# server); only the file stores skip server-loss.recovers. The model-based tier runs 64 cases
+# here (every rule still runs; the Rust backends these stores wrap get 256 in the tests and the
+# final run). Needs the servers (ci/services.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$PWD
@@ -44,7 +46,7 @@ check() {
     local class=$1 kwargs=$2 server=${3:-}
     say "tokenstore-check run --python tokenstore:$class${server:+ --server $server}"
     env -u TOKENSTORE_PYTHON PATH="$scratch/venv/bin:$PATH" tokenstore-check run --python "tokenstore:$class" \
-        --kwargs "$kwargs" ${server:+--server "$server"} --seed 11 --format json --out "$scratch/$class.json"
+        --kwargs "$kwargs" ${server:+--server "$server"} --seed 11 --cases 64 --format json --out "$scratch/$class.json"
     python3 - "$scratch/$class.json" "$server" <<'PY'
 import json, sys
 (store,) = json.load(open(sys.argv[1]))["stores"]
