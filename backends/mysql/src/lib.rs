@@ -326,6 +326,10 @@ impl SqlDriver for MysqlStore {
         self.timeout
     }
 
+    fn table(&self) -> &str {
+        &self.table
+    }
+
     async fn select(&self, lookups: &[(Field, String)]) -> Result<Candidates, Attempt> {
         let mut conn = self.conn().await?;
         MysqlStore::select(self, &mut conn, lookups, false).await
@@ -370,7 +374,7 @@ impl SqlDriver for MysqlStore {
     /// locks, so saves of distinct new users do not deadlock on their index gaps. What the
     /// decision reads cannot change before the commit: saves that share a value take turns on
     /// its lock row, and a save in place takes the lock rows of the values it writes.
-    async fn save(&self, token: &Token) -> Result<String, Attempt> {
+    async fn save(&self, token: &Token, keys: &[i64]) -> Result<String, Attempt> {
         let mut conn = self.conn().await?;
         let mut tx = conn
             .start_transaction(TxOpts::default())
@@ -386,8 +390,7 @@ impl SqlDriver for MysqlStore {
         // rolled back only when the pool next runs, and until then it holds its row locks
         // (an app that drives the store from a runtime that sleeps between calls would block
         // every other writer of the table).
-        let keys = tokenstore_sql::lock_keys(&self.table, token);
-        let decided = save_in(&mut save, &keys, token, MYSQL_CHOICES).await;
+        let decided = save_in(&mut save, keys, token, MYSQL_CHOICES).await;
         match decided {
             Ok(Ok(id)) => {
                 tx.commit().await.map_err(attempt_error("cannot save"))?;
@@ -411,6 +414,7 @@ impl SqlDriver for MysqlStore {
         &self,
         by: (Field, &str),
         token: &Token,
+        keys: &[i64],
     ) -> Result<Option<String>, Attempt> {
         let mut conn = self.conn().await?;
         let t = &self.table;
@@ -432,7 +436,7 @@ impl SqlDriver for MysqlStore {
         // update locks the rows it joins), so a transaction that holds one of them, and read
         // before this write, ends before it; a lock row no save ever made is no one's to wait
         // for (the LEFT JOIN writes the token all the same).
-        let rows = lock_rows(&tokenstore_sql::lock_keys(t, token));
+        let rows = lock_rows(keys);
         let on = vec!["?"; rows.len()].join(", ");
         let set = merge_set(|_| "?".into());
         let mut params: Vec<Value> = rows.into_iter().map(Value::from).collect();

@@ -211,7 +211,6 @@ impl SaveTx for PostgresTx<'_, '_> {
         keys: &[i64],
         lookups: &[(Field, String)],
     ) -> Result<Candidates, tokio_postgres::Error> {
-        let keys = keys.to_vec();
         // Prepared first, so that the lock's execute goes out before the select's.
         let lock = self.tx.prepare_cached(LOCK_KEYS).await?;
         let params: [&(dyn ToSql + Sync); 1] = [&keys];
@@ -265,6 +264,10 @@ impl SqlDriver for PostgresStore {
         self.timeout
     }
 
+    fn table(&self) -> &str {
+        &self.table
+    }
+
     async fn select(&self, lookups: &[(Field, String)]) -> Result<Candidates, Attempt> {
         let client = self.client().await?;
         let answer = PostgresStore::select(self, &client, lookups, false).await;
@@ -300,7 +303,7 @@ impl SqlDriver for PostgresStore {
         answer.map_err(|e| failed(&self.pool, client, "cannot delete", e))
     }
 
-    async fn save(&self, token: &Token) -> Result<String, Attempt> {
+    async fn save(&self, token: &Token, keys: &[i64]) -> Result<String, Attempt> {
         let mut client = self.client().await?;
         let saved = async {
             let tx = client.transaction().await?;
@@ -311,8 +314,7 @@ impl SqlDriver for PostgresStore {
             // The transaction ends here, whatever happened: one dropped unfinished is rolled
             // back only when the connection's task next runs, holding the table's save lock
             // until then. A refused save wrote nothing, so its commit changes nothing.
-            let keys = tokenstore_sql::lock_keys(&self.table, token);
-            match save_in(&mut save, &keys, token, POSTGRES_CHOICES).await {
+            match save_in(&mut save, keys, token, POSTGRES_CHOICES).await {
                 Ok(decided) => {
                     tx.commit().await?;
                     Ok(decided)
@@ -334,6 +336,7 @@ impl SqlDriver for PostgresStore {
         &self,
         by: (Field, &str),
         token: &Token,
+        keys: &[i64],
     ) -> Result<Option<String>, Attempt> {
         let client = self.client().await?;
         let sql = format!(
@@ -346,7 +349,6 @@ impl SqlDriver for PostgresStore {
         let mut params: Vec<&(dyn ToSql + Sync)> =
             values.iter().map(|v| v as &(dyn ToSql + Sync)).collect();
         params.push(&by.1);
-        let keys = tokenstore_sql::lock_keys(&self.table, token);
         // Both prepared first: then the four requests go out in order, in one round trip. A
         // failed update leaves the transaction aborted, and its COMMIT rolls it back.
         let lock_params: [&(dyn ToSql + Sync); 1] = [&keys];

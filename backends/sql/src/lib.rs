@@ -65,6 +65,9 @@ pub trait SqlDriver: Send + Sync {
         DEFAULT_TIMEOUT
     }
 
+    /// The store's table: the namespace of its per-key locks ([`lock_keys`]).
+    fn table(&self) -> &str;
+
     /// Every token one of `lookups` designates (a `WHERE field = value OR ...`), one query.
     async fn select(&self, lookups: &[(Field, String)])
         -> Result<Candidates, Attempt<Self::Error>>;
@@ -76,19 +79,21 @@ pub trait SqlDriver: Send + Sync {
     /// calls write meanwhile: how many rows went (`None`: 0, uncounted).
     async fn delete(&self, id: Option<&str>) -> Result<u64, Attempt<Self::Error>>;
 
-    /// One attempt at saving `token` in one transaction, deciding with [`save_in`]: the id of the
-    /// stored token.
-    async fn save(&self, token: &Token) -> Result<String, Attempt<Self::Error>>;
+    /// One attempt at saving `token` in one transaction under its per-key locks `keys`
+    /// ([`lock_keys`]), deciding with [`save_in`]: the id of the stored token.
+    async fn save(&self, token: &Token, keys: &[i64]) -> Result<String, Attempt<Self::Error>>;
 
     /// One attempt at saving `token` in place: its present fields written over the stored token
     /// whose `by.0` column equals `by.1` ([`designating`]), in one statement that the row's lock
-    /// orders with every other write of that token. The stored token's id; `None` when no stored
-    /// token has that value, or when the write would give the token a user name another token
-    /// holds (a unique-key violation), for [`SqlDriver::save`] to decide.
+    /// orders with every other write of that token, taking the locks `keys` of the values it
+    /// writes. The stored token's id; `None` when no stored token has that value, or when the
+    /// write would give the token a user name another token holds (a unique-key violation), for
+    /// [`SqlDriver::save`] to decide.
     async fn update_in_place(
         &self,
         by: (Field, &str),
         token: &Token,
+        keys: &[i64],
     ) -> Result<Option<String>, Attempt<Self::Error>>;
 }
 
@@ -189,13 +194,14 @@ async fn find<D: SqlDriver>(driver: &D, probe: &Token) -> Result<Option<Token>> 
 pub async fn save_token<D: SqlDriver>(driver: &D, token: &mut Token) -> Result<()> {
     D::LIMITS.check(token)?;
     let resend = Resend::of_save(token);
+    let keys = lock_keys(driver.table(), token);
     let saved = with_retries(D::NAME, resend, || async {
         if let Some(by) = designating(token) {
-            if let Some(id) = driver.update_in_place(by, token).await? {
+            if let Some(id) = driver.update_in_place(by, token, &keys).await? {
                 return Ok(id);
             }
         }
-        driver.save(token).await
+        driver.save(token, &keys).await
     });
     let id = within(D::NAME, driver.timeout(), saved).await?;
     token.id = Some(id);
