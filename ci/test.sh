@@ -1,15 +1,17 @@
 #!/usr/bin/env bash
 # The kit's test command. Makes sure MariaDB, Redis and PostgreSQL run (ci/services.sh); installs
 # what is missing (cargo-nextest; the official Python SDK in a virtual environment, the official
-# Node.js and TypeScript SDKs with npm ci and Debian's chromium, these three while the workspace
-# builds); builds the workspace once, then both wheels and the benches' smoke run from that build.
+# Node.js and TypeScript SDKs with npm ci, Debian's chromium, Podman and stand-in images of the
+# three servers, all of these while the workspace builds); builds the workspace once, then both
+# wheels and the benches' smoke run from that build.
 # Then two lanes run side by side: the kit lane runs every test of the workspace against the real
 # servers and SDKs, then tokenstore-check itself on every backend at 32 clients and 32 processes,
 # checking its JSON report; the package lane checks the Python wheel where no cargo is, its
 # pytest plugin included (ci/wheel.sh), the kit's stores for Python apps from their own wheel
 # (ci/python-stores.sh), the GitHub Action's steps on a sample repository (ci/action/test.sh),
-# the npm package and its node:test module in a fresh Node project (ci/node-package.sh), and the
-# official SDKs' stores against their baselines (ci/official-stores.sh). At the end: each step's
+# the npm package and its node:test module in a fresh Node project (ci/node-package.sh), the
+# official SDKs' stores against their baselines (ci/official-stores.sh), and the kit's
+# testcontainers path through Podman (ci/containers.sh; its images are built beside the build). At the end: each step's
 # wall-clock and CPU time, and the 20 slowest tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -78,8 +80,9 @@ installs() {
         say "installing the official Node.js and TypeScript SDKs into $node_dir/node_modules"
         (cd "$node_dir" && npm ci --silent --no-audit --no-fund)
     fi
+    ci/containers.sh setup
 }
-say "installs (the official SDKs, chromium) run beside the build: $lanes/installs.log"
+say "installs (the official SDKs, chromium, Podman and the servers' stand-in images) run beside the build: $lanes/installs.log"
 ( installs ) >"$lanes/installs.log" 2>&1 &
 installing=$!
 export TOKENSTORE_PYTHON="$PWD/$venv/bin/python"
@@ -158,6 +161,9 @@ package_lane() {
 
     step "the official Python, Node.js and TypeScript SDK stores, gated by ci/baselines/" \
         ci/official-stores.sh
+
+    step "the testcontainers path: with no URL, the kit starts MySQL, Redis and PostgreSQL through Podman's Docker API (stand-in images), every rule, nothing left" \
+        ci/containers.sh check
 }
 
 # lane NAME FUNCTION: runs FUNCTION's steps in a subshell, as a job; a failed step ends the lane
