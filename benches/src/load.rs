@@ -3,13 +3,16 @@
 //! the server's own load tool (`redis-benchmark`, `pgbench`, `mysqlslap`: the backend's
 //! `ServerBackend::native_load`) doing the same operation on the same data with as many
 //! connections, measured in the same run. A find looks a token up by user name; a save updates
-//! one field of a token chosen by user name, each client its own tokens.
+//! one field of a token chosen by user name, each client its own tokens. Beside both, the
+//! backend's floor (`tokenstore_backends::Floor`) through the store's own driver at the same
+//! client count: the bare point select or one-field write of the same tokens, so that what the
+//! store's design costs is told apart from what its driver and client cost.
 
 use crate::{workload, Bench};
 use serde::Serialize;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tokenstore_backends::{Backend, LoadOp};
+use tokenstore_backends::{Backend, Floor, LoadOp};
 use tokenstore_core::{Token, TokenStore};
 
 /// One operation at one client count.
@@ -26,12 +29,21 @@ pub struct Throughput {
     /// The server's own tool, and its operations per second.
     pub native_tool: Option<&'static str>,
     pub native_per_second: Option<f64>,
+    /// The floor through the store's own driver at the same client count, per second: the bare
+    /// point select by user name (find) or `UPDATE ... SET access_token = ? WHERE user_name = ?`
+    /// / `HSET` (save). `None` when the backend has no floor for the operation.
+    pub floor_per_second: Option<f64>,
 }
 
 impl Throughput {
     /// The store's rate over the native tool's: 1.0 is the server's own speed.
     pub fn ratio(&self) -> Option<f64> {
         self.native_per_second.map(|n| self.per_second / n)
+    }
+
+    /// The store's rate over the floor's through the same driver.
+    pub fn floor_ratio(&self) -> Option<f64> {
+        self.floor_per_second.map(|n| self.per_second / n)
     }
 }
 
@@ -50,8 +62,13 @@ pub fn measure(
     let mut results = Vec::new();
     for &n in clients {
         for op in LoadOp::ALL {
-            let (per_second, errors) =
-                rt.block_on(rate(bench.store.clone(), size, n, op, duration));
+            let (per_second, errors) = rt.block_on(rate(
+                Caller::Store(bench.store.clone()),
+                size,
+                n,
+                op,
+                duration,
+            ));
             let native = native(
                 backend,
                 &bench,
@@ -61,6 +78,16 @@ pub fn measure(
                 duration.as_secs_f64(),
                 note,
             );
+            // After the native tool: the floor's pool then holds its connections idle while no
+            // tool needs the server's (MariaDB's 151 were all taken with the floor first).
+            let floor_per_second = match &bench.floor {
+                Some(floor) => {
+                    let (rate, errors) =
+                        rt.block_on(rate(Caller::Floor(floor.clone()), size, n, op, duration));
+                    (errors == 0 && rate > 0.0).then_some(rate)
+                }
+                None => None,
+            };
             results.push(Throughput {
                 backend: backend.name().to_owned(),
                 size,
@@ -70,6 +97,7 @@ pub fn measure(
                 errors,
                 native_tool: native.map(|(tool, _)| tool),
                 native_per_second: native.map(|(_, rate)| rate),
+                floor_per_second,
             });
         }
     }
@@ -107,10 +135,17 @@ pub fn native(
     }
 }
 
-/// Calls per second answered by `clients` tasks calling `op` on `store` for `duration`, and the
-/// calls that answered an error.
+/// What a load calls: the store, or its floor through the same driver.
+#[derive(Clone)]
+enum Caller {
+    Store(Arc<dyn TokenStore>),
+    Floor(Arc<dyn Floor>),
+}
+
+/// Calls per second answered by `clients` tasks calling `op` on `caller` for `duration`, and the
+/// calls that answered an error (for the floor, also a call it has no statement for).
 async fn rate(
-    store: Arc<dyn TokenStore>,
+    caller: Caller,
     size: usize,
     clients: usize,
     op: LoadOp,
@@ -120,29 +155,45 @@ async fn rate(
     let deadline = started + duration;
     let tasks: Vec<_> = (0..clients)
         .map(|client| {
-            let store = store.clone();
+            let caller = caller.clone();
             tokio::spawn(async move {
                 let (mut answered, mut errors) = (0usize, 0usize);
                 // Client `client` takes the tokens k * clients + client, spread by a stride.
                 let mut k = 0usize;
                 while Instant::now() < deadline {
                     let i = ((k * clients + client) * 7919 + 13) % size;
-                    let user = workload::token(i).user_name;
+                    let sample = workload::token(i);
+                    let (user, id) = (sample.user_name, sample.id.unwrap_or_default());
                     let ok = match op {
-                        LoadOp::Find(_) => {
-                            let probe = Token {
-                                user_name: user,
-                                ..Token::default()
-                            };
-                            store.find_token(&probe).await.is_ok()
-                        }
+                        LoadOp::Find(field) => match &caller {
+                            Caller::Store(store) => {
+                                let probe = Token {
+                                    user_name: user,
+                                    ..Token::default()
+                                };
+                                store.find_token(&probe).await.is_ok()
+                            }
+                            Caller::Floor(floor) => {
+                                let value = user.unwrap_or_default();
+                                matches!(floor.lookup(field, &value, &id).await, Ok(true))
+                            }
+                        },
                         LoadOp::Save => {
-                            let mut update = Token {
-                                user_name: user,
-                                access_token: Some(format!("load-{client}-{k}")),
-                                ..Token::default()
-                            };
-                            store.save_token(&mut update).await.is_ok()
+                            let access = format!("load-{client}-{k}");
+                            match &caller {
+                                Caller::Store(store) => {
+                                    let mut update = Token {
+                                        user_name: user,
+                                        access_token: Some(access),
+                                        ..Token::default()
+                                    };
+                                    store.save_token(&mut update).await.is_ok()
+                                }
+                                Caller::Floor(floor) => {
+                                    let name = user.unwrap_or_default();
+                                    matches!(floor.write(&name, &id, &access).await, Ok(true))
+                                }
+                            }
                         }
                     };
                     if ok {
@@ -184,27 +235,37 @@ fn run_tool(command: &[String]) -> Result<String, String> {
     Ok(String::from_utf8_lossy(&output.stdout).into_owned())
 }
 
-/// The results as a table: backend, size, clients, operation, the store's and the tool's rate.
+/// The results as a table: backend, size, clients, operation, the store's rate, the tool's rate
+/// and the store's over it, the floor's rate through the same driver and the store's over it.
 pub fn table(results: &[Throughput]) -> String {
+    let rate = |r: Option<f64>| r.map_or_else(|| "-".into(), |n| format!("{n:.0}"));
+    let times = |r: Option<f64>| r.map_or_else(|| "-".into(), |x| format!("{x:.2}x"));
     let mut out = format!(
-        "{:14} {:>7} {:>7} {:4} {:>10} {:>16} {:>10} {:>7}\n",
-        "backend", "size", "clients", "op", "per second", "native tool", "native", "ratio"
+        "{:14} {:>7} {:>7} {:4} {:>10} {:>16} {:>10} {:>7} {:>10} {:>8}\n",
+        "backend",
+        "size",
+        "clients",
+        "op",
+        "per second",
+        "native tool",
+        "native",
+        "ratio",
+        "floor",
+        "of floor"
     );
     for r in results {
         out.push_str(&format!(
-            "{:14} {:>7} {:>7} {:4} {:>10.0} {:>16} {:>10} {:>7}\n",
+            "{:14} {:>7} {:>7} {:4} {:>10.0} {:>16} {:>10} {:>7} {:>10} {:>8}\n",
             r.backend,
             r.size,
             r.clients,
             r.op,
             r.per_second,
             r.native_tool.unwrap_or("-"),
-            r.native_per_second
-                .map(|n| format!("{n:.0}"))
-                .unwrap_or_else(|| "-".into()),
-            r.ratio()
-                .map(|x| format!("{x:.2}x"))
-                .unwrap_or_else(|| "-".into()),
+            rate(r.native_per_second),
+            times(r.ratio()),
+            rate(r.floor_per_second),
+            times(r.floor_ratio()),
         ));
     }
     out

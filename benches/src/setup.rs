@@ -12,7 +12,7 @@ pub struct Bench {
     pub backend: String,
     pub size: usize,
     pub store: Arc<dyn TokenStore>,
-    pub floor: Option<Box<dyn Floor>>,
+    pub floor: Option<std::sync::Arc<dyn Floor>>,
     /// The server's URL (a server backend) and the storage's name (table, key prefix), for a
     /// server's own tools to find the same data.
     pub url: String,
@@ -44,7 +44,7 @@ impl Bench {
             backend: backend.name().to_owned(),
             size,
             store: loaded.store,
-            floor: loaded.floor,
+            floor: loaded.floor.map(std::sync::Arc::from),
             url,
             name,
             cleanup: loaded.cleanup,

@@ -722,7 +722,8 @@ fn serve_attaches_a_server_backend_by_the_storage_name() {
 }
 
 /// `bench --load` measures each server backend's finds and saves per second at each client
-/// count, and its server's own tool on the same data beside it (when the tool is installed).
+/// count, beside its server's own tool on the same data (when the tool is installed) and its
+/// floor through the same driver (a bare select or one-field write of the same tokens).
 #[rstest::rstest]
 fn bench_load_measures_the_store_beside_the_servers_own_tool(
     #[values("mysql", "redis", "postgres")] backend: &str,
@@ -763,6 +764,7 @@ fn bench_load_measures_the_store_beside_the_servers_own_tool(
         if r["native_tool"].is_string() {
             assert!(r["native_per_second"].as_f64().unwrap() > 0.0, "{r}");
         }
+        assert!(r["floor_per_second"].as_f64().unwrap() > 0.0, "{r}");
     }
     let tools = [
         "/usr/bin/redis-benchmark",
