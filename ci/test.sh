@@ -82,9 +82,20 @@ installs() {
     fi
     ci/containers.sh setup
 }
+# The jobs beside the build and the lanes below each run in a process group of their own (`set -m`
+# while they start), so that an interrupt stops them whole instead of leaving them running.
+jobs_started=()
+stop_jobs() {
+    for job in "${jobs_started[@]}"; do kill -TERM -- "-$job" 2>/dev/null || true; done
+}
+trap 'stop_jobs; exit 130' INT TERM
+
 say "installs (the official SDKs, chromium, Podman and the servers' stand-in images) run beside the build: $lanes/installs.log"
-( installs ) >"$lanes/installs.log" 2>&1 &
+set -m
+( set +m; installs ) >"$lanes/installs.log" 2>&1 &
 installing=$!
+set +m
+jobs_started+=("$installing")
 export TOKENSTORE_PYTHON="$PWD/$venv/bin/python"
 
 step "building (release), once: the tests, the benches' smoke run, both wheels and the final run use this build" \
@@ -166,10 +177,13 @@ package_lane() {
         ci/containers.sh check
 }
 
-# lane NAME FUNCTION: runs FUNCTION's steps in a subshell, as a job; a failed step ends the lane
-# with its status.
+# lane NAME FUNCTION: runs FUNCTION's steps in a subshell, as a job in a process group of its
+# own; a failed step ends the lane with its status.
 lane() {
-    lane_name=$1 "$2" &
+    set -m
+    ( set +m; lane_name=$1 "$2" ) &
+    set +m
+    jobs_started+=("$!")
 }
 
 say "package and SDK steps: started in the background, their output follows the tests ($lanes/packages.log)"
