@@ -42,15 +42,21 @@ build_base() {
     local rootfs=$work/rootfs
     say "building $base: debootstrap, then MariaDB, PostgreSQL and Redis from Debian's packages"
     rm -rf "$rootfs" && mkdir -p "$work"
+    # Twice at most: a download cut short by the network should not fail the test command.
     debootstrap --variant=minbase bookworm "$rootfs" http://deb.debian.org/debian >"$work/debootstrap.log" 2>&1 \
+        || { rm -rf "$rootfs"; debootstrap --variant=minbase bookworm "$rootfs" http://deb.debian.org/debian \
+            >"$work/debootstrap.log" 2>&1; } \
         || { tail -20 "$work/debootstrap.log"; exit 1; }
     # No service starts while the packages install (what the official images do too).
     printf '#!/bin/sh\nexit 101\n' >"$rootfs/usr/sbin/policy-rc.d"
     chmod +x "$rootfs/usr/sbin/policy-rc.d"
     mount -t proc proc "$rootfs/proc"
     trap 'umount "$rootfs/proc" 2>/dev/null || true' EXIT
+    local packages=(mariadb-server mariadb-client postgresql redis-server)
     chroot "$rootfs" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
-        mariadb-server mariadb-client postgresql redis-server >"$work/packages.log" 2>&1 \
+        "${packages[@]}" >"$work/packages.log" 2>&1 \
+        || chroot "$rootfs" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
+            "${packages[@]}" >>"$work/packages.log" 2>&1 \
         || { tail -20 "$work/packages.log"; exit 1; }
     chroot "$rootfs" apt-get clean
     umount "$rootfs/proc"
@@ -77,7 +83,7 @@ api() {
     podman system service --time=0 "unix://$socket" >"$work/service.log" 2>&1 &
     service=$!
     trap 'kill "$service" 2>/dev/null || true' EXIT
-    for _ in $(seq 100); do
+    for _ in $(seq 300); do
         curl -sf --unix-socket "$socket" http://d/_ping >/dev/null 2>&1 && return
         sleep 0.1
     done
