@@ -291,11 +291,9 @@ impl Backend for Mysql {
         let store = MysqlStore::open(url, table)
             .await
             .map_err(crate::failed("mysql"))?;
-        // The floor's pool keeps its prepared statements as the store's does, with at most 40
-        // connections: the store's may keep 100, and MariaDB's default limit is 151.
-        let separator = if url.contains('?') { '&' } else { '?' };
-        let opts = tokenstore_mysql::pool_opts(&format!("{url}{separator}pool_min=1&pool_max=40"))
-            .map_err(|e| e.to_string())?;
+        // The floor's pool keeps its prepared statements, and its connections, as the store's
+        // does (`tokenstore_mysql::POOL_OPTIONS`).
+        let opts = tokenstore_mysql::pool_opts(url).map_err(|e| e.to_string())?;
         let pool = mysql_async::Pool::new(opts);
         bulk_load(&pool, table, tokens)
             .await
