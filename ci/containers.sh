@@ -37,27 +37,27 @@ install_podman() {
         || { apt-get update -q >/dev/null && apt-get install -y -q podman runc debootstrap >/dev/null; }
 }
 
+# twice LOG COMMAND...: runs COMMAND with its output in LOG, and once more if it fails (a
+# download the network cut short should not fail the test command); then the log's end.
+twice() {
+    local log=$1
+    shift
+    "$@" >"$log" 2>&1 || "$@" >>"$log" 2>&1 || { tail -20 "$log"; return 1; }
+}
+
 build_base() {
     podman image exists "$base" && return
     local rootfs=$work/rootfs
     say "building $base: debootstrap, then MariaDB, PostgreSQL and Redis from Debian's packages"
     rm -rf "$rootfs" && mkdir -p "$work"
-    # Twice at most: a download cut short by the network should not fail the test command.
-    debootstrap --variant=minbase bookworm "$rootfs" http://deb.debian.org/debian >"$work/debootstrap.log" 2>&1 \
-        || { rm -rf "$rootfs"; debootstrap --variant=minbase bookworm "$rootfs" http://deb.debian.org/debian \
-            >"$work/debootstrap.log" 2>&1; } \
-        || { tail -20 "$work/debootstrap.log"; exit 1; }
+    twice "$work/debootstrap.log" debootstrap --variant=minbase bookworm "$rootfs" http://deb.debian.org/debian
     # No service starts while the packages install (what the official images do too).
     printf '#!/bin/sh\nexit 101\n' >"$rootfs/usr/sbin/policy-rc.d"
     chmod +x "$rootfs/usr/sbin/policy-rc.d"
     mount -t proc proc "$rootfs/proc"
     trap 'umount "$rootfs/proc" 2>/dev/null || true' EXIT
-    local packages=(mariadb-server mariadb-client postgresql redis-server)
-    chroot "$rootfs" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
-        "${packages[@]}" >"$work/packages.log" 2>&1 \
-        || chroot "$rootfs" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
-            "${packages[@]}" >>"$work/packages.log" 2>&1 \
-        || { tail -20 "$work/packages.log"; exit 1; }
+    twice "$work/packages.log" chroot "$rootfs" env DEBIAN_FRONTEND=noninteractive \
+        apt-get install -y -q --no-install-recommends mariadb-server mariadb-client postgresql redis-server
     chroot "$rootfs" apt-get clean
     umount "$rootfs/proc"
     trap - EXIT

@@ -142,6 +142,38 @@ enum Caller {
     Floor(Arc<dyn Floor>),
 }
 
+impl Caller {
+    /// One call of `op` on the workload's token `sample`, a save writing `access` as its access
+    /// token: whether it answered Ok (for the floor, also whether it has a statement for it).
+    async fn call(&self, op: LoadOp, sample: Token, access: String) -> bool {
+        let user = sample.user_name.unwrap_or_default();
+        let id = sample.id.unwrap_or_default();
+        match (self, op) {
+            (Caller::Store(store), LoadOp::Find(_)) => {
+                let probe = Token {
+                    user_name: Some(user),
+                    ..Token::default()
+                };
+                store.find_token(&probe).await.is_ok()
+            }
+            (Caller::Store(store), LoadOp::Save) => {
+                let mut update = Token {
+                    user_name: Some(user),
+                    access_token: Some(access),
+                    ..Token::default()
+                };
+                store.save_token(&mut update).await.is_ok()
+            }
+            (Caller::Floor(floor), LoadOp::Find(field)) => {
+                matches!(floor.lookup(field, &user, &id).await, Ok(true))
+            }
+            (Caller::Floor(floor), LoadOp::Save) => {
+                matches!(floor.write(&user, &id, &access).await, Ok(true))
+            }
+        }
+    }
+}
+
 /// Calls per second answered by `clients` tasks calling `op` on `caller` for `duration`, and the
 /// calls that answered an error (for the floor, also a call it has no statement for).
 async fn rate(
@@ -162,40 +194,11 @@ async fn rate(
                 let mut k = 0usize;
                 while Instant::now() < deadline {
                     let i = ((k * clients + client) * 7919 + 13) % size;
-                    let sample = workload::token(i);
-                    let (user, id) = (sample.user_name, sample.id.unwrap_or_default());
-                    let ok = match op {
-                        LoadOp::Find(field) => match &caller {
-                            Caller::Store(store) => {
-                                let probe = Token {
-                                    user_name: user,
-                                    ..Token::default()
-                                };
-                                store.find_token(&probe).await.is_ok()
-                            }
-                            Caller::Floor(floor) => {
-                                let value = user.unwrap_or_default();
-                                matches!(floor.lookup(field, &value, &id).await, Ok(true))
-                            }
-                        },
-                        LoadOp::Save => {
-                            let access = format!("load-{client}-{k}");
-                            match &caller {
-                                Caller::Store(store) => {
-                                    let mut update = Token {
-                                        user_name: user,
-                                        access_token: Some(access),
-                                        ..Token::default()
-                                    };
-                                    store.save_token(&mut update).await.is_ok()
-                                }
-                                Caller::Floor(floor) => {
-                                    let name = user.unwrap_or_default();
-                                    matches!(floor.write(&name, &id, &access).await, Ok(true))
-                                }
-                            }
-                        }
+                    let access = match op {
+                        LoadOp::Save => format!("load-{client}-{k}"),
+                        LoadOp::Find(_) => String::new(),
                     };
+                    let ok = caller.call(op, workload::token(i), access).await;
                     if ok {
                         answered += 1;
                     } else {

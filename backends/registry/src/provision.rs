@@ -183,13 +183,11 @@ async fn docker_get(path: &str) -> Option<String> {
 /// The host port that the container inspected in `inspect` (the engine's JSON) publishes its
 /// TCP `port` on: the first `HostPort` of `"PORT/tcp"` under `NetworkSettings.Ports`.
 fn published_port(inspect: &str, port: u16) -> Option<u16> {
-    let settings = &inspect[inspect.find("\"NetworkSettings\"")?..];
-    let bindings = &settings[settings.find(&format!("\"{port}/tcp\""))?..];
-    let bindings = &bindings[..bindings.find(']')?];
-    let value = &bindings[bindings.find("\"HostPort\"")? + "\"HostPort\"".len()..];
-    let digits = value.trim_start_matches([':', ' ', '"']);
-    let end = digits.find(|c: char| !c.is_ascii_digit())?;
-    digits[..end].parse().ok()
+    let inspect: serde_json::Value = serde_json::from_str(inspect).ok()?;
+    inspect["NetworkSettings"]["Ports"][format!("{port}/tcp")][0]["HostPort"]
+        .as_str()?
+        .parse()
+        .ok()
 }
 
 /// An error of an admin connection to `server`, doing `what`.
