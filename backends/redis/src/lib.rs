@@ -2,8 +2,10 @@
 //! in the namespace's `:all` hash (for `get_tokens`), a set of ids, one set of ids per value of
 //! each key field, and an INCR counter for fresh ids. Every call that reads more than one key
 //! is a Lua script, so it is atomic and one round trip; every key starts with the namespace's hash
-//! tag `{tokenstore:NAMESPACE}`, so a namespace lives in one Redis Cluster slot. `delete_tokens`
-//! removes the keys the namespace recorded, and no other: never KEYS, never FLUSHDB.
+//! tag `{tokenstore:NAMESPACE}`, so a namespace lives in one Redis Cluster slot. A save writes only
+//! what changes (`lua/save.lua`), and a namespace holds only what its tokens need however often
+//! they are saved (`tests/footprint.rs`). `delete_tokens` removes the keys the namespace's tokens
+//! name, and no other: never KEYS, never FLUSHDB.
 //!
 //! A lookup by a field value is one `SORT_RO` of the value's index set, which returns the fields of
 //! the first id's hash: one command, no script (a script costs the server about 13 µs a call, the
