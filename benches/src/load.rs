@@ -2,11 +2,13 @@
 //! client counts, each client a task calling the one store object as fast as it answers, beside
 //! the server's own load tool (`redis-benchmark`, `pgbench`, `mysqlslap`: the backend's
 //! `ServerBackend::native_load`) doing the same operation on the same data with as many
-//! connections, measured in the same run. A find looks a token up by user name; a save updates
-//! one field of a token chosen by user name, each client its own tokens. Beside both, the
-//! backend's floor (`tokenstore_backends::Floor`) through the store's own driver at the same
-//! client count: the bare point select or one-field write of the same tokens, so that what the
-//! store's design costs is told apart from what its driver and client cost.
+//! connections, measured in the same run. A find looks a token up by user name; a save is what an
+//! SDK saves after a refresh (`workload::refreshed`: the token as found, id included, with a new
+//! access token and expiry time), each client its own tokens, where the tool updates one field
+//! of the same tokens. Beside both, the backend's floor (`tokenstore_backends::Floor`) through
+//! the store's own driver at the same client count: the bare point select or one-field write of
+//! the same tokens, so that what the store's design costs is told apart from what its driver and
+//! client cost.
 
 use crate::{workload, Bench};
 use serde::Serialize;
@@ -146,8 +148,8 @@ impl Caller {
     /// One call of `op` on the workload's token `sample`, a save writing `access` as its access
     /// token: whether it answered Ok (for the floor, also whether it has a statement for it).
     async fn call(&self, op: LoadOp, sample: Token, access: String) -> bool {
-        let user = sample.user_name.unwrap_or_default();
-        let id = sample.id.unwrap_or_default();
+        let user = sample.user_name.clone().unwrap_or_default();
+        let id = sample.id.clone().unwrap_or_default();
         match (self, op) {
             (Caller::Store(store), LoadOp::Find(_)) => {
                 let probe = Token {
@@ -157,11 +159,7 @@ impl Caller {
                 store.find_token(&probe).await.is_ok()
             }
             (Caller::Store(store), LoadOp::Save) => {
-                let mut update = Token {
-                    user_name: Some(user),
-                    access_token: Some(access),
-                    ..Token::default()
-                };
+                let mut update = workload::refreshed(sample, access);
                 store.save_token(&mut update).await.is_ok()
             }
             (Caller::Floor(floor), LoadOp::Find(field)) => {

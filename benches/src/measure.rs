@@ -17,18 +17,20 @@ pub enum Op {
     FindByRefreshToken,
     FindById,
     SaveUpdate,
+    SaveRefresh,
     SaveInsert,
     GetTokens,
 }
 
 impl Op {
-    pub const ALL: [Op; 8] = [
+    pub const ALL: [Op; 9] = [
         Op::FindByUserName,
         Op::FindByAccessToken,
         Op::FindByGrantToken,
         Op::FindByRefreshToken,
         Op::FindById,
         Op::SaveUpdate,
+        Op::SaveRefresh,
         Op::SaveInsert,
         Op::GetTokens,
     ];
@@ -41,6 +43,7 @@ impl Op {
             Op::FindByRefreshToken => "find_token/refresh_token",
             Op::FindById => "find_token_by_id",
             Op::SaveUpdate => "save_token/update",
+            Op::SaveRefresh => "save_token/refresh",
             Op::SaveInsert => "save_token/insert",
             Op::GetTokens => "get_tokens",
         }
@@ -49,7 +52,7 @@ impl Op {
     /// Whether the backend's floor does this operation's work bare: a lookup by the same field,
     /// or for an update, a one-field write of the same token ([`tokenstore_backends::Floor`]).
     fn has_floor(self) -> bool {
-        self.field().is_some() || self == Op::SaveUpdate
+        self.field().is_some() || self.load_op() == Some(LoadOp::Save)
     }
 
     /// The field a lookup matches on, and so the floor's column.
@@ -66,10 +69,10 @@ impl Op {
 
     /// The operation of the server's own load tool that does the same work, when there is one:
     /// a lookup by the same field (by id for `find_token_by_id`), an update of one field of a
-    /// token chosen by user name.
+    /// token chosen by user name (for both kinds of update).
     pub fn load_op(self) -> Option<LoadOp> {
         match self {
-            Op::SaveUpdate => Some(LoadOp::Save),
+            Op::SaveUpdate | Op::SaveRefresh => Some(LoadOp::Save),
             lookup => lookup.field().map(LoadOp::Find),
         }
     }
@@ -116,6 +119,7 @@ impl Op {
                 access_token: Some(format!("1000.updated.{k}")),
                 ..Token::default()
             }),
+            Op::SaveRefresh => Sent::Save(workload::refreshed(t, format!("1000.refreshed.{k}"))),
             Op::SaveInsert => {
                 let mut new = workload::token(bench.size + 1_000_000 + k);
                 new.id = None;
@@ -174,7 +178,7 @@ pub struct OpResult {
     pub p50_ns: u64,
     pub p99_ns: u64,
     /// The p50 of the backend's raw floor: the cheapest lookup its driver allows, or for
-    /// `save_token/update` its bare one-field write of the same token.
+    /// `save_token/update` and `save_token/refresh` its bare one-field write of the same token.
     pub floor_p50_ns: Option<u64>,
     /// The p50 of the driver's bare round trip to the server (`PING`, the protocol's ping, an
     /// empty query), timed between the lookups: what a call costs before the server does any work.

@@ -25,6 +25,17 @@ pub fn token(i: usize) -> Token {
     }
 }
 
+/// What an SDK saves after refreshing `token`: the token as its lookup found it, id included,
+/// with the new access token `access` and an expiry time an hour later (the SDKs save their
+/// token object whole after a refresh).
+pub fn refreshed(token: Token, access: String) -> Token {
+    Token {
+        access_token: Some(access),
+        expiry_time: Some("1700000007200000".into()),
+        ..token
+    }
+}
+
 /// The first `n` tokens.
 pub fn population(n: usize) -> Vec<Token> {
     (0..n).map(token).collect()

@@ -448,8 +448,8 @@ fn bench_writes_json_and_charts_with_the_floor_ratio() {
     let results = results.as_array().unwrap();
     assert_eq!(
         results.len(),
-        2 * 2 * 8,
-        "two backends, two sizes, eight operations"
+        2 * 2 * 9,
+        "two backends, two sizes, nine operations"
     );
     for r in results {
         for key in ["backend", "op", "size", "p50_ns", "p99_ns", "floor_p50_ns"] {
@@ -535,7 +535,7 @@ fn bench_draws_an_earlier_run_beside_this_one() {
         .collect();
     backends.dedup();
     assert_eq!(backends, ["list", "memory"]);
-    assert_eq!(results.len(), 2 * 8);
+    assert_eq!(results.len(), 2 * 9);
     let svg = std::fs::read_to_string(second.path().join("find_token-user_name.svg")).unwrap();
     assert!(svg.contains("memory") && svg.contains("list"));
     let table = String::from_utf8_lossy(&both.stdout);
@@ -587,7 +587,8 @@ fn bench_measures_the_servers_own_client_beside_a_server_backend(
     for r in &results {
         let op = r["op"].as_str().unwrap();
         let lookup = op.starts_with("find_token");
-        let native = lookup || op == "save_token/update";
+        let update = op == "save_token/update" || op == "save_token/refresh";
+        let native = lookup || update;
         if native && std::path::Path::new(tool).exists() {
             assert!(tool.ends_with(r["native_tool"].as_str().unwrap()), "{r}");
             assert!(r["native_mean_ns"].as_u64().unwrap() > 0, "{r}");
@@ -596,7 +597,7 @@ fn bench_measures_the_servers_own_client_beside_a_server_backend(
         }
         // The floor's work (a lookup, or the bare write an update is measured beside) and the
         // driver's bare round trip, timed between the store's calls; nothing for the others.
-        let floored = lookup || op == "save_token/update";
+        let floored = lookup || update;
         for field in ["floor_p50_ns", "round_trip_p50_ns"] {
             assert_eq!(
                 r[field].as_u64().is_some_and(|ns| ns > 0),
