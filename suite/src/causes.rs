@@ -51,6 +51,16 @@ pub fn likely_cause(rule: &str, message: &str) -> Option<&'static str> {
         .map(|c| c.advice)
 }
 
+/// Whether a failure's message shows a read answering nothing where the judge wanted a token:
+/// a listing missing a saved token, a find answering None, a listing answering `[]`. The likely
+/// cause of those is the run's, when no read of it answered a token
+/// ([`crate::story::Census::reads_answer_nothing`]).
+pub fn shows_a_read_answering_nothing(message: &str) -> bool {
+    [": missing {", "= None, want {", "= [], want"]
+        .iter()
+        .any(|shape| message.contains(shape))
+}
+
 /// The quoted strings of a message, unescaped enough to compare (`"a\"b"` is `a"b`).
 fn quoted(message: &str) -> Vec<String> {
     let mut out = Vec::new();

@@ -585,6 +585,9 @@ fn differs_only_in_unplain_values(want: &Token, got: &Token) -> bool {
 pub fn diff(got: &[Token], want: &[Token]) -> String {
     for w in want {
         match got.iter().filter(|g| g.id == w.id).count() {
+            0 if got.is_empty() => {
+                return format!("missing {} (it answered [])", show::token(w))
+            }
             0 => return format!("missing {}", show::token(w)),
             1 => {}
             n => return format!("{n} tokens with id {:?}, want 1", w.id),

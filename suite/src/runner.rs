@@ -12,7 +12,7 @@ use crate::replay::{ReplayFile, FORMAT};
 use crate::report::{ModelStats, Repro, RuleResult, Status, StoreReport, Summary};
 use crate::rules::{self, Capability};
 use crate::seed::seeded_runner;
-use crate::story::Story;
+use crate::story::{Census, Story};
 use proptest::test_runner::{Config, TestCaseError, TestError};
 use proptest_state_machine::ReferenceStateMachine;
 use std::collections::BTreeMap;
@@ -227,6 +227,7 @@ pub fn check_store(
         mut blocked_runs,
         checked,
         failed_in_own_checks,
+        census,
     } = folded;
     // The sequential checks' blocks first: the failures they give their blocking rules count
     // when a tier's block is decided.
@@ -268,6 +269,7 @@ pub fn check_store(
     }
     verdicts.block_what_stands_on_failures(&failed_in_own_checks);
     verdicts.explain_sequential_histories();
+    verdicts.silent_reads = census.reads_answer_nothing();
     assemble(
         fixture,
         &profile,
@@ -288,11 +290,14 @@ struct Folded {
     /// The rules that failed in a check of their own (its assertion, or the judge's view of
     /// its calls): the ones whose failure blocks what stands on them.
     failed_in_own_checks: std::collections::HashSet<&'static str>,
+    /// The counts of every call of every check.
+    census: Census,
 }
 
 impl Folded {
     /// Folds the run of `check` into `verdicts`.
     fn add(&mut self, verdicts: &mut Verdicts, check: &Check, run: CheckRun) {
+        self.census.add(run.census);
         let story = (!run.story.is_empty()).then(|| Repro {
             replay_file: None,
             steps: run.story.clone(),
@@ -364,6 +369,10 @@ struct Verdicts {
     all_blocked: Option<SetupError>,
     /// History rule → the sequential rule whose failure explains its violation.
     explained: BTreeMap<&'static str, &'static str>,
+    /// Set when no read of the run answered a token though many saves answered Ok
+    /// ([`Census::reads_answer_nothing`]): the likely cause of every failure that shows a read
+    /// answering nothing.
+    silent_reads: Option<String>,
 }
 
 impl Verdicts {
@@ -518,6 +527,8 @@ pub struct CheckRun {
     pub story: Vec<String>,
     /// Set when the check could not run: fresh storage or a store on it could not be had.
     pub blocked: Option<SetupError>,
+    /// The counts of every call the check made.
+    pub census: Census,
 }
 
 /// Rules whose checks inject a fault (killed connections, overlapping calls). When one fails,
@@ -662,12 +673,14 @@ async fn run_check_with(
                 message: format!("{}: {message}", check.name),
                 breaks: Some(rule),
             }),
+            census: story.census(),
         },
         _ => CheckRun {
             failure,
             notes,
             story: story.lines(),
             blocked: None,
+            census: story.census(),
         },
     }
 }
@@ -835,7 +848,13 @@ fn assemble(
                 id: rule.id.clone(),
                 level: rule.level,
                 status: Status::Fail,
-                likely_cause: crate::causes::likely_cause(&rule.id, &message).map(str::to_owned),
+                likely_cause: verdicts
+                    .silent_reads
+                    .clone()
+                    .filter(|_| crate::causes::shows_a_read_answering_nothing(&message))
+                    .or_else(|| {
+                        crate::causes::likely_cause(&rule.id, &message).map(str::to_owned)
+                    }),
                 message: Some(message),
 
                 // The model-based failure's minimal steps and replay file, else the first

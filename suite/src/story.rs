@@ -2,7 +2,8 @@
 //! that a failure shows which calls made its "want" the right answer. A [`Recorded`] store wraps
 //! the store under test and writes each call to a shared [`Story`], which keeps the last
 //! [`STORY_CALLS`] lines, described as [`crate::call::describe`] describes a call (secrets
-//! redacted by [`crate::show`]).
+//! redacted by [`crate::show`]), and counts in a [`Census`] the reads that answered a token and
+//! the saves that answered Ok, over every call.
 
 use crate::call::{describe, Answer, Op};
 use async_trait::async_trait;
@@ -15,11 +16,14 @@ pub const STORY_CALLS: usize = 10;
 
 /// The calls made on a check's stores, one line each: `save_token({..}) = Ok, id "1"`.
 #[derive(Clone, Default)]
-pub struct Story(Arc<Mutex<VecDeque<String>>>);
+pub struct Story {
+    lines: Arc<Mutex<VecDeque<String>>>,
+    census: Arc<Mutex<Census>>,
+}
 
 impl Story {
     pub fn push(&self, line: String) {
-        let mut lines = self.0.lock().expect("not poisoned");
+        let mut lines = self.lines.lock().expect("not poisoned");
         if lines.len() == STORY_CALLS {
             lines.pop_front();
         }
@@ -28,12 +32,70 @@ impl Story {
 
     /// The recorded lines, oldest first.
     pub fn lines(&self) -> Vec<String> {
-        self.0
+        self.lines
             .lock()
             .expect("not poisoned")
             .iter()
             .cloned()
             .collect()
+    }
+
+    /// The counts of every call recorded so far (not only the last lines).
+    pub fn census(&self) -> Census {
+        *self.census.lock().expect("not poisoned")
+    }
+}
+
+/// What a store's calls answered, counted: the reads (`find_token`, `find_token_by_id`,
+/// `get_tokens`) that answered Ok, those among them that answered a token, and the saves that
+/// answered Ok. A store whose reads never answer a token while its saves answer Ok either
+/// stores nothing or fails inside every read and answers as if it found nothing.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Census {
+    pub reads: u64,
+    pub reads_with_a_token: u64,
+    pub saves_acknowledged: u64,
+}
+
+/// How many reads and acknowledged saves a run needs before [`Census::reads_answer_nothing`]
+/// speaks: every check saves before it reads, so a run of the rules makes dozens of each.
+const CENSUS_MINIMUM: u64 = 10;
+
+impl Census {
+    fn count(&mut self, op: &Op, answer: &Answer) {
+        match (op, answer) {
+            (Op::Save(_), Answer::Saved(_)) => self.saves_acknowledged += 1,
+            (_, Answer::Found(found)) => self.read(found.is_some()),
+            (_, Answer::Token(_)) => self.read(true),
+            (_, Answer::Tokens(all)) => self.read(!all.is_empty()),
+            _ => {}
+        }
+    }
+
+    fn read(&mut self, with_a_token: bool) {
+        self.reads += 1;
+        self.reads_with_a_token += u64::from(with_a_token);
+    }
+
+    /// `self` and `other` together.
+    pub fn add(&mut self, other: Census) {
+        self.reads += other.reads;
+        self.reads_with_a_token += other.reads_with_a_token;
+        self.saves_acknowledged += other.saves_acknowledged;
+    }
+
+    /// Whether no read answered a token though many saves answered Ok, in words: the likely
+    /// cause of every failure that shows a read answering nothing.
+    pub fn reads_answer_nothing(&self) -> Option<String> {
+        (self.reads_with_a_token == 0
+            && self.reads >= CENSUS_MINIMUM
+            && self.saves_acknowledged >= CENSUS_MINIMUM)
+            .then(|| {
+                format!(
+                    "likely cause: not one of the run's {} reads (find_token, find_token_by_id, get_tokens) answered a token, though {} saves answered Ok: the reads most likely fail inside and the error is caught and answered as nothing found (None, []), or the saves store nothing; save a token and list the store by hand with its logging on, and let errors out of the reads",
+                    self.reads, self.saves_acknowledged
+                )
+            })
     }
 }
 
@@ -61,7 +123,13 @@ impl Recorded {
         result: Result<T, StoreError>,
         answer: impl FnOnce(&T) -> Answer,
     ) -> Result<T, StoreError> {
-        self.story.push(describe(&op, &Answer::of(&result, answer)));
+        let answer = Answer::of(&result, answer);
+        self.story
+            .census
+            .lock()
+            .expect("not poisoned")
+            .count(&op, &answer);
+        self.story.push(describe(&op, &answer));
         result
     }
 }
@@ -131,5 +199,46 @@ mod tests {
             .unwrap()
             .starts_with("find_token_by_id(\"nope\") = Err("));
         assert!(lines.iter().all(|l| !l.contains("very-secret-refresh")));
+    }
+
+    #[tokio::test]
+    async fn the_census_speaks_only_when_no_read_of_many_answered_a_token() {
+        let census = |reads_answer: bool| async move {
+            let story = Story::default();
+            let store = Recorded::wrap(Arc::new(tokenstore_list::list_store()), &story);
+            for i in 0..10 {
+                let mut t = Token {
+                    user_name: Some(format!("u{i}")),
+                    refresh_token: Some("r".into()),
+                    ..Token::default()
+                };
+                store.save_token(&mut t).await.unwrap();
+                let probe = Token {
+                    user_name: Some(if reads_answer { format!("u{i}") } else { "nobody".into() }),
+                    ..Token::default()
+                };
+                store.find_token(&probe).await.unwrap();
+            }
+            story.census()
+        };
+        let silent = census(false).await;
+        assert_eq!(
+            silent,
+            Census {
+                reads: 10,
+                reads_with_a_token: 0,
+                saves_acknowledged: 10
+            }
+        );
+        assert!(silent
+            .reads_answer_nothing()
+            .is_some_and(|advice| advice.contains("10 reads") && advice.contains("10 saves")));
+        assert_eq!(census(true).await.reads_answer_nothing(), None);
+        let few = Census {
+            reads: 9,
+            reads_with_a_token: 0,
+            saves_acknowledged: 10,
+        };
+        assert_eq!(few.reads_answer_nothing(), None);
     }
 }

@@ -177,7 +177,51 @@ fn corpus_store_fails_its_root_causes_and_nothing_else(
     };
     let report = check_corpus(&corpus_command(&python, class));
     assert!(report.resources.is_empty(), "{:?}", report.resources);
+    // Their reads answer tokens: no failure is put down to reads that answer nothing.
+    assert!(
+        report
+            .root_causes
+            .iter()
+            .all(|c| !c.likely_cause.as_deref().unwrap_or_default().contains(SILENT_READS)),
+        "{:#?}",
+        report.root_causes
+    );
     assert_root_causes(report, root_causes, races);
+}
+
+/// The words of the likely cause a run gives when none of its reads answered a token.
+const SILENT_READS: &str = "reads (find_token, find_token_by_id, get_tokens) answered a token";
+
+/// A store whose every read fails inside and is answered as nothing found, its saves all
+/// stored: the first root cause shows the empty listing and says, once, that no read of the
+/// whole run answered a token; the rest of its faults are their own root causes.
+#[test]
+fn corpus_store_whose_reads_all_fail_silently_is_told_so_on_its_first_root_cause() {
+    let Some(python) = python_with_sdk() else {
+        return;
+    };
+    let report = check_corpus(&corpus_command(&python, "silent_reads:AppTokenStore"));
+    let first = &report.root_causes[0];
+    assert_eq!(first.rule, "save.insert", "{:#?}", report.root_causes);
+    assert!(first.message.contains("(it answered [])"), "{}", first.message);
+    let likely = first.likely_cause.as_deref().unwrap_or_default();
+    assert!(likely.contains(SILENT_READS), "{likely}");
+    assert!(
+        report.root_causes[1..]
+            .iter()
+            .all(|c| !c.likely_cause.as_deref().unwrap_or_default().contains(SILENT_READS)),
+        "{:#?}",
+        report.root_causes
+    );
+    assert_root_causes(
+        report,
+        &[
+            "find-by-id.miss-not-found",
+            "save.insert",
+            "save.refuse-tokenless",
+        ],
+        &[],
+    );
 }
 
 /// The Python corpus stores on a MySQL server.
