@@ -1,9 +1,9 @@
 //! The server-loss tier's churn against the real servers (TOKENSTORE_<SERVER>_URL), with its
 //! figures printed: kills, connections killed, calls made, calls that answered with a Backend
 //! error, tokens lost (`redis-cluster`: on a cluster the run starts). Without a server the test
-//! says so and passes, unless TOKENSTORE_REQUIRE names the backend. And the tier on a Python store
-//! behind the adapter whose server is named (`--server`): a store that reconnects passes it, one
-//! that keeps one connection for good fails it.
+//! says so and passes, unless TOKENSTORE_REQUIRE names the backend. And the tier on a Python or
+//! Node.js store behind its adapter, its server named (`--server`): a store that reconnects
+//! passes it, one that keeps one connection for good fails it.
 
 use rstest::rstest;
 use std::sync::Arc;
@@ -16,6 +16,7 @@ use tokenstore_suite::{check_store, AdapterFixture, RunOptions, Selection, Statu
 use tokenstore_suite::{profile, runner, Storage, StoreFixture, MAIN_NAMESPACE};
 
 use crate::support::mysql_url;
+use crate::support::node_controls::{node_command, node_dir, node_with_sdks};
 use crate::support::python_controls::{adapter_command, python_with_sdk};
 
 async fn churn_once(fixture: &ServerFixture) -> Result<ChurnFigures, String> {
@@ -90,22 +91,41 @@ fn python_store_behind_the_adapter_gets_the_server_loss_tier(
     #[case] class: &str,
     #[case] want: Status,
 ) {
-    let Some(python) = python_with_sdk() else {
-        return;
-    };
-    let Some(url) = mysql_url() else {
+    let (Some(python), Some(url)) = (python_with_sdk(), mysql_url()) else {
         return;
     };
     let kwargs =
         serde_json::json!({"path": "{tmpdir}/tokens.db", "table": "{namespace}", "server": url});
-    let killer = tokenstore_backends::ServerKiller::new(std::slice::from_ref(&url)).unwrap();
-    let fixture = AdapterFixture::start(
-        &adapter_command(&python, class, Some(&kwargs.to_string())),
-        Duration::from_secs(10),
-        true,
-    )
-    .expect("the adapter starts")
-    .with_connection_killer(Arc::new(killer));
+    let command = adapter_command(&python, class, Some(&kwargs.to_string()));
+    assert_server_loss_verdict(&command, &url, class, want);
+}
+
+/// The same through the Node adapter (`controls/server_stores.mjs`, the `mysql` driver the SDK
+/// installs): a store asking through a pool passes, one keeping its one connection fails.
+#[rstest]
+#[case::pooled("PooledStore", Status::Pass)]
+#[case::one_connection("OneConnectionStore", Status::Fail)]
+fn node_store_behind_the_adapter_gets_the_server_loss_tier(
+    #[case] class: &str,
+    #[case] want: Status,
+) {
+    let Some(url) = node_with_sdks().then(mysql_url).flatten() else {
+        return;
+    };
+    let module = node_dir().join("controls").join("server_stores.mjs");
+    let store = format!("{}:{class}", module.to_str().unwrap());
+    let kwargs = serde_json::json!([{"dir": "{tmpdir}/{namespace}", "server": url}]);
+    let command = node_command(&store, &kwargs.to_string(), &[]);
+    assert_server_loss_verdict(&command, &url, class, want);
+}
+
+/// Runs the server-loss tier on the adapter store of `command`, its connections dropped on the
+/// server at `url`: `server-loss.recovers` is `want`, and no other rule fails or is blocked.
+fn assert_server_loss_verdict(command: &[String], url: &str, class: &str, want: Status) {
+    let killer = tokenstore_backends::ServerKiller::new(&[url.to_owned()]).unwrap();
+    let fixture = AdapterFixture::start(command, Duration::from_secs(10), true)
+        .expect("the adapter starts")
+        .with_connection_killer(Arc::new(killer));
     assert!(fixture.capabilities().connections);
     let options = RunOptions {
         cases: 8,
