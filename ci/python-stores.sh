@@ -48,13 +48,15 @@ say "python/tests/test_stores.py"
 check() {
     local class=$1 kwargs=$2 server=${3:-}
     say "tokenstore-check run --python tokenstore:$class${server:+ --server $server}"
+    # Its exit status is the checker's below to weigh: it prints the rules that did not pass.
     env -u TOKENSTORE_PYTHON PATH="$scratch/venv/bin:$PATH" tokenstore-check run --python "tokenstore:$class" \
-        --kwargs "$kwargs" ${server:+--server "$server"} --seed 11 --cases 64 --format json --out "$scratch/$class.json"
+        --kwargs "$kwargs" ${server:+--server "$server"} --seed 11 --cases 64 --format json --out "$scratch/$class.json" || true
     python3 - "$scratch/$class.json" "$server" <<'PY'
 import json, sys
 (store,) = json.load(open(sys.argv[1]))["stores"]
 summary = store["summary"]
-assert summary["failed"] == 0 and summary["blocked"] == 0, summary
+not_passed = [(r["id"], r["status"], r.get("message")) for r in store["rules"] if r["status"] in ("fail", "blocked")]
+assert summary["failed"] == 0 and summary["blocked"] == 0, (summary, not_passed)
 status = {r["id"]: r["status"] for r in store["rules"]}
 skipped = [rule for rule, s in status.items() if s == "skip"]
 assert skipped == ([] if sys.argv[2] else ["server-loss.recovers"]), skipped

@@ -293,11 +293,19 @@ impl SqlDriver for PostgresStore {
             // ones: a bare `DELETE` under READ COMMITTED deletes the rows of its snapshot and
             // the newer versions of rows updated since, but not rows inserted since, so its
             // effect could belong to no one moment.
+            // Sent as one string, which the server runs up to its first error and no further:
+            // a failed lock (a deadlock with a save, a table gone) skips the COMMIT too, so the
+            // transaction is ended here before the connection serves another call (a ROLLBACK
+            // outside a transaction is only a warning).
             None => {
                 let t = &self.table;
                 let sql =
                     format!("BEGIN; LOCK TABLE {t} IN EXCLUSIVE MODE; DELETE FROM {t}; COMMIT");
-                client.batch_execute(&sql).await.map(|()| 0)
+                let answer = client.batch_execute(&sql).await.map(|()| 0);
+                if answer.is_err() {
+                    let _ = client.batch_execute("ROLLBACK").await;
+                }
+                answer
             }
         };
         answer.map_err(|e| failed(&self.pool, client, "cannot delete", e))

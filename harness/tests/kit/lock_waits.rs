@@ -3,7 +3,8 @@
 //! a Backend error naming the store's timeout, and the store works again once the server answers
 //! (`tokenstore_sql::within`). And a save waits only for saves that share one of its values: a
 //! save stuck behind one user's row holds nothing another user's save needs
-//! (`tokenstore_sql::lock_keys`, the in-place save).
+//! (`tokenstore_sql::lock_keys`, the in-place save). A call that fails half way through a
+//! transaction leaves no connection inside it.
 //!
 //! The lock tests need MariaDB or MySQL (`TOKENSTORE_MYSQL_URL`) and PostgreSQL
 //! (`TOKENSTORE_POSTGRES_URL`); without one the test says so and passes, unless
@@ -169,6 +170,51 @@ async fn a_call_waiting_on_a_lock_nobody_releases_fails_within_its_timeout(
             .any(|t| t.get(Field::UserName) == Some("alice")),
         "{stored:?}"
     );
+    drop_table(backend, &url, &table).await;
+}
+
+/// An emptying that fails half way (its table gone from under it, renamed by an administrator)
+/// leaves no connection of the store inside the transaction it began: once the table is back,
+/// every call answers. PostgreSQL runs `BEGIN; LOCK TABLE ..; DELETE ..; COMMIT` sent as one
+/// string up to its first error and skips the rest, `COMMIT` included, so a store that sent it
+/// must end the transaction itself before the connection serves another call.
+#[rstest]
+#[tokio::test]
+async fn an_emptying_that_fails_half_way_leaves_every_connection_usable(
+    #[values("mysql", "postgres")] backend: &str,
+) {
+    let Some(url) = server_url(backend) else {
+        return;
+    };
+    let table = format!("halfway_{}", std::process::id());
+    drop_table(backend, &url, &table).await;
+    let store = open(backend, &url, &table, TIMEOUT).await.unwrap();
+    let mut token = Token::default();
+    token.set(Field::UserName, Some("alice".into()));
+    token.set(Field::RefreshToken, Some("r-alice".into()));
+    store.save_token(&mut token).await.unwrap();
+    let rename = |from: &str, to: &str| match backend {
+        "mysql" => format!("RENAME TABLE {from} TO {to}"),
+        _ => format!("ALTER TABLE {from} RENAME TO {to}"),
+    };
+    let aside = format!("{table}_aside");
+    drop(session(backend, &url, &rename(&table, &aside)).await);
+    assert!(store.delete_tokens().await.is_err());
+    drop(session(backend, &url, &rename(&aside, &table)).await);
+    for k in 0..8 {
+        let mut other = Token::default();
+        other.set(Field::UserName, Some(format!("user-{k}")));
+        other.set(Field::RefreshToken, Some(format!("r-{k}")));
+        store
+            .save_token(&mut other)
+            .await
+            .unwrap_or_else(|e| panic!("{backend}: save {k} after the failed emptying: {e}"));
+        let listed = store
+            .get_tokens()
+            .await
+            .unwrap_or_else(|e| panic!("{backend}: listing {k} after the failed emptying: {e}"));
+        assert_eq!(listed.len(), k + 2, "{backend}: {listed:?}");
+    }
     drop_table(backend, &url, &table).await;
 }
 
