@@ -39,6 +39,8 @@ pub(crate) struct Process {
     /// Requests sent and not yet answered, by seq.
     pending: Arc<Mutex<Pending>>,
     pub(crate) stderr: Arc<Mutex<VecDeque<String>>>,
+    /// The thread that reads the child's stderr into `stderr`, until the pipe closes.
+    stderr_reader: Mutex<Option<std::thread::JoinHandle<()>>>,
     seq: AtomicU64,
     timeout: Duration,
     /// Whether requests may overlap (the adapter speaks protocol 2); else they take turns.
@@ -149,7 +151,7 @@ impl Process {
         std::thread::spawn(move || route_responses(stdout, routed));
         let tail = Arc::new(Mutex::new(VecDeque::new()));
         let keep = tail.clone();
-        std::thread::spawn(move || {
+        let stderr_reader = std::thread::spawn(move || {
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
                 let mut tail = keep.lock().expect("not poisoned");
                 if tail.len() == STDERR_LINES {
@@ -165,6 +167,7 @@ impl Process {
             stdin: Mutex::new(stdin),
             pending,
             stderr: tail,
+            stderr_reader: Mutex::new(Some(stderr_reader)),
             seq: AtomicU64::new(0),
             timeout,
             overlapping: AtomicBool::new(false),
@@ -292,6 +295,18 @@ impl Process {
             let mut child = self.child.lock().expect("not poisoned");
             let _ = child.kill();
             let _ = child.wait();
+        }
+        // The child is gone: its stderr reader reaches the pipe's end once it has read what the
+        // child wrote last (unless a process the child started holds the pipe: then at most
+        // half a second is waited).
+        if let Some(reader) = self.stderr_reader.lock().expect("not poisoned").take() {
+            for _ in 0..50 {
+                if reader.is_finished() {
+                    let _ = reader.join();
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(10));
+            }
         }
         let tail: Vec<String> = self
             .stderr
