@@ -14,6 +14,10 @@ pub struct Cause {
     pub advice: &'static str,
 }
 
+/// The words a find's message carries when it answered a stored token the SDK's key does not
+/// designate, naming the fields the store must have looked it up by (`judge`'s find).
+pub const LOOKED_UP_BY: &str = ": the store looked it up by ";
+
 /// The catalogue, most specific first.
 pub const CAUSES: &[Cause] = &[
     Cause {
@@ -35,6 +39,11 @@ pub const CAUSES: &[Cause] = &[
         name: "sql-splicing",
         matches: sql_splicing,
         advice: "likely cause: values are spliced into the SQL text, so a quote breaks the statement and a backslash is taken as an escape; pass them as query parameters (placeholders) instead",
+    },
+    Cause {
+        name: "matched-another-field",
+        matches: matched_another_field,
+        advice: "likely cause: find_token looks tokens up by a field the SDK's key does not use for this probe; the SDK's key is one field only: the user name when the probe has one, else the access token when it has neither client id nor client secret, else (with both) the grant token, else the refresh token; look up by that field and no other",
     },
     Cause {
         name: "first-row-without-key",
@@ -170,7 +179,11 @@ fn sql_splicing(_rule: &str, message: &str) -> bool {
 
 /// A probe with no usable key that found a row.
 fn first_row_without_key(rule: &str, message: &str) -> bool {
-    rule == "find.no-key-none" && message.contains(") = Some(")
+    rule == "find.no-key-none" && message.contains(") = Some(") && !message.contains(LOOKED_UP_BY)
+}
+
+fn matched_another_field(rule: &str, message: &str) -> bool {
+    rule.starts_with("find.") && message.contains(LOOKED_UP_BY)
 }
 
 #[cfg(test)]

@@ -176,6 +176,7 @@ pub async fn survive_kills(
         }
     }
     drop(first);
+    let held_before = expected.len();
     for kill in 0..kills {
         let writer = storage
             .spawn(crate::MAIN_NAMESPACE)
@@ -233,8 +234,9 @@ pub async fn survive_kills(
             Err(why) => {
                 survived.lost += 1;
                 return Err(format!(
-                    "after kill {} ({} acknowledged writes so far): {why}",
+                    "after kill {} ({} tokens saved before the first kill by a store not killed, then {} writes acknowledged by the killed processes): {why}",
                     kill + 1,
+                    held_before,
                     survived.acknowledged
                 ));
             }

@@ -68,9 +68,17 @@ impl Report {
                     anchor(&store.name)
                 );
                 for cause in &store.root_causes {
+                    let same = if cause.same_cause.is_empty() {
+                        String::new()
+                    } else {
+                        format!(
+                            "; the same likely cause fails <code>{}</code> too",
+                            escape(&cause.same_cause.join(", "))
+                        )
+                    };
                     let _ = writeln!(
                         page,
-                        "<li><code>{}</code>: {} ({} blocked)</li>",
+                        "<li><code>{}</code>: {} ({} blocked{same})</li>",
                         escape(&cause.rule),
                         escape(&cause.message),
                         cause.blocks.len()

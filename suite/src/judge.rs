@@ -21,11 +21,19 @@ use tokenstore_core::{ErrorKind, Field, Token};
 pub struct Broken {
     pub rule: &'static str,
     pub message: String,
+    /// What the store most likely did, beyond the call and the answer wanted, when the judge can
+    /// tell (the end of `message` too): kept for a check that fails the same rule with its own
+    /// words.
+    pub why: Option<String>,
 }
 
 impl Broken {
-    fn new(rule: &'static str, message: String) -> Self {
-        Broken { rule, message }
+    pub fn new(rule: &'static str, message: String) -> Self {
+        Broken {
+            rule,
+            message,
+            why: None,
+        }
     }
 }
 
@@ -274,9 +282,10 @@ fn find(model: &Model, probe: &Token, answer: &Answer) -> Result<(), Broken> {
             key_rule,
             format!("{call} = None, want {}", want()),
         )),
-        Some(t) if answers.is_empty() => Err(Broken::new(
+        Some(t) if answers.is_empty() => Err(explained(
             miss_rule(model, probe, t),
             format!("{call} = Some({}), want None", show::token(t)),
+            looked_up_by(model, probe, t),
         )),
         Some(t) => {
             let rule = if let Some(rule) = answers.iter().find_map(|a| value_rule(a, t)) {
@@ -287,12 +296,59 @@ fn find(model: &Model, probe: &Token, answer: &Answer) -> Result<(), Broken> {
             } else {
                 key_rule
             };
-            Err(Broken::new(
+            Err(explained(
                 rule,
                 format!("{call} = Some({}), want {}", show::token(t), want()),
+                looked_up_by(model, probe, t),
             ))
         }
     }
+}
+
+/// A wrong answer `message` of `rule`, with what the store most likely did (`why`, when known)
+/// after it.
+fn explained(rule: &'static str, message: String, why: Option<String>) -> Broken {
+    match why {
+        Some(why) => Broken {
+            rule,
+            message: format!("{message}{why}"),
+            why: Some(why),
+        },
+        None => Broken::new(rule, message),
+    }
+}
+
+/// When a find answered `got`, a stored token the probe's key does not designate, and that token
+/// holds the probe's value of a key field other than the SDK's key for this probe (a refresh
+/// token without the client id and secret, an access token beside a user name): the fields the
+/// store must have looked it up by, in words; else nothing.
+fn looked_up_by(model: &Model, probe: &Token, got: &Token) -> Option<String> {
+    let stored = got.id.as_deref().and_then(|id| model.get(id))?;
+    let key = model.key(probe).map(|((field, _), _)| field);
+    let by: Vec<&str> = [
+        Field::UserName,
+        Field::AccessToken,
+        Field::GrantToken,
+        Field::RefreshToken,
+    ]
+    .into_iter()
+    .filter(|&field| Some(field) != key)
+    .filter(|&field| probe.get(field).is_some() && probe.get(field) == stored.get(field))
+    .map(|field| field.name())
+    .collect();
+    if by.is_empty() {
+        return None;
+    }
+    let sdk = match key {
+        Some(field) => format!("the SDK's key for this probe is its {}", field.name()),
+        None => "the SDK's key takes no field of this probe".to_owned(),
+    };
+    Some(format!(
+        "{}{} (the stored token with id {} holds the probe's), where {sdk}",
+        crate::causes::LOOKED_UP_BY,
+        by.join(" or "),
+        show::value(stored.id.as_deref().unwrap_or_default()),
+    ))
 }
 
 /// Whether `a` and `b` hold the same values in every field but the id.
@@ -581,13 +637,16 @@ fn differs_only_in_unplain_values(want: &Token, got: &Token) -> bool {
     differs
 }
 
+/// The words of a save the judge saw written over a stored token it should have left alone
+/// (witnessed in the store's listing, `checks::judged`): a fault of that save wherever it
+/// happened, never of the check that made it.
+pub const WROTE_OVER: &str = "but the store wrote it over the stored token with id ";
+
 /// The first difference between two id-sorted token lists, in words.
 pub fn diff(got: &[Token], want: &[Token]) -> String {
     for w in want {
         match got.iter().filter(|g| g.id == w.id).count() {
-            0 if got.is_empty() => {
-                return format!("missing {} (it answered [])", show::token(w))
-            }
+            0 if got.is_empty() => return format!("missing {} (it answered [])", show::token(w)),
             0 => return format!("missing {}", show::token(w)),
             1 => {}
             n => return format!("{n} tokens with id {:?}, want 1", w.id),

@@ -60,6 +60,13 @@ impl Report {
                 if !cause.blocks.is_empty() {
                     let _ = write!(out, " (blocks {})", cause.blocks.len());
                 }
+                if !cause.same_cause.is_empty() {
+                    let _ = write!(
+                        out,
+                        "; the same likely cause fails `{}` too",
+                        cause.same_cause.join("`, `")
+                    );
+                }
                 out.push('\n');
             }
         }

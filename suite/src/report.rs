@@ -43,11 +43,17 @@ pub struct RootCause {
     pub likely_cause: Option<String>,
     /// The rules reported as blocked by this one.
     pub blocks: Vec<String>,
+    /// Other failed rules whose failures show the same likely cause: one mistake seen by
+    /// several rules (a lookup by the wrong field fails every key's rule), listed here rather
+    /// than as root causes of their own. They still fail in the matrix.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub same_cause: Vec<String>,
 }
 
 impl RootCause {
     /// The root causes of `rules`: every failed rule, the ones that block most rules first
-    /// (then in the spec's order), each with the first line of its message.
+    /// (then in the spec's order), each with the first line of its message; failed rules that
+    /// show the likely cause of one listed before them are folded into it (`same_cause`).
     pub fn of(rules: &[RuleResult]) -> Vec<RootCause> {
         let mut causes: Vec<RootCause> = rules
             .iter()
@@ -68,10 +74,24 @@ impl RootCause {
                     })
                     .map(|b| b.id.clone())
                     .collect(),
+                same_cause: Vec::new(),
             })
             .collect();
         causes.sort_by_key(|c| std::cmp::Reverse(c.blocks.len()));
-        causes
+        let mut folded: Vec<RootCause> = Vec::new();
+        for cause in causes {
+            let first = folded
+                .iter_mut()
+                .find(|f| f.likely_cause.is_some() && f.likely_cause == cause.likely_cause);
+            match first {
+                Some(first) => {
+                    first.same_cause.push(cause.rule);
+                    first.blocks.extend(cause.blocks);
+                }
+                None => folded.push(cause),
+            }
+        }
+        folded
     }
 }
 
@@ -182,6 +202,13 @@ pub fn root_causes_in_words(store: &StoreReport) -> String {
         out.push('\n');
         if let Some(likely) = &cause.likely_cause {
             let _ = writeln!(out, "     {likely}");
+        }
+        if !cause.same_cause.is_empty() {
+            let _ = writeln!(
+                out,
+                "     the same likely cause fails {} too",
+                cause.same_cause.join(", ")
+            );
         }
     }
     out.push('\n');
@@ -390,6 +417,71 @@ mod tests {
             blocked_by: blocked_by.map(str::to_owned),
             likely_cause: None,
         }
+    }
+
+    #[test]
+    fn failures_showing_one_likely_cause_are_one_root_cause_in_every_format() {
+        let with_cause = |id: &str, cause: &str| RuleResult {
+            likely_cause: Some(cause.into()),
+            ..result(id, Status::Fail, None)
+        };
+        let rules = vec![
+            with_cause(
+                "find.by-user-name",
+                "likely cause: a lookup by the wrong field",
+            ),
+            result("find.miss-none", Status::Blocked, Some("find.by-user-name")),
+            with_cause(
+                "find.by-access-token",
+                "likely cause: a lookup by the wrong field",
+            ),
+            result("save.merge", Status::Blocked, Some("find.by-access-token")),
+            with_cause("save.insert", "likely cause: something else"),
+            result("save.refuse-tokenless", Status::Fail, None),
+        ];
+        let causes = RootCause::of(&rules);
+        let listed: Vec<(&str, &[String])> = causes
+            .iter()
+            .map(|c| (c.rule.as_str(), c.same_cause.as_slice()))
+            .collect();
+        assert_eq!(
+            listed,
+            [
+                (
+                    "find.by-user-name",
+                    &["find.by-access-token".to_owned()][..]
+                ),
+                ("save.insert", &[][..]),
+                ("save.refuse-tokenless", &[][..]),
+            ]
+        );
+        assert_eq!(causes[0].blocks, ["find.miss-none", "save.merge"]);
+        let report = Report {
+            stores: vec![StoreReport {
+                name: "s".into(),
+                profile: BTreeMap::new(),
+                capabilities: crate::fixture::Capabilities::default(),
+                root_causes: causes,
+                resources: Vec::new(),
+                rules,
+                summary: Summary::default(),
+                model: None,
+            }],
+        };
+        let human = report.to_human();
+        assert!(human.starts_with("s: 3 root causes\n"), "{human}");
+        assert!(human.contains("the same likely cause fails find.by-access-token too"));
+        let json: serde_json::Value = serde_json::from_str(&report.to_json()).unwrap();
+        assert_eq!(
+            json["stores"][0]["root_causes"][0]["same_cause"],
+            serde_json::json!(["find.by-access-token"])
+        );
+        assert!(report
+            .to_markdown()
+            .contains("fails `find.by-access-token` too"));
+        assert!(report
+            .to_html()
+            .contains("fails <code>find.by-access-token</code> too"));
     }
 
     #[test]

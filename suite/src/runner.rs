@@ -413,12 +413,16 @@ impl Verdicts {
         checked: &std::collections::HashSet<&'static str>,
         failed: &std::collections::HashSet<&'static str>,
     ) {
-        let holds_elsewhere = why.breaks.is_some_and(|broken| {
-            broken != rule
-                && !(is_tier(broken) && !is_tier(rule))
-                && checked.contains(broken)
-                && !failed.contains(broken)
-        });
+        // A save written over another token is witnessed in the listing: that save's fault
+        // wherever it was made.
+        let witnessed = why.message.contains(crate::judge::WROTE_OVER);
+        let holds_elsewhere = !witnessed
+            && why.breaks.is_some_and(|broken| {
+                broken != rule
+                    && !(is_tier(broken) && !is_tier(rule))
+                    && checked.contains(broken)
+                    && !failed.contains(broken)
+            });
         if holds_elsewhere {
             let broken = why.breaks.expect("checked above");
             let message = format!(
@@ -636,7 +640,17 @@ async fn run_check_with(
         }
     }
     let (mut notes, mut blocked_by) = notes.take();
-    let failure = result.err();
+    // A check that fails its own rule says so in its own words; what the judge saw the store
+    // do on the way (its `why`) is added to them.
+    let why = deviations
+        .found()
+        .into_iter()
+        .find(|b| b.rule == check.rule)
+        .and_then(|b| b.why);
+    let failure = result.err().map(|failure| match why {
+        Some(why) if !failure.contains(&why) => format!("{failure}{why}"),
+        _ => failure,
+    });
     // The judge saw every call: a block the check decided itself stands when the judge saw its
     // rule broken too, or saw nothing before it; an earlier wrong answer of another rule is the
     // root cause, and blocks the check instead.
@@ -660,8 +674,15 @@ async fn run_check_with(
         let blocking = blocked_by
             .as_ref()
             .is_some_and(|(rule, _)| *rule == broken.rule);
-        if !blocking && !notes.iter().any(|(rule, _)| *rule == broken.rule) {
-            notes.push((broken.rule, broken.message));
+        match notes.iter_mut().find(|(rule, _)| *rule == broken.rule) {
+            // The check noted the rule in its own words: the judge's `why` is added to them.
+            Some((_, message)) => {
+                if let Some(why) = broken.why.filter(|why| !message.contains(why.as_str())) {
+                    message.push_str(&why);
+                }
+            }
+            None if !blocking => notes.push((broken.rule, broken.message)),
+            None => {}
         }
     }
     match blocked_by {
@@ -852,9 +873,7 @@ fn assemble(
                     .silent_reads
                     .clone()
                     .filter(|_| crate::causes::shows_a_read_answering_nothing(&message))
-                    .or_else(|| {
-                        crate::causes::likely_cause(&rule.id, &message).map(str::to_owned)
-                    }),
+                    .or_else(|| crate::causes::likely_cause(&rule.id, &message).map(str::to_owned)),
                 message: Some(message),
 
                 // The model-based failure's minimal steps and replay file, else the first

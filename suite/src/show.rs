@@ -34,9 +34,25 @@ fn fingerprint(v: &str) -> String {
     format!("<secret {:04x}>", (hash >> 16) ^ (hash & 0xffff))
 }
 
-/// A value of `field`, redacted when the field is secret.
+/// A language's null or undefined written out as text, as a store that formats every value
+/// with `str()` or a template writes an absent field: shown as it is even in a secret field,
+/// since it is no secret and a fingerprint would hide the fault.
+const NULL_TEXTS: [&str; 6] = [
+    "None",
+    "null",
+    "NULL",
+    "undefined",
+    "nil",
+    "[object Object]",
+];
+
+/// A value of `field`, redacted when the field is secret (unless it is one of [`NULL_TEXTS`]).
 pub fn field_value(field: Field, v: &str) -> String {
-    if field.is_secret() && !SHOW_SECRETS.load(Ordering::Relaxed) && !v.is_empty() {
+    if field.is_secret()
+        && !SHOW_SECRETS.load(Ordering::Relaxed)
+        && !v.is_empty()
+        && !NULL_TEXTS.contains(&v)
+    {
         fingerprint(v)
     } else {
         value(v)

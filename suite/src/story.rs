@@ -214,7 +214,11 @@ mod tests {
                 };
                 store.save_token(&mut t).await.unwrap();
                 let probe = Token {
-                    user_name: Some(if reads_answer { format!("u{i}") } else { "nobody".into() }),
+                    user_name: Some(if reads_answer {
+                        format!("u{i}")
+                    } else {
+                        "nobody".into()
+                    }),
                     ..Token::default()
                 };
                 store.find_token(&probe).await.unwrap();

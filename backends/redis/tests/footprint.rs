@@ -28,10 +28,22 @@ async fn footprint(namespace: &str) -> BTreeMap<String, usize> {
         .unwrap();
     let mut sizes = BTreeMap::new();
     for key in keys {
-        let kind: String = redis::cmd("TYPE").arg(&key).query_async(&mut conn).await.unwrap();
+        let kind: String = redis::cmd("TYPE")
+            .arg(&key)
+            .query_async(&mut conn)
+            .await
+            .unwrap();
         let size: usize = match kind.as_str() {
-            "set" => redis::cmd("SCARD").arg(&key).query_async(&mut conn).await.unwrap(),
-            "hash" => redis::cmd("HLEN").arg(&key).query_async(&mut conn).await.unwrap(),
+            "set" => redis::cmd("SCARD")
+                .arg(&key)
+                .query_async(&mut conn)
+                .await
+                .unwrap(),
+            "hash" => redis::cmd("HLEN")
+                .arg(&key)
+                .query_async(&mut conn)
+                .await
+                .unwrap(),
             _ => 1,
         };
         sizes.insert(key[prefix.len()..].to_owned(), size);
@@ -70,15 +82,25 @@ async fn refreshes_leave_a_namespace_no_larger_and_clearing_it_leaves_only_the_c
     }
     let after = footprint(&namespace).await;
     assert_eq!(
-        before.keys().filter(|k| !k.contains(":access_token:")).collect::<Vec<_>>(),
-        after.keys().filter(|k| !k.contains(":access_token:")).collect::<Vec<_>>(),
+        before
+            .keys()
+            .filter(|k| !k.contains(":access_token:"))
+            .collect::<Vec<_>>(),
+        after
+            .keys()
+            .filter(|k| !k.contains(":access_token:"))
+            .collect::<Vec<_>>(),
     );
     assert_eq!(
         after.get(":i:access_token:1000.access.40"),
         Some(&1),
         "{after:?}"
     );
-    assert_eq!(before.values().sum::<usize>(), after.values().sum::<usize>(), "{after:?}");
+    assert_eq!(
+        before.values().sum::<usize>(),
+        after.values().sum::<usize>(),
+        "{after:?}"
+    );
     let found = store
         .find_token(&Token::default().with(Field::AccessToken, "1000.access.40"))
         .await
@@ -86,7 +108,10 @@ async fn refreshes_leave_a_namespace_no_larger_and_clearing_it_leaves_only_the_c
     assert_eq!(found.and_then(|t| t.id), Some(id));
 
     store.delete_tokens().await.unwrap();
-    assert_eq!(footprint(&namespace).await.into_keys().collect::<Vec<_>>(), [":seq"]);
+    assert_eq!(
+        footprint(&namespace).await.into_keys().collect::<Vec<_>>(),
+        [":seq"]
+    );
     store.drop_namespace().await.unwrap();
     assert!(footprint(&namespace).await.is_empty());
 }

@@ -90,7 +90,13 @@ fn assert_root_causes(report: StoreReport, root_causes: &[&str], races: &[&str])
         .filter(|r| !races.contains(r))
         .collect();
     assert_eq!(failed, root_causes, "{:#?}", report.rules);
-    let causes: Vec<&str> = report.root_causes.iter().map(|c| c.rule.as_str()).collect();
+    // Each root cause, and the failed rules folded into it for showing its likely cause.
+    let causes: Vec<&str> = report
+        .root_causes
+        .iter()
+        .flat_map(|c| std::iter::once(&c.rule).chain(&c.same_cause))
+        .map(String::as_str)
+        .collect();
     let known = |rule: &str| root_causes.contains(&rule) || races.contains(&rule);
     assert!(causes.len() >= root_causes.len());
     assert!(causes.iter().all(|c| known(c)), "{causes:?}");
@@ -179,10 +185,11 @@ fn corpus_store_fails_its_root_causes_and_nothing_else(
     assert!(report.resources.is_empty(), "{:?}", report.resources);
     // Their reads answer tokens: no failure is put down to reads that answer nothing.
     assert!(
-        report
-            .root_causes
-            .iter()
-            .all(|c| !c.likely_cause.as_deref().unwrap_or_default().contains(SILENT_READS)),
+        report.root_causes.iter().all(|c| !c
+            .likely_cause
+            .as_deref()
+            .unwrap_or_default()
+            .contains(SILENT_READS)),
         "{:#?}",
         report.root_causes
     );
@@ -203,13 +210,19 @@ fn corpus_store_whose_reads_all_fail_silently_is_told_so_on_its_first_root_cause
     let report = check_corpus(&corpus_command(&python, "silent_reads:AppTokenStore"));
     let first = &report.root_causes[0];
     assert_eq!(first.rule, "save.insert", "{:#?}", report.root_causes);
-    assert!(first.message.contains("(it answered [])"), "{}", first.message);
+    assert!(
+        first.message.contains("(it answered [])"),
+        "{}",
+        first.message
+    );
     let likely = first.likely_cause.as_deref().unwrap_or_default();
     assert!(likely.contains(SILENT_READS), "{likely}");
     assert!(
-        report.root_causes[1..]
-            .iter()
-            .all(|c| !c.likely_cause.as_deref().unwrap_or_default().contains(SILENT_READS)),
+        report.root_causes[1..].iter().all(|c| !c
+            .likely_cause
+            .as_deref()
+            .unwrap_or_default()
+            .contains(SILENT_READS)),
         "{:#?}",
         report.root_causes
     );

@@ -9,12 +9,13 @@
 //! own assertion failed after a call of another rule went wrong was blocked by that rule (its
 //! setup did not land), and is not failed under its own.
 
-use crate::call::{Answer, Op};
+use crate::call::{describe_op, Answer, Op};
 use crate::judge::{self, Broken};
 use crate::model::Model;
+use crate::show;
 use async_trait::async_trait;
 use std::sync::{Arc, Mutex};
-use tokenstore_core::{Choices, Limits, StoreError, Token, TokenStore};
+use tokenstore_core::{Choices, Field, Limits, StoreError, Token, TokenStore};
 
 /// What the judge found in one check: the wrong answers, in order, at most one per rule.
 #[derive(Clone, Default)]
@@ -210,6 +211,17 @@ impl Judged {
         match judged {
             Ok(()) => self.deviations.keep(Some(model)),
             Err(broken) => {
+                let broken = match (op, answer) {
+                    (Op::Save(token), Answer::Saved(Some(id)))
+                        if matches!(broken.rule, "save.fresh-id-unique" | "save.insert")
+                            && !self.deviations.listing_broken() =>
+                    {
+                        overwritten(&*self.witness, &model, op, token, id)
+                            .await
+                            .unwrap_or(broken)
+                    }
+                    _ => broken,
+                };
                 let adopted = self.follow(op, answer, &broken, model).await;
                 self.deviations.record(broken, adopted);
             }
@@ -248,6 +260,70 @@ impl Judged {
     }
 }
 
+/// A save the judge wanted to insert (its key designates no stored token), answered with the id
+/// of a stored token that holds one of the save's own values: when the store's listing then
+/// holds that id once, the store looked the token up by that value (a client id, a refresh token
+/// without the client's credentials) and wrote the save over it: `save.insert`'s failure,
+/// witnessed, naming the values the two share. `None` when they share no value (a fresh id that
+/// collides with a stored one, `save.fresh-id-unique`), when the listing holds that id twice, or
+/// when it cannot be had.
+async fn overwritten(
+    witness: &dyn TokenStore,
+    model: &Model,
+    op: &Op,
+    token: &Token,
+    id: &str,
+) -> Option<Broken> {
+    let before = model.get(id)?;
+    let token = token.clone().normalized();
+    let shown =
+        |field: Field, value: &str| format!("{} {}", field.name(), show::field_value(field, value));
+    let shared: Vec<String> = Field::ALL[1..]
+        .iter()
+        .filter_map(|&field| {
+            let value = token.get(field)?;
+            (before.get(field) == Some(value)).then(|| shown(field, value))
+        })
+        .collect();
+    if shared.is_empty() {
+        return None;
+    }
+    let listed = witness.get_tokens().await.ok()?;
+    if listed
+        .iter()
+        .filter(|t| t.id.as_deref() == Some(id))
+        .count()
+        != 1
+    {
+        return None;
+    }
+    let key = match model.key(&token) {
+        Some(((field, value), _)) => format!(
+            "its key ({}) designates no stored token",
+            shown(field, &value)
+        ),
+        None => "it has no lookup key".to_owned(),
+    };
+    let want = match token.id.as_deref() {
+        Some(chosen) => format!(
+            "want a new token with the caller's id {}",
+            show::value(chosen)
+        ),
+        None => "want a new token with a fresh id".to_owned(),
+    };
+    Some(Broken::new(
+        "save.insert",
+        format!(
+            "{} = Ok, id {}: {key}, so it must insert a token, {}{}, with which it shares {}; {want}",
+            describe_op(op),
+            show::value(id),
+            judge::WROTE_OVER,
+            show::value(id),
+            shared.join(", "),
+        ),
+    ))
+}
+
 /// A model of what `store` holds now, from its listing; `None` when the listing cannot be had,
 /// or holds what no store the spec allows can hold (a token without an id, two tokens with one
 /// id or one user name): the model cannot say what such a store must answer next.
@@ -283,13 +359,13 @@ pub async fn listed(
     let got = match store.get_tokens().await {
         Ok(got) => got,
         Err(e) => {
-            return Err(Broken {
-                rule: "get-tokens.exact",
-                message: format!(
+            return Err(Broken::new(
+                "get-tokens.exact",
+                format!(
                     "{what} = Err({}), want Ok",
                     crate::show::message(&e.to_string())
                 ),
-            })
+            ))
         }
     };
     let Err(broken) = judge::listing(model, &got, what, rule) else {
@@ -303,13 +379,13 @@ pub async fn listed(
         && rule != "get-tokens.exact"
         && super::by_id_agrees(store, model.choices, &sorted, &want).await
     {
-        return Err(Broken {
-            rule: "get-tokens.exact",
-            message: format!(
+        return Err(Broken::new(
+            "get-tokens.exact",
+            format!(
                 "{what}: {} (find_token_by_id answers every token as the model holds it, so get_tokens is at fault)",
                 judge::diff(&sorted, &want)
             ),
-        });
+        ));
     }
     Err(broken)
 }
@@ -376,10 +452,7 @@ mod tests {
     use super::*;
 
     fn broken(rule: &'static str) -> Broken {
-        Broken {
-            rule,
-            message: format!("{rule} broken"),
-        }
+        Broken::new(rule, format!("{rule} broken"))
     }
 
     fn following() -> Deviations {
