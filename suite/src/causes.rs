@@ -246,6 +246,22 @@ mod tests {
     }
 
     #[test]
+    fn a_find_that_looked_up_by_another_field_is_told_so_not_taken_for_a_first_row() {
+        let looked = r#"find_token({refresh_token:<secret 3332>}) = Some({id:"3", refresh_token:<secret 3332>}), want None: the store looked it up by refresh_token (the stored token with id "3" holds the probe's), where the SDK's key takes no field of this probe"#;
+        assert_eq!(
+            cause("find.no-key-none", looked),
+            Some("matched-another-field")
+        );
+        assert_eq!(
+            cause("find.by-access-token", looked),
+            Some("matched-another-field")
+        );
+        let plain =
+            r#"find_token({access_token:<secret 1>}) = Some({id:"2"}), want Some({id:"1"})"#;
+        assert_eq!(cause("find.by-access-token", plain), None);
+    }
+
+    #[test]
     fn first_row_without_key_fires_on_a_hit_for_a_keyless_probe_only() {
         let hit = r#"find_token({client_id:"c"}) = Some({id:"1", user_name:"alice"}), want None"#;
         assert_eq!(

@@ -97,3 +97,20 @@ pub const MESSAGE_CHARS: usize = 400;
 pub fn has_empty_value(t: &Token) -> Option<Field> {
     Field::ALL.into_iter().find(|&f| t.raw(f) == Some(""))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_null_written_as_text_shows_in_a_secret_field_and_a_secret_does_not() {
+        assert_eq!(field_value(Field::RefreshToken, "None"), "\"None\"");
+        assert_eq!(
+            field_value(Field::AccessToken, "undefined"),
+            "\"undefined\""
+        );
+        let secret = field_value(Field::RefreshToken, "1000.abcdef");
+        assert!(secret.starts_with("<secret "), "{secret}");
+        assert_eq!(field_value(Field::UserName, "None"), "\"None\"");
+    }
+}

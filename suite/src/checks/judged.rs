@@ -278,13 +278,21 @@ async fn overwritten(
     let token = token.clone().normalized();
     let shown =
         |field: Field, value: &str| format!("{} {}", field.name(), show::field_value(field, value));
-    let shared: Vec<String> = Field::ALL[1..]
-        .iter()
-        .filter_map(|&field| {
-            let value = token.get(field)?;
-            (before.get(field) == Some(value)).then(|| shown(field, value))
-        })
-        .collect();
+    // The fields a store could have looked the token up by: its key fields and the client's.
+    let shared: Vec<String> = [
+        Field::UserName,
+        Field::ClientId,
+        Field::ClientSecret,
+        Field::RefreshToken,
+        Field::AccessToken,
+        Field::GrantToken,
+    ]
+    .iter()
+    .filter_map(|&field| {
+        let value = token.get(field)?;
+        (before.get(field) == Some(value)).then(|| shown(field, value))
+    })
+    .collect();
     if shared.is_empty() {
         return None;
     }
