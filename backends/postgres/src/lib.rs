@@ -387,8 +387,9 @@ impl SqlDriver for PostgresStore {
 type Attempt = tokenstore_retry::Attempt<tokio_postgres::Error>;
 
 /// What a call that failed on `client` reports: a lost race (unique violation from a concurrent
-/// insert, deadlock, serialization failure) is retried, a lost connection is dropped from the
-/// pool and the call sent again when that is safe; anything else is final. A lost connection
+/// insert, deadlock, serialization failure) is retried, and so is a call that found its
+/// connection inside a failed transaction (the connection is dropped); a lost connection is
+/// dropped from the pool and the call sent again when that is safe; anything else is final. A lost connection
 /// also empties `pool` of its idle ones: whatever closed this one (a server restart, an
 /// administrator's kill of the store's sessions) has likely closed them too, before their
 /// client noticed, and the call sent again must not meet one of them.
@@ -400,6 +401,12 @@ fn failed(pool: &Pool, client: Object, what: &'static str, e: tokio_postgres::Er
             || *c == SqlState::T_R_SERIALIZATION_FAILURE
     });
     if raced {
+        Attempt::Retry(e)
+    } else if e.code() == Some(&SqlState::IN_FAILED_SQL_TRANSACTION) {
+        // The connection was inside a transaction that had failed before this call's first
+        // statement (a call dropped half way by its timeout, its ROLLBACK never sent): nothing
+        // of this call ran. The connection leaves the pool, and the call is sent again.
+        drop(Object::take(client));
         Attempt::Retry(e)
     } else if connection_lost(&e) {
         drop(Object::take(client));

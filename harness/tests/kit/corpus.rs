@@ -8,7 +8,7 @@
 use rstest::rstest;
 use std::path::Path;
 use std::time::Duration;
-use tokenstore_suite::report::Report;
+use tokenstore_suite::report::{Report, RootCause};
 use tokenstore_suite::{check_store, AdapterFixture, RunOptions, Status, StoreReport};
 
 use crate::support::mysql_url;
@@ -185,11 +185,7 @@ fn corpus_store_fails_its_root_causes_and_nothing_else(
     assert!(report.resources.is_empty(), "{:?}", report.resources);
     // Their reads answer tokens: no failure is put down to reads that answer nothing.
     assert!(
-        report.root_causes.iter().all(|c| !c
-            .likely_cause
-            .as_deref()
-            .unwrap_or_default()
-            .contains(SILENT_READS)),
+        !report.root_causes.iter().any(tells_of_silent_reads),
         "{:#?}",
         report.root_causes
     );
@@ -198,6 +194,14 @@ fn corpus_store_fails_its_root_causes_and_nothing_else(
 
 /// The words of the likely cause a run gives when none of its reads answered a token.
 const SILENT_READS: &str = "reads (find_token, find_token_by_id, get_tokens) answered a token";
+
+/// Whether `cause` gives the likely cause of a run none of whose reads answered a token.
+fn tells_of_silent_reads(cause: &RootCause) -> bool {
+    cause
+        .likely_cause
+        .as_deref()
+        .is_some_and(|likely| likely.contains(SILENT_READS))
+}
 
 /// A store whose every read fails inside and is answered as nothing found, its saves all
 /// stored: the first root cause shows the empty listing and says, once, that no read of the
@@ -218,11 +222,7 @@ fn corpus_store_whose_reads_all_fail_silently_is_told_so_on_its_first_root_cause
     let likely = first.likely_cause.as_deref().unwrap_or_default();
     assert!(likely.contains(SILENT_READS), "{likely}");
     assert!(
-        report.root_causes[1..].iter().all(|c| !c
-            .likely_cause
-            .as_deref()
-            .unwrap_or_default()
-            .contains(SILENT_READS)),
+        !report.root_causes[1..].iter().any(tells_of_silent_reads),
         "{:#?}",
         report.root_causes
     );

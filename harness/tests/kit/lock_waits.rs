@@ -128,6 +128,18 @@ async fn drop_table(backend: &str, url: &str, table: &str) {
     drop(session(backend, url, &drop_it).await);
 }
 
+/// A store on a fresh table `table` of `backend`'s server, with [`TIMEOUT`], holding alice's
+/// token.
+async fn with_alice(backend: &str, url: &str, table: &str) -> Arc<dyn TokenStore> {
+    drop_table(backend, url, table).await;
+    let store = open(backend, url, table, TIMEOUT).await.unwrap();
+    let mut token = Token::default();
+    token.set(Field::UserName, Some("alice".into()));
+    token.set(Field::RefreshToken, Some("r-alice".into()));
+    store.save_token(&mut token).await.unwrap();
+    store
+}
+
 #[rstest]
 #[tokio::test]
 async fn a_call_waiting_on_a_lock_nobody_releases_fails_within_its_timeout(
@@ -137,12 +149,7 @@ async fn a_call_waiting_on_a_lock_nobody_releases_fails_within_its_timeout(
         return;
     };
     let table = format!("timeout_{}", std::process::id());
-    drop_table(backend, &url, &table).await;
-    let store = open(backend, &url, &table, TIMEOUT).await.unwrap();
-    let mut token = Token::default();
-    token.set(Field::UserName, Some("alice".into()));
-    token.set(Field::RefreshToken, Some("r-alice".into()));
-    store.save_token(&mut token).await.unwrap();
+    let store = with_alice(backend, &url, &table).await;
 
     let lock = lock_table(backend, &url, &table).await;
     timed_out(store.get_tokens(), backend).await;
@@ -187,12 +194,7 @@ async fn an_emptying_that_fails_half_way_leaves_every_connection_usable(
         return;
     };
     let table = format!("halfway_{}", std::process::id());
-    drop_table(backend, &url, &table).await;
-    let store = open(backend, &url, &table, TIMEOUT).await.unwrap();
-    let mut token = Token::default();
-    token.set(Field::UserName, Some("alice".into()));
-    token.set(Field::RefreshToken, Some("r-alice".into()));
-    store.save_token(&mut token).await.unwrap();
+    let store = with_alice(backend, &url, &table).await;
     let rename = |from: &str, to: &str| match backend {
         "mysql" => format!("RENAME TABLE {from} TO {to}"),
         _ => format!("ALTER TABLE {from} RENAME TO {to}"),

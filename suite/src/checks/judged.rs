@@ -278,21 +278,15 @@ async fn overwritten(
     let token = token.clone().normalized();
     let shown =
         |field: Field, value: &str| format!("{} {}", field.name(), show::field_value(field, value));
-    // The fields a store could have looked the token up by: its key fields and the client's.
-    let shared: Vec<String> = [
-        Field::UserName,
-        Field::ClientId,
-        Field::ClientSecret,
-        Field::RefreshToken,
-        Field::AccessToken,
-        Field::GrantToken,
-    ]
-    .iter()
-    .filter_map(|&field| {
-        let value = token.get(field)?;
-        (before.get(field) == Some(value)).then(|| shown(field, value))
-    })
-    .collect();
+    // The fields a store could have looked the token up by, user name to grant token in the
+    // SDK's column order: the key fields and the client's.
+    let shared: Vec<String> = Field::ALL[1..=6]
+        .iter()
+        .filter_map(|&field| {
+            let value = token.get(field)?;
+            (before.get(field) == Some(value)).then(|| shown(field, value))
+        })
+        .collect();
     if shared.is_empty() {
         return None;
     }
