@@ -357,8 +357,7 @@ impl SqlDriver for PostgresStore {
         let mut params: Vec<&(dyn ToSql + Sync)> =
             values.iter().map(|v| v as &(dyn ToSql + Sync)).collect();
         params.push(&by.1);
-        // Both prepared first: then the four requests go out in order, in one round trip. A
-        // failed update leaves the transaction aborted, and its COMMIT rolls it back.
+        // Both prepared first: then the four requests go out in order, in one round trip.
         let lock_params: [&(dyn ToSql + Sync); 1] = [&keys];
         let answer: Result<Option<Row>, tokio_postgres::Error> = async {
             let (lock, update) = futures::try_join!(
@@ -374,6 +373,12 @@ impl SqlDriver for PostgresStore {
             Ok(row)
         }
         .await;
+        if answer.is_err() {
+            // A failed statement leaves the transaction aborted, and the pipelined COMMIT is
+            // not always there to end it: a refused update (another token's user name) left
+            // pooled connections in a failed transaction. Ended here, whatever happened.
+            let _ = client.batch_execute("ROLLBACK").await;
+        }
         match answer {
             Ok(row) => Ok(row.map(|row| row.get(0))),
             Err(e) if e.code() == Some(&tokio_postgres::error::SqlState::UNIQUE_VIOLATION) => {
