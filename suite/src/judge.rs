@@ -325,17 +325,12 @@ fn explained(rule: &'static str, message: String, why: Option<String>) -> Broken
 fn looked_up_by(model: &Model, probe: &Token, got: &Token) -> Option<String> {
     let stored = got.id.as_deref().and_then(|id| model.get(id))?;
     let key = model.key(probe).map(|((field, _), _)| field);
-    let by: Vec<&str> = [
-        Field::UserName,
-        Field::AccessToken,
-        Field::GrantToken,
-        Field::RefreshToken,
-    ]
-    .into_iter()
-    .filter(|&field| Some(field) != key)
-    .filter(|&field| probe.get(field).is_some() && probe.get(field) == stored.get(field))
-    .map(|field| field.name())
-    .collect();
+    let by: Vec<&str> = tokenstore_core::KEY_FIELDS
+        .into_iter()
+        .filter(|&field| Some(field) != key)
+        .filter(|&field| probe.get(field).is_some() && probe.get(field) == stored.get(field))
+        .map(|field| field.name())
+        .collect();
     if by.is_empty() {
         return None;
     }

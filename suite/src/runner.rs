@@ -647,9 +647,9 @@ async fn run_check_with(
         .into_iter()
         .find(|b| b.rule == check.rule)
         .and_then(|b| b.why);
-    let failure = result.err().map(|failure| match why {
-        Some(why) if !failure.contains(&why) => format!("{failure}{why}"),
-        _ => failure,
+    let failure = result.err().map(|mut failure| {
+        add_why(&mut failure, why.as_deref());
+        failure
     });
     // The judge saw every call: a block the check decided itself stands when the judge saw its
     // rule broken too, or saw nothing before it; an earlier wrong answer of another rule is the
@@ -676,11 +676,7 @@ async fn run_check_with(
             .is_some_and(|(rule, _)| *rule == broken.rule);
         match notes.iter_mut().find(|(rule, _)| *rule == broken.rule) {
             // The check noted the rule in its own words: the judge's `why` is added to them.
-            Some((_, message)) => {
-                if let Some(why) = broken.why.filter(|why| !message.contains(why.as_str())) {
-                    message.push_str(&why);
-                }
-            }
+            Some((_, message)) => add_why(message, broken.why.as_deref()),
             None if !blocking => notes.push((broken.rule, broken.message)),
             None => {}
         }
@@ -703,6 +699,13 @@ async fn run_check_with(
             blocked: None,
             census: story.census(),
         },
+    }
+}
+
+/// `message` with the judge's `why` after it, unless it says that already.
+fn add_why(message: &mut String, why: Option<&str>) {
+    if let Some(why) = why.filter(|why| !message.contains(why)) {
+        message.push_str(why);
     }
 }
 
